@@ -1,0 +1,32 @@
+// LoadModel: reads a model from disk into a ModelConfig, BertWeights and Tokenizer.
+//
+// Accepted paths:
+//   - a Hugging Face model directory holding config.json, vocab.txt (and optionally tokenizer.json /
+//     tokenizer_config.json), and model.safetensors or model.onnx (model.safetensors wins when both exist);
+//   - a .safetensors or .onnx file, whose directory holds config.json and the vocabulary.
+// Errors are absl::Status values that name the file (and tensor), never a crash.
+#ifndef QKV_CORE_MODEL_LOADER_H_
+#define QKV_CORE_MODEL_LOADER_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/bert_weights.h"
+#include "core/model_config.h"
+#include "core/tokenizer.h"
+
+namespace qkv {
+
+struct LoadedModel {
+  ModelConfig config;
+  BertWeights weights;
+  Tokenizer tokenizer;
+  std::string weights_path;  // the file the weights came from
+  std::string format;        // "safetensors" or "onnx"
+};
+
+absl::StatusOr<LoadedModel> LoadModel(const std::string& path);
+
+}  // namespace qkv
+
+#endif  // QKV_CORE_MODEL_LOADER_H_
