@@ -24,7 +24,8 @@ struct TokenizerOptions {
   bool lower_case = true;              // uncased models
   bool strip_accents = true;           // HF: strip_accents null means "same as lower_case"
   bool tokenize_chinese_chars = true;  // every CJK ideograph its own word
-  int max_chars_per_word = 100;        // longer words become [UNK]
+  int max_chars_per_word = 100;        // longer words (in code points) become [UNK]; must be > 0
+  bool clean_text = true;              // drop NUL, U+FFFD and control characters
 };
 
 // Ids of the special tokens, looked up in the vocabulary. -1 when the vocabulary lacks one.
@@ -82,6 +83,11 @@ class Tokenizer {
 
  private:
   Tokenizer() = default;
+  // Builds the maps from `tokens` (id = index; the first of duplicate tokens keeps its id) and checks the
+  // options and the special tokens. `source` names the file in errors.
+  static absl::StatusOr<Tokenizer> FromTokens(std::vector<std::string> tokens, const TokenizerOptions& options,
+                                              const std::string& source);
+
   // Implementation state (vocab maps, options); the implementation may add members.
   TokenizerOptions options_;
   SpecialTokens special_;

@@ -1,0 +1,282 @@
+#include "core/tokenizer.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+#include "core/unicode_text.h"
+
+namespace qkv {
+namespace {
+
+constexpr absl::string_view kContinuationPrefix = "##";
+
+// A normalized code point and the bytes [begin, end) of the original character it came from.
+struct NormalizedChar {
+  char32_t code_point;
+  int32_t begin;
+  int32_t end;
+};
+
+// A vocabulary piece and the bytes [begin, end) of the original text it covers.
+struct Piece {
+  int32_t id;
+  int32_t begin;
+  int32_t end;
+};
+
+// A word: the normalized characters [first, last) of the normalized text.
+struct WordSpan {
+  size_t first;
+  size_t last;
+};
+
+// BertNormalizer: drops control characters, turns whitespace into ' ', surrounds CJK ideographs with ' ',
+// lowercases and strips accents. Each output character keeps the byte range of its original character.
+std::vector<NormalizedChar> Normalize(const std::vector<Utf8Char>& text, const TokenizerOptions& options) {
+  std::vector<NormalizedChar> out;
+  out.reserve(text.size());
+  std::u32string lowered;
+  std::u32string stripped;
+  for (const Utf8Char& c : text) {
+    const char32_t cp = c.code_point;
+    if (options.clean_text) {
+      if (cp == 0 || cp == 0xFFFD || IsBertControl(cp)) continue;
+      if (IsBertWhitespace(cp)) {
+        out.push_back({U' ', c.begin, c.end});
+        continue;
+      }
+    }
+    const bool ideograph = options.tokenize_chinese_chars && IsCjkIdeograph(cp);
+    if (ideograph) out.push_back({U' ', c.begin, c.begin});
+    lowered.clear();
+    if (options.lower_case) {
+      AppendLowercase(cp, &lowered);
+    } else {
+      lowered.push_back(cp);
+    }
+    const std::u32string* normalized = &lowered;
+    if (options.strip_accents) {
+      stripped.clear();
+      for (char32_t l : lowered) AppendWithoutAccents(l, &stripped);
+      normalized = &stripped;
+    }
+    for (char32_t n : *normalized) out.push_back({n, c.begin, c.end});
+    if (ideograph) out.push_back({U' ', c.end, c.end});
+  }
+  return out;
+}
+
+// BertPreTokenizer: splits on whitespace and makes every punctuation character its own word.
+std::vector<WordSpan> SplitWords(const std::vector<NormalizedChar>& chars) {
+  std::vector<WordSpan> words;
+  size_t start = 0;
+  for (size_t i = 0; i < chars.size(); ++i) {
+    const char32_t cp = chars[i].code_point;
+    if (IsWordSeparator(cp)) {
+      if (start < i) words.push_back({start, i});
+      start = i + 1;
+    } else if (IsBertPunctuation(cp)) {
+      if (start < i) words.push_back({start, i});
+      words.push_back({i, i + 1});
+      start = i + 1;
+    }
+  }
+  if (start < chars.size()) words.push_back({start, chars.size()});
+  return words;
+}
+
+// Greedy longest-match-first WordPiece over one word; appends its pieces (or one [UNK]) to `pieces`.
+void AppendWordPieces(const Tokenizer& tokenizer, const NormalizedChar* word, size_t length,
+                      std::vector<Piece>* pieces) {
+  const Piece unknown = {tokenizer.special_tokens().unk, word[0].begin, word[length - 1].end};
+  if (length > static_cast<size_t>(tokenizer.options().max_chars_per_word)) {
+    pieces->push_back(unknown);
+    return;
+  }
+  std::string utf8;
+  std::vector<size_t> boundaries;  // boundaries[i]: byte offset of character i in utf8; [length] = size
+  boundaries.reserve(length + 1);
+  for (size_t i = 0; i < length; ++i) {
+    boundaries.push_back(utf8.size());
+    AppendUtf8(word[i].code_point, &utf8);
+  }
+  boundaries.push_back(utf8.size());
+
+  const size_t first_piece = pieces->size();
+  std::string candidate;
+  size_t start = 0;
+  while (start < length) {
+    size_t end = length;
+    int32_t id = -1;
+    for (; end > start; --end) {
+      const absl::string_view sub(utf8.data() + boundaries[start], boundaries[end] - boundaries[start]);
+      if (start == 0) {
+        id = tokenizer.TokenToId(sub);
+      } else {
+        candidate.assign(kContinuationPrefix.data(), kContinuationPrefix.size());
+        candidate.append(sub.data(), sub.size());
+        id = tokenizer.TokenToId(candidate);
+      }
+      if (id >= 0) break;
+    }
+    if (id < 0) {  // not decomposable: the whole word is unknown
+      pieces->resize(first_piece);
+      pieces->push_back(unknown);
+      return;
+    }
+    pieces->push_back({id, word[start].begin, word[end - 1].end});
+    start = end;
+  }
+}
+
+// The word pieces of `text`, without specials.
+absl::StatusOr<std::vector<Piece>> TokenizeText(const Tokenizer& tokenizer, absl::string_view text) {
+  QKV_ASSIGN_OR_RETURN(const std::vector<Utf8Char> decoded, DecodeUtf8(text));
+  const std::vector<NormalizedChar> chars = Normalize(decoded, tokenizer.options());
+  std::vector<Piece> pieces;
+  pieces.reserve(chars.size());
+  for (const WordSpan& word : SplitWords(chars)) {
+    AppendWordPieces(tokenizer, chars.data() + word.first, word.last - word.first, &pieces);
+  }
+  return pieces;
+}
+
+void AppendSpecial(const Tokenizer& tokenizer, int32_t id, int32_t type_id, Encoding* encoding) {
+  encoding->ids.push_back(id);
+  encoding->type_ids.push_back(type_id);
+  encoding->tokens.push_back(tokenizer.IdToToken(id));
+  encoding->offsets.emplace_back(0, 0);
+  encoding->special.push_back(true);
+}
+
+void AppendPieces(const Tokenizer& tokenizer, const std::vector<Piece>& pieces, size_t count, int32_t type_id,
+                  Encoding* encoding) {
+  for (size_t i = 0; i < count; ++i) {
+    const Piece& piece = pieces[i];
+    encoding->ids.push_back(piece.id);
+    encoding->type_ids.push_back(type_id);
+    encoding->tokens.push_back(tokenizer.IdToToken(piece.id));
+    encoding->offsets.emplace_back(piece.begin, piece.end);
+    encoding->special.push_back(false);
+  }
+}
+
+void Reserve(size_t size, Encoding* encoding) {
+  encoding->ids.reserve(size);
+  encoding->type_ids.reserve(size);
+  encoding->tokens.reserve(size);
+  encoding->offsets.reserve(size);
+  encoding->special.reserve(size);
+}
+
+absl::Status CheckMaxLength(int max_length, int specials) {
+  if (max_length < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("max_length must be >= 0, got ", max_length));
+  }
+  if (max_length > 0 && max_length < specials) {
+    return absl::InvalidArgumentError(absl::StrCat("max_length ", max_length, " cannot hold the ", specials,
+                                                   " special tokens"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Tokenizer> Tokenizer::FromTokens(std::vector<std::string> tokens, const TokenizerOptions& options,
+                                                const std::string& source) {
+  if (options.max_chars_per_word <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": max_chars_per_word must be > 0, got ", options.max_chars_per_word));
+  }
+  if (tokens.empty()) return absl::InvalidArgumentError(absl::StrCat(source, ": the vocabulary is empty"));
+  if (tokens.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": the vocabulary is too large"));
+  }
+  Tokenizer tokenizer;
+  tokenizer.options_ = options;
+  tokenizer.token_to_id_.reserve(tokens.size());
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    tokenizer.token_to_id_.emplace(tokens[i], static_cast<int32_t>(i));  // duplicates: the first id stays
+  }
+  tokenizer.id_to_token_ = std::move(tokens);
+  SpecialTokens& special = tokenizer.special_;
+  special.cls = tokenizer.TokenToId("[CLS]");
+  special.sep = tokenizer.TokenToId("[SEP]");
+  special.pad = tokenizer.TokenToId("[PAD]");
+  special.unk = tokenizer.TokenToId("[UNK]");
+  special.mask = tokenizer.TokenToId("[MASK]");
+  for (const auto& [name, id] : {std::pair<const char*, int32_t>{"[UNK]", special.unk},
+                                 {"[CLS]", special.cls}, {"[SEP]", special.sep}}) {
+    if (id < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(source, ": the vocabulary has no ", name, " token"));
+    }
+  }
+  return tokenizer;
+}
+
+int32_t Tokenizer::TokenToId(absl::string_view token) const {
+  const auto it = token_to_id_.find(token);
+  return it == token_to_id_.end() ? -1 : it->second;
+}
+
+absl::StatusOr<std::vector<std::string>> Tokenizer::WordPieces(absl::string_view text) const {
+  QKV_ASSIGN_OR_RETURN(const std::vector<Piece> pieces, TokenizeText(*this, text));
+  std::vector<std::string> tokens;
+  tokens.reserve(pieces.size());
+  for (const Piece& piece : pieces) tokens.push_back(id_to_token_[piece.id]);
+  return tokens;
+}
+
+absl::StatusOr<Encoding> Tokenizer::Encode(absl::string_view text, int max_length) const {
+  QKV_RETURN_IF_ERROR(CheckMaxLength(max_length, 2));
+  QKV_ASSIGN_OR_RETURN(const std::vector<Piece> pieces, TokenizeText(*this, text));
+  size_t keep = pieces.size();
+  if (max_length > 0) keep = std::min(keep, static_cast<size_t>(max_length - 2));
+
+  Encoding encoding;
+  encoding.truncated = keep < pieces.size();
+  Reserve(keep + 2, &encoding);
+  AppendSpecial(*this, special_.cls, 0, &encoding);
+  AppendPieces(*this, pieces, keep, 0, &encoding);
+  AppendSpecial(*this, special_.sep, 0, &encoding);
+  return encoding;
+}
+
+absl::StatusOr<Encoding> Tokenizer::EncodePair(absl::string_view text_a, absl::string_view text_b,
+                                               int max_length) const {
+  QKV_RETURN_IF_ERROR(CheckMaxLength(max_length, 3));
+  QKV_ASSIGN_OR_RETURN(const std::vector<Piece> pieces_a, TokenizeText(*this, text_a));
+  QKV_ASSIGN_OR_RETURN(const std::vector<Piece> pieces_b, TokenizeText(*this, text_b));
+  size_t keep_a = pieces_a.size();
+  size_t keep_b = pieces_b.size();
+  if (max_length > 0) {
+    // HF longest_first: drop one token at a time from the longer text; on a tie from the second.
+    const size_t budget = static_cast<size_t>(max_length - 3);
+    while (keep_a + keep_b > budget) {
+      if (keep_a > keep_b) {
+        --keep_a;
+      } else {
+        --keep_b;
+      }
+    }
+  }
+
+  Encoding encoding;
+  encoding.truncated = keep_a < pieces_a.size() || keep_b < pieces_b.size();
+  Reserve(keep_a + keep_b + 3, &encoding);
+  AppendSpecial(*this, special_.cls, 0, &encoding);
+  AppendPieces(*this, pieces_a, keep_a, 0, &encoding);
+  AppendSpecial(*this, special_.sep, 0, &encoding);
+  AppendPieces(*this, pieces_b, keep_b, 1, &encoding);
+  AppendSpecial(*this, special_.sep, 1, &encoding);
+  return encoding;
+}
+
+}  // namespace qkv

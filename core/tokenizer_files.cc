@@ -1,0 +1,168 @@
+// Tokenizer loading: vocab.txt files and Hugging Face model directories (vocab.txt or tokenizer.json,
+// casing from tokenizer.json's BertNormalizer or tokenizer_config.json).
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+#include "core/tokenizer.h"
+#include "nlohmann/json.hpp"
+
+namespace qkv {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+absl::StatusOr<std::string> ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path.string()));
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  if (in.bad()) return absl::DataLossError(absl::StrCat("cannot read ", path.string()));
+  return std::move(contents).str();
+}
+
+// One token per line; only trailing '\r' and '\n' are removed (tokens may hold any other character).
+std::vector<std::string> SplitVocabLines(const std::string& contents) {
+  std::vector<std::string> tokens;
+  size_t start = 0;
+  while (start < contents.size()) {
+    size_t end = contents.find('\n', start);
+    const size_t next = end == std::string::npos ? contents.size() : end + 1;
+    if (end == std::string::npos) end = contents.size();
+    while (end > start && contents[end - 1] == '\r') --end;
+    tokens.emplace_back(contents, start, end - start);
+    start = next;
+  }
+  return tokens;
+}
+
+absl::StatusOr<Json> ReadJson(const fs::path& path) {
+  QKV_ASSIGN_OR_RETURN(const std::string contents, ReadFile(path));
+  try {
+    return Json::parse(contents);
+  } catch (const Json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": bad JSON: ", e.what()));
+  }
+}
+
+// `object[key]` as a bool; `fallback` when absent or null. Throws Json::type_error on another type.
+bool BoolOr(const Json& object, const char* key, bool fallback) {
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return fallback;
+  return it->get<bool>();
+}
+
+// tokenizer_config.json (BertTokenizer's arguments): do_lower_case, strip_accents, tokenize_chinese_chars.
+void ApplyTokenizerConfig(const Json& config, TokenizerOptions* options) {
+  if (!config.is_object()) throw Json::type_error::create(302, "the top level is not an object", &config);
+  options->lower_case = BoolOr(config, "do_lower_case", true);
+  options->strip_accents = BoolOr(config, "strip_accents", options->lower_case);
+  options->tokenize_chinese_chars = BoolOr(config, "tokenize_chinese_chars", true);
+}
+
+// tokenizer.json: the BertNormalizer settings and the WordPiece model's max_input_chars_per_word.
+// Returns the model's vocabulary by id when `want_vocab`.
+std::optional<std::vector<std::string>> ApplyTokenizerJson(const Json& tokenizer, bool want_vocab,
+                                                           TokenizerOptions* options) {
+  if (!tokenizer.is_object()) throw Json::type_error::create(302, "the top level is not an object", &tokenizer);
+  const auto normalizer = tokenizer.find("normalizer");
+  if (normalizer != tokenizer.end() && normalizer->is_object() &&
+      normalizer->value("type", std::string()) == "BertNormalizer") {
+    options->lower_case = BoolOr(*normalizer, "lowercase", true);
+    options->strip_accents = BoolOr(*normalizer, "strip_accents", options->lower_case);
+    options->tokenize_chinese_chars = BoolOr(*normalizer, "handle_chinese_chars", true);
+    options->clean_text = BoolOr(*normalizer, "clean_text", true);
+  }
+  const Json& model = tokenizer.at("model");
+  const std::string type = model.value("type", std::string("WordPiece"));
+  if (type != "WordPiece") {
+    throw Json::other_error::create(501, "model.type is " + type + ", not WordPiece", &model);
+  }
+  if (model.value("continuing_subword_prefix", std::string("##")) != "##") {
+    throw Json::other_error::create(501, "only the \"##\" continuing_subword_prefix is supported", &model);
+  }
+  options->max_chars_per_word = model.value("max_input_chars_per_word", options->max_chars_per_word);
+  if (!want_vocab) return std::nullopt;
+
+  const Json& vocab = model.at("vocab");
+  if (!vocab.is_object()) throw Json::type_error::create(302, "model.vocab is not an object", &vocab);
+  std::vector<std::string> tokens(vocab.size());
+  std::vector<bool> seen(vocab.size(), false);
+  for (const auto& [token, id_json] : vocab.items()) {
+    const int64_t id = id_json.get<int64_t>();
+    if (id < 0 || id >= static_cast<int64_t>(tokens.size()) || seen[id]) {
+      throw Json::other_error::create(
+          501, "model.vocab ids must be 0..size-1, each once (id " + std::to_string(id) + ")", &vocab);
+    }
+    seen[id] = true;
+    tokens[id] = token;
+  }
+  return tokens;
+}
+
+// dir/tokenizer.json, else the first (by name) dir/*tokenizer.json; nullopt when there is none.
+std::optional<fs::path> FindTokenizerJson(const fs::path& dir) {
+  std::error_code error;
+  const fs::path standard = dir / "tokenizer.json";
+  if (fs::is_regular_file(standard, error)) return standard;
+  std::vector<fs::path> candidates;
+  for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    if (absl::EndsWith(name, "tokenizer.json") && it->is_regular_file(error)) candidates.push_back(it->path());
+  }
+  if (candidates.empty()) return std::nullopt;
+  return *std::min_element(candidates.begin(), candidates.end());
+}
+
+}  // namespace
+
+absl::StatusOr<Tokenizer> Tokenizer::FromVocabFile(const std::string& vocab_path, const TokenizerOptions& options) {
+  QKV_ASSIGN_OR_RETURN(const std::string contents, ReadFile(vocab_path));
+  return FromTokens(SplitVocabLines(contents), options, vocab_path);
+}
+
+absl::StatusOr<Tokenizer> Tokenizer::FromModelDirectory(const std::string& dir) {
+  std::error_code error;
+  if (!fs::is_directory(dir, error)) return absl::NotFoundError(absl::StrCat(dir, " is not a directory"));
+  const fs::path vocab_path = fs::path(dir) / "vocab.txt";
+  const bool has_vocab_txt = fs::is_regular_file(vocab_path, error);
+  const std::optional<fs::path> tokenizer_json = FindTokenizerJson(dir);
+  const fs::path config_path = fs::path(dir) / "tokenizer_config.json";
+  if (!has_vocab_txt && !tokenizer_json) {
+    return absl::NotFoundError(absl::StrCat(dir, " has neither vocab.txt nor tokenizer.json"));
+  }
+
+  TokenizerOptions options;
+  if (fs::is_regular_file(config_path, error)) {
+    QKV_ASSIGN_OR_RETURN(const Json config, ReadJson(config_path));
+    try {
+      ApplyTokenizerConfig(config, &options);
+    } catch (const Json::exception& e) {
+      return absl::InvalidArgumentError(absl::StrCat(config_path.string(), ": ", e.what()));
+    }
+  }
+  std::optional<std::vector<std::string>> json_vocab;
+  if (tokenizer_json) {
+    QKV_ASSIGN_OR_RETURN(const Json tokenizer, ReadJson(*tokenizer_json));
+    try {
+      json_vocab = ApplyTokenizerJson(tokenizer, /*want_vocab=*/!has_vocab_txt, &options);
+    } catch (const Json::exception& e) {
+      return absl::InvalidArgumentError(absl::StrCat(tokenizer_json->string(), ": ", e.what()));
+    }
+  }
+  if (has_vocab_txt) return FromVocabFile(vocab_path.string(), options);
+  return FromTokens(*std::move(json_vocab), options, tokenizer_json->string());
+}
+
+}  // namespace qkv
