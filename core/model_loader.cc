@@ -1,0 +1,123 @@
+#include "core/model_loader.h"
+
+#include <sys/stat.h>
+
+#include <dirent.h>
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/onnx_model.h"
+#include "core/safetensors_model.h"
+#include "core/status_macros.h"
+
+namespace qkv {
+namespace {
+
+constexpr char kSafetensorsExtension[] = ".safetensors";
+constexpr char kOnnxExtension[] = ".onnx";
+
+enum class PathKind { kMissing, kFile, kDirectory, kOther };
+
+PathKind Kind(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return PathKind::kMissing;
+  if (S_ISREG(st.st_mode)) return PathKind::kFile;
+  if (S_ISDIR(st.st_mode)) return PathKind::kDirectory;
+  return PathKind::kOther;
+}
+
+std::string Join(const std::string& dir, const std::string& name) {
+  if (dir.empty() || dir.back() == '/') return dir + name;
+  return dir + "/" + name;
+}
+
+std::string Parent(const std::string& file) {
+  const size_t slash = file.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return file.substr(0, slash);
+}
+
+// Regular files in `dir` whose name ends with `extension`, sorted.
+std::vector<std::string> FilesWithExtension(const std::string& dir, const char* extension) {
+  std::vector<std::string> files;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return files;
+  while (const struct dirent* entry = ::readdir(d)) {
+    const std::string name = entry->d_name;
+    if (absl::EndsWith(name, extension) && Kind(Join(dir, name)) == PathKind::kFile) files.push_back(name);
+  }
+  ::closedir(d);
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// Picks the weights file of a model directory: model.safetensors, else model.onnx, else the only *.onnx.
+absl::StatusOr<std::string> FindWeightsFile(const std::string& dir) {
+  const std::string safetensors = Join(dir, "model.safetensors");
+  if (Kind(safetensors) == PathKind::kFile) return safetensors;
+  const std::string onnx = Join(dir, "model.onnx");
+  if (Kind(onnx) == PathKind::kFile) return onnx;
+  if (Kind(Join(dir, "model.safetensors.index.json")) == PathKind::kFile) {
+    return absl::UnimplementedError(
+        absl::StrCat(dir, ": sharded safetensors checkpoints (model.safetensors.index.json) are not supported"));
+  }
+  std::vector<std::string> onnx_files = FilesWithExtension(dir, kOnnxExtension);
+  if (onnx_files.size() == 1) return Join(dir, onnx_files[0]);
+  if (onnx_files.size() > 1) {
+    return absl::InvalidArgumentError(absl::StrCat(dir, ": several .onnx files (", absl::StrJoin(onnx_files, ", "),
+                                                   "); pass the one to load"));
+  }
+  return absl::NotFoundError(absl::StrCat(dir, ": no model.safetensors, model.onnx or other .onnx weights file"));
+}
+
+}  // namespace
+
+absl::StatusOr<LoadedModel> LoadModel(const std::string& path) {
+  std::string dir;
+  std::string weights_path;
+  const PathKind kind = Kind(path);
+  if (kind == PathKind::kMissing) {
+    return absl::NotFoundError(absl::StrCat(path, ": no such model file or directory"));
+  } else if (kind == PathKind::kDirectory) {
+    dir = path;
+    QKV_ASSIGN_OR_RETURN(weights_path, FindWeightsFile(dir));
+  } else if (kind == PathKind::kFile &&
+             (absl::EndsWith(path, kSafetensorsExtension) || absl::EndsWith(path, kOnnxExtension))) {
+    dir = Parent(path);
+    weights_path = path;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a model directory, .safetensors or .onnx file"));
+  }
+  const bool onnx = absl::EndsWith(weights_path, kOnnxExtension);
+
+  const std::string config_path = Join(dir, "config.json");
+  if (Kind(config_path) != PathKind::kFile) {
+    return absl::NotFoundError(absl::StrCat(config_path, ": missing; a model directory needs a config.json"));
+  }
+  QKV_ASSIGN_OR_RETURN(ModelConfig config, ReadModelConfig(config_path));
+
+  QKV_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::FromModelDirectory(dir));
+  if (tokenizer.vocab_size() > config.vocab_size) {
+    return absl::InvalidArgumentError(absl::StrCat(dir, ": the vocabulary has ", tokenizer.vocab_size(),
+                                                   " tokens but ", config_path, " says vocab_size ",
+                                                   config.vocab_size));
+  }
+
+  QKV_ASSIGN_OR_RETURN(BertWeights weights, onnx ? ReadOnnxBertWeights(weights_path, config)
+                                                 : ReadSafetensorsBertWeights(weights_path, config));
+  if (absl::Status status = weights.Validate(config); !status.ok()) {
+    return absl::Status(status.code(), absl::StrCat(weights_path, ": ", status.message()));
+  }
+  return LoadedModel{std::move(config), std::move(weights), std::move(tokenizer), std::move(weights_path),
+                     onnx ? "onnx" : "safetensors"};
+}
+
+}  // namespace qkv

@@ -1,0 +1,21 @@
+// ReadSafetensorsBertWeights: loads a Hugging Face BertModel checkpoint (model.safetensors) into BertWeights.
+#ifndef QKV_CORE_SAFETENSORS_MODEL_H_
+#define QKV_CORE_SAFETENSORS_MODEL_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/bert_weights.h"
+#include "core/model_config.h"
+
+namespace qkv {
+
+// Reads the encoder tensors of a BertModel (or of a task model whose tensors carry the "bert." prefix) from
+// `path`. Linear weights, stored [out, in] by PyTorch, are transposed to [in, out]. F32, F16 and BF16 are
+// converted to float32 exactly. Unused tensors (cls.*, embeddings.position_ids, ...) are ignored; the pooler
+// is optional. Errors name the file and the tensor.
+absl::StatusOr<BertWeights> ReadSafetensorsBertWeights(const std::string& path, const ModelConfig& config);
+
+}  // namespace qkv
+
+#endif  // QKV_CORE_SAFETENSORS_MODEL_H_
