@@ -103,6 +103,18 @@ TEST(TokenizerTribuoTest, ReferenceSentenceGivesTheThirteenIds) {
   EXPECT_FALSE(encoding->truncated);
 }
 
+TEST(TokenizerTribuoTest, VocabFromTokenizerJsonAloneGivesTheSameIds) {
+  ScratchDir dir;
+  fs::copy_file(kTribuoDir + "/tinybert-tokenizer.json", dir.path() + "/tinybert-tokenizer.json");
+  absl::StatusOr<Tokenizer> tokenizer = Tokenizer::FromModelDirectory(dir.path());
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  EXPECT_EQ(tokenizer->vocab_size(), 1656);
+  EXPECT_EQ(tokenizer->special_tokens().cls, 3);
+  absl::StatusOr<Encoding> encoding = tokenizer->Encode("It is a truth universally acknowledged,");
+  ASSERT_TRUE(encoding.ok()) << encoding.status();
+  EXPECT_THAT(encoding->ids, ElementsAre(3, 114, 134, 18, 1528, 269, 297, 55, 66, 385, 1599, 6, 1));
+}
+
 // Checks every case of a goldens.json (HF tokenizers output) against Encode / EncodePair.
 void ExpectGoldensMatch(const std::string& model_dir) {
   absl::StatusOr<Tokenizer> tokenizer = Tokenizer::FromModelDirectory(model_dir);
