@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/core/onnx_writer.h"
 #include "tests/core/safetensors_writer.h"
 
 namespace qkv {
@@ -25,6 +26,10 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing_util::EncodeFloats;
+using testing_util::OnnxInitializer;
+using testing_util::OnnxModelBytes;
+using testing_util::OnnxNode;
+using testing_util::OnnxStorage;
 using testing_util::RawSafetensors;
 using testing_util::RawTensor;
 using testing_util::ReadFile;
@@ -292,6 +297,125 @@ INSTANTIATE_TEST_SUITE_P(Dtypes, GeneratedCheckpointTest,
                            return absl::StrCat(info.param.dtype, info.param.prefix.empty() ? "" : "_prefixed",
                                                info.param.with_pooler ? "_pooler" : "_no_pooler");
                          });
+
+// ---- Generated ONNX graphs ----
+
+// `bert` as a torch.onnx.export-style graph: "bert."-prefixed names, unnamed [in, out] MatMul weights named
+// only through the bias Add that follows them (bias on either side), Gemm weights with transB 0 and 1, and
+// every initializer storage the reader supports (raw / typed fields, FLOAT / FLOAT16).
+struct OnnxGraph {
+  std::vector<OnnxNode> nodes;
+  std::vector<OnnxInitializer> inits;
+};
+
+OnnxGraph MakeOnnxGraph(const TinyBert& bert) {
+  OnnxGraph g;
+  int counter = 0;
+  auto init = [&](const std::string& name, const HfTensor& t, int type, OnnxStorage storage) {
+    OnnxInitializer i{name, t.shape, type, storage, "", {}};
+    if (storage == OnnxStorage::kRaw) {
+      i.raw = EncodeFloats(t.values, type == testing_util::kOnnxFloat ? "F32" : "F16");
+    } else {
+      for (float v : t.values) {
+        i.typed.push_back(type == testing_util::kOnnxFloat ? testing_util::FloatBits(v)
+                                                           : testing_util::FloatToHalfExact(v));
+      }
+    }
+    g.inits.push_back(i);
+  };
+  auto named = [&](const std::string& name, int type, OnnxStorage storage) {
+    init("bert." + name, bert.tensors.at(name), type, storage);
+  };
+  auto transposed = [&](const std::string& name) {
+    const Tensor t = Expected(bert, name, /*transpose=*/true);
+    return HfTensor{t.shape, t.data};
+  };
+  named("embeddings.word_embeddings.weight", testing_util::kOnnxFloat, OnnxStorage::kTyped);
+  named("embeddings.position_embeddings.weight", testing_util::kOnnxFloat, OnnxStorage::kRaw);
+  named("embeddings.token_type_embeddings.weight", testing_util::kOnnxFloat16, OnnxStorage::kRaw);
+  named("embeddings.LayerNorm.weight", testing_util::kOnnxFloat16, OnnxStorage::kTyped);
+  named("embeddings.LayerNorm.bias", testing_util::kOnnxFloat, OnnxStorage::kRaw);
+  std::string x = "embeddings_out";
+  for (int l = 0; l < bert.config["num_hidden_layers"].get<int>(); ++l) {
+    const std::string p = absl::StrCat("encoder.layer.", l, ".");
+    int k = 0;
+    for (const char* linear : {"attention.self.query", "attention.self.key", "attention.self.value",
+                               "attention.output.dense"}) {
+      const std::string w = absl::StrCat("onnx::MatMul_", ++counter), y = w + "_out";
+      init(w, transposed(p + linear + ".weight"), testing_util::kOnnxFloat16, OnnxStorage::kRaw);
+      named(p + linear + ".bias", testing_util::kOnnxFloat, OnnxStorage::kRaw);
+      g.nodes.push_back({"MatMul", {x, w}, {y}, {}});
+      const std::string b = "bert." + p + linear + ".bias";
+      g.nodes.push_back({"Add", (k++ % 2 == 0) ? std::vector<std::string>{b, y} : std::vector<std::string>{y, b},
+                         {y + "_biased"}, {}});
+    }
+    const std::string w1 = absl::StrCat(++counter), w2 = absl::StrCat(++counter);
+    init(w1, transposed(p + "intermediate.dense.weight"), testing_util::kOnnxFloat, OnnxStorage::kRaw);
+    init(w2, bert.tensors.at(p + "output.dense.weight"), testing_util::kOnnxFloat16, OnnxStorage::kTyped);
+    named(p + "intermediate.dense.bias", testing_util::kOnnxFloat, OnnxStorage::kTyped);
+    named(p + "output.dense.bias", testing_util::kOnnxFloat, OnnxStorage::kRaw);
+    g.nodes.push_back({"Gemm", {x, w1, "bert." + p + "intermediate.dense.bias"}, {w1 + "_out"}, {{"transB", 0}}});
+    g.nodes.push_back({"Gemm", {w1 + "_out", w2, "bert." + p + "output.dense.bias"}, {w2 + "_out"},
+                       {{"transB", 1}}});
+    for (const char* norm : {"attention.output.LayerNorm", "output.LayerNorm"}) {
+      named(p + norm + ".weight", testing_util::kOnnxFloat, OnnxStorage::kRaw);
+      named(p + norm + ".bias", testing_util::kOnnxFloat, OnnxStorage::kRaw);
+    }
+    x = w2 + "_out";
+  }
+  named("pooler.dense.weight", testing_util::kOnnxFloat, OnnxStorage::kRaw);
+  named("pooler.dense.bias", testing_util::kOnnxFloat, OnnxStorage::kRaw);
+  g.nodes.push_back({"Gemm", {x, "bert.pooler.dense.weight", "bert.pooler.dense.bias"}, {"pooled"}, {{"transB", 1}}});
+  return g;
+}
+
+TEST(OnnxModelTest, GeneratedGraphRoundTripsExactly) {
+  const TinyBert bert = MakeTinyBert(/*with_pooler=*/true, /*seed=*/11);
+  const OnnxGraph g = MakeOnnxGraph(bert);
+  const std::string path = NewDir("onnx_roundtrip") + "/model.onnx";
+  WriteFile(path, OnnxModelBytes(g.nodes, g.inits));
+  absl::StatusOr<ModelConfig> config = ParseModelConfig(bert.config.dump(), "config.json");
+  ASSERT_TRUE(config.ok()) << config.status();
+  absl::StatusOr<BertWeights> weights = ReadOnnxBertWeights(path, *config);
+  ASSERT_TRUE(weights.ok()) << weights.status();
+  ExpectSameWeights(*weights, ExpectedWeights(bert));
+}
+
+TEST(OnnxModelTest, ExternalDataAndBadInitializersAreClearErrors) {
+  const TinyBert bert = MakeTinyBert(/*with_pooler=*/true, /*seed=*/11);
+  absl::StatusOr<ModelConfig> config = ParseModelConfig(bert.config.dump(), "config.json");
+  ASSERT_TRUE(config.ok()) << config.status();
+  struct Case {
+    const char* name;
+    std::function<void(OnnxGraph*)> edit;
+    absl::StatusCode code;
+    std::vector<std::string> message;
+  };
+  const std::vector<Case> cases = {
+      {"external_data", [](OnnxGraph* g) { g->inits[1].storage = OnnxStorage::kExternal; },
+       absl::StatusCode::kUnimplemented, {"embeddings.position_embeddings.weight", "external data"}},
+      {"raw_data_too_short", [](OnnxGraph* g) { g->inits[1].raw.resize(g->inits[1].raw.size() - 4); },
+       absl::StatusCode::kInvalidArgument, {"embeddings.position_embeddings.weight", "raw_data has"}},
+      {"float_data_too_short", [](OnnxGraph* g) { g->inits[0].typed.pop_back(); },
+       absl::StatusCode::kInvalidArgument, {"embeddings.word_embeddings.weight", "float_data has"}},
+      {"unsupported_data_type", [](OnnxGraph* g) { g->inits[0].data_type = 7; },  // INT64
+       absl::StatusCode::kUnimplemented, {"embeddings.word_embeddings.weight", "INT64"}},
+      {"negative_dim", [](OnnxGraph* g) { g->inits[1].dims[0] = -1; },
+       absl::StatusCode::kInvalidArgument, {"embeddings.position_embeddings.weight", "negative dimension"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    OnnxGraph g = MakeOnnxGraph(bert);
+    c.edit(&g);
+    const std::string path = NewDir(absl::StrCat("onnx_", c.name)) + "/model.onnx";
+    WriteFile(path, OnnxModelBytes(g.nodes, g.inits));
+    absl::StatusOr<BertWeights> weights = ReadOnnxBertWeights(path, *config);
+    ASSERT_FALSE(weights.ok());
+    EXPECT_EQ(weights.status().code(), c.code) << weights.status();
+    EXPECT_THAT(std::string(weights.status().message()), HasSubstr(path));
+    for (const std::string& s : c.message) EXPECT_THAT(std::string(weights.status().message()), HasSubstr(s));
+  }
+}
 
 // ---- Corrupt and unsupported models ----
 
