@@ -1,0 +1,56 @@
+#include "core/dnnl_context.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "absl/strings/str_cat.h"
+
+namespace qkv {
+
+const dnnl::engine& CpuEngine() {
+  static const dnnl::engine* const engine = new dnnl::engine(dnnl::engine::kind::cpu, 0);
+  return *engine;
+}
+
+void AlignedBuffer::Free::operator()(float* p) const { std::free(p); }
+
+void AlignedBuffer::Reserve(int64_t num_floats) {
+  if (num_floats <= capacity_) return;
+  constexpr size_t kAlign = 64;
+  size_t bytes = static_cast<size_t>(num_floats) * sizeof(float);
+  bytes = (bytes + kAlign - 1) / kAlign * kAlign;
+  data_.reset();
+  capacity_ = 0;
+  void* p = std::aligned_alloc(kAlign, bytes);
+  if (p == nullptr) throw std::bad_alloc();
+  std::memset(p, 0, bytes);
+  data_.reset(static_cast<float*>(p));
+  capacity_ = static_cast<int64_t>(bytes / sizeof(float));
+}
+
+ExecContext::ExecContext() : stream_(CpuEngine()) {}
+
+dnnl::memory ExecContext::Scratchpad(const dnnl::memory::desc& md) {
+  const size_t bytes = md.get_size();
+  scratchpad_.Reserve(static_cast<int64_t>((bytes + sizeof(float) - 1) / sizeof(float)));
+  return dnnl::memory(md, CpuEngine(), scratchpad_.data());
+}
+
+dnnl::memory::desc PlainDesc(const dnnl::memory::dims& dims) {
+  dnnl::memory::format_tag tag;
+  switch (dims.size()) {
+    case 1: tag = dnnl::memory::format_tag::a; break;
+    case 2: tag = dnnl::memory::format_tag::ab; break;
+    case 3: tag = dnnl::memory::format_tag::abc; break;
+    default: tag = dnnl::memory::format_tag::abcd; break;
+  }
+  return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, tag);
+}
+
+absl::Status DnnlErrorToStatus(const dnnl::error& e, const std::string& what) {
+  return absl::InternalError(
+      absl::StrCat(what, ": oneDNN error ", static_cast<int>(e.status), ": ", e.what()));
+}
+
+}  // namespace qkv

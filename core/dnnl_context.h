@@ -1,0 +1,72 @@
+// oneDNN plumbing shared by the core ops: the CPU engine, 64-byte aligned scratch buffers, the per-thread
+// execution context (stream + user scratchpad), and dnnl::error -> absl::Status conversion.
+//
+// Every op in core builds its primitives with scratchpad_mode::user, so that one primitive object may run
+// from several threads at once, each with its own ExecContext (oneDNN's library-mode scratchpad is not safe
+// for that; see notes/toolchain.md P6).
+#ifndef QKV_CORE_DNNL_CONTEXT_H_
+#define QKV_CORE_DNNL_CONTEXT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "oneapi/dnnl/dnnl.hpp"
+
+namespace qkv {
+
+// The process-wide CPU engine. Thread-safe; created on first use.
+const dnnl::engine& CpuEngine();
+
+// A growable, 64-byte aligned, zero-initialised float buffer. Growing discards the old contents.
+// Not thread-safe.
+class AlignedBuffer {
+ public:
+  AlignedBuffer() = default;
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+
+  // Ensures room for `num_floats` floats. Contents are unspecified (zero after a reallocation).
+  void Reserve(int64_t num_floats);
+  float* data() const { return data_.get(); }
+  int64_t capacity() const { return capacity_; }
+
+ private:
+  struct Free {
+    void operator()(float* p) const;
+  };
+  std::unique_ptr<float[], Free> data_;
+  int64_t capacity_ = 0;
+};
+
+// Per-thread execution state: the stream every primitive runs on and the user scratchpad.
+// Not thread-safe: one ExecContext per thread (an Encoder Workspace owns one).
+class ExecContext {
+ public:
+  ExecContext();
+
+  dnnl::stream& stream() { return stream_; }
+  // A memory object over this context's scratchpad, grown to `md`'s size. Valid until the next call.
+  dnnl::memory Scratchpad(const dnnl::memory::desc& md);
+
+ private:
+  dnnl::stream stream_;
+  AlignedBuffer scratchpad_;
+};
+
+// A memory object over caller-owned data (no copy). `data` must outlive the use of the result.
+inline dnnl::memory WrapMemory(const dnnl::memory::desc& md, const float* data) {
+  return dnnl::memory(md, CpuEngine(), const_cast<float*>(data));
+}
+
+// A plain row-major f32 descriptor.
+dnnl::memory::desc PlainDesc(const dnnl::memory::dims& dims);
+
+// Internal(...) naming `what`, with oneDNN's message and status code.
+absl::Status DnnlErrorToStatus(const dnnl::error& e, const std::string& what);
+
+}  // namespace qkv
+
+#endif  // QKV_CORE_DNNL_CONTEXT_H_

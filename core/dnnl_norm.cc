@@ -1,0 +1,72 @@
+#include "core/dnnl_norm.h"
+
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace qkv {
+
+absl::StatusOr<std::unique_ptr<LayerNormOp>> LayerNormOp::Create(int64_t width, double eps) {
+  if (width <= 0 || !(eps > 0)) {
+    return absl::InvalidArgumentError(absl::StrCat("layer_norm: bad width ", width, " or eps ", eps));
+  }
+  std::unique_ptr<LayerNormOp> op(new LayerNormOp(width, static_cast<float>(eps)));
+  try {
+    op->ForRows(16);
+  } catch (const dnnl::error& e) {
+    return DnnlErrorToStatus(e, "layer_norm");
+  }
+  return op;
+}
+
+absl::StatusOr<LayerNormParams> LayerNormOp::MakeParams(const Tensor& gamma, const Tensor& beta,
+                                                        const std::string& name) const {
+  for (const Tensor* t : {&gamma, &beta}) {
+    if (t->shape != std::vector<int64_t>{width_} || static_cast<int64_t>(t->data.size()) != width_) {
+      return absl::InvalidArgumentError(absl::StrCat(name, ": ", t == &gamma ? "gamma" : "beta",
+                                                     " must have shape [", width_, "]"));
+    }
+  }
+  try {
+    LayerNormParams params;
+    params.gamma = dnnl::memory(PlainDesc({width_}), CpuEngine());
+    params.beta = dnnl::memory(PlainDesc({width_}), CpuEngine());
+    std::memcpy(params.gamma.get_data_handle(), gamma.data.data(), sizeof(float) * width_);
+    std::memcpy(params.beta.get_data_handle(), beta.data.data(), sizeof(float) * width_);
+    return params;
+  } catch (const dnnl::error& e) {
+    return DnnlErrorToStatus(e, name);
+  }
+}
+
+const PrimitiveEntry& LayerNormOp::ForRows(int64_t rows) const {
+  return cache_.GetOrCreate(rows, [&] {
+    const dnnl::memory::desc md = PlainDesc({rows, width_});
+    const dnnl::layer_normalization_forward::desc desc(
+        dnnl::prop_kind::forward_inference, md, eps_,
+        dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift);
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    return PrimitiveEntry::Make<dnnl::layer_normalization_forward>(
+        dnnl::layer_normalization_forward::primitive_desc(desc, attr, CpuEngine()));
+  });
+}
+
+void LayerNormOp::Forward(float* x, int64_t rows, const LayerNormParams& params, ExecContext* ctx) const {
+  ForEachRowChunk(rows, [&](int64_t begin, int64_t chunk) {
+    const dnnl::memory data = WrapMemory(PlainDesc({chunk, width_}), x + begin * width_);
+    ForRows(chunk).Execute(ctx, {{DNNL_ARG_SRC, data},
+                                 {DNNL_ARG_DST, data},
+                                 {DNNL_ARG_SCALE, params.gamma},
+                                 {DNNL_ARG_SHIFT, params.beta}});
+  });
+}
+
+std::vector<std::string> LayerNormOp::KernelInfo() const {
+  std::vector<std::string> lines;
+  for (const std::string& impl : cache_.ImplNames()) lines.push_back(absl::StrCat("layer_norm: ", impl));
+  return lines;
+}
+
+}  // namespace qkv
