@@ -88,7 +88,7 @@ absl::StatusOr<Tensor> ConvertInitializer(const onnx::TensorProto& t, const std:
     case onnx::TensorProto::FLOAT:
       if (raw) {
         QKV_RETURN_IF_ERROR(check_raw(4));
-        std::memcpy(out.data.data(), bytes.data(), bytes.size());
+        if (count > 0) std::memcpy(out.data.data(), bytes.data(), bytes.size());
       } else {
         QKV_RETURN_IF_ERROR(check_typed(t.float_data_size(), "float_data"));
         std::copy(t.float_data().begin(), t.float_data().end(), out.data.begin());

@@ -194,7 +194,7 @@ absl::StatusOr<Tensor> SafetensorsReader::Read(const std::string& name) const {
   tensor.shape = entry->shape;
   if (entry->dtype == "F32") {
     tensor.data.resize(count);
-    std::memcpy(tensor.data.data(), src, count * sizeof(float));
+    if (count > 0) std::memcpy(tensor.data.data(), src, count * sizeof(float));
   } else if (entry->dtype == "F16" || entry->dtype == "BF16") {
     const bool half = entry->dtype == "F16";
     tensor.data.resize(count);
