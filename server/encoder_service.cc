@@ -1,0 +1,347 @@
+#include "server/encoder_service.h"
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/proto_convert.h"
+#include "server/status_mapping.h"
+
+namespace qkv {
+namespace {
+
+// The call's deadline as absl::Time; InfiniteFuture when the caller set none.
+absl::Time Deadline(const grpc::CallbackServerContext* context) {
+  const std::chrono::system_clock::time_point deadline = context->deadline();
+  if (deadline >= std::chrono::system_clock::time_point::max() - std::chrono::hours(24 * 365)) {
+    return absl::InfiniteFuture();
+  }
+  return absl::FromChrono(deadline);
+}
+
+// One Encode: prepare, submit, and on completion fill `response` and call `finish` exactly once (possibly
+// before Start returns, on this thread, when the request is invalid or refused). Cancel() may be called at
+// any time from any thread. Owned by shared_ptr: the scheduler's done callback holds a reference, so the
+// object outlives `finish` even when its owner lets go inside it.
+class EncodeCall : public std::enable_shared_from_this<EncodeCall> {
+ public:
+  using Finish = std::function<void(const absl::Status&)>;
+
+  EncodeCall(EncoderService::Backend backend, absl::Time deadline, v1::EncodeResponse* response, Finish finish)
+      : backend_(backend), deadline_(deadline), response_(response), finish_(std::move(finish)) {}
+
+  // `request` is only read before Start returns.
+  void Start(const v1::EncodeRequest& request) {
+    absl::StatusOr<PreparedEncode> prepared = PrepareEncode(request, *backend_.model, *backend_.config);
+    if (!prepared.ok()) {
+      finish_(prepared.status());
+      return;
+    }
+    prepared_ = std::move(*prepared);
+    absl::Status refused;
+    {
+      absl::MutexLock lock(&mu_);
+      if (cancelled_) {
+        refused = absl::CancelledError("cancelled by the caller");
+      } else {
+        // OnDone takes mu_ first, so it cannot finish the call while this block runs.
+        absl::StatusOr<JobId> id = backend_.scheduler->Submit(
+            MakeEncodeJob(prepared_, deadline_),
+            [self = shared_from_this()](absl::StatusOr<JobResult> result) { self->OnDone(std::move(result)); });
+        if (id.ok()) {
+          job_ = *id;
+        } else {
+          refused = id.status();
+        }
+      }
+    }
+    if (!refused.ok()) finish_(refused);
+  }
+
+  void Cancel() {
+    JobId job = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      cancelled_ = true;
+      job = job_;
+    }
+    if (job != 0) backend_.scheduler->Cancel(job);
+  }
+
+ private:
+  void OnDone(absl::StatusOr<JobResult> result) {
+    {
+      absl::MutexLock lock(&mu_);
+      job_ = 0;
+    }
+    absl::Status status = result.status();
+    if (status.ok()) {
+      status = FillEncodeResponse(prepared_, std::move(*result), absl::Now() - arrival_, *backend_.model,
+                                  *backend_.config, response_);
+    }
+    if (!status.ok()) response_->Clear();
+    finish_(status);
+  }
+
+  const EncoderService::Backend backend_;
+  const absl::Time deadline_;
+  const absl::Time arrival_ = absl::Now();
+  v1::EncodeResponse* const response_;
+  const Finish finish_;
+  PreparedEncode prepared_;  // the job's spans point into it
+
+  absl::Mutex mu_;
+  JobId job_ ABSL_GUARDED_BY(mu_) = 0;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+class EncodeReactor final : public grpc::ServerUnaryReactor {
+ public:
+  EncodeReactor(EncoderService::Backend backend, absl::Time deadline, v1::EncodeResponse* response)
+      : call_(std::make_shared<EncodeCall>(backend, deadline, response,
+                                           [this](const absl::Status& s) { Finish(ToGrpcStatus(s)); })) {}
+
+  // gRPC defers a Finish issued before the method returns the reactor, so `this` stays valid here.
+  void Start(const v1::EncodeRequest& request) { call_->Start(request); }
+  void OnCancel() override { call_->Cancel(); }
+  void OnDone() override { delete this; }
+
+ private:
+  const std::shared_ptr<EncodeCall> call_;
+};
+
+// A unary reactor that only finishes with an error (UNAVAILABLE before the model is ready).
+class ErrorReactor final : public grpc::ServerUnaryReactor {
+ public:
+  explicit ErrorReactor(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
+  void OnDone() override { delete this; }
+};
+
+// EncodeStream. State machine, all under mu_:
+//   reading_  a StartRead is outstanding (at most one);  writing_  a StartWrite is outstanding (at most one);
+//   slots_    requests read and not yet written, in order; the head is written once its call is done;
+//   reads_done_ the client half-closed (or the stream broke); Finish when nothing is left.
+class EncodeStreamReactor final
+    : public grpc::ServerBidiReactor<v1::EncodeStreamRequest, v1::EncodeStreamResponse> {
+ public:
+  EncodeStreamReactor(const EncoderService* service, absl::Time deadline, int window)
+      : service_(service), deadline_(deadline), window_(window) {
+    absl::MutexLock lock(&mu_);
+    reading_ = true;
+    StartRead(&incoming_);
+  }
+
+  void OnReadDone(bool ok) override {
+    Slot* slot = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      reading_ = false;
+      if (!ok || cancelled_) {
+        reads_done_ = true;
+      } else {
+        auto owned = std::make_unique<Slot>();
+        slot = owned.get();
+        slot->response.set_request_id(incoming_.request_id());
+        slot->request = std::move(*incoming_.mutable_request());
+        slots_.push_back(std::move(owned));
+      }
+    }
+    if (slot != nullptr) StartSlot(slot);
+    Advance();
+  }
+
+  void OnWriteDone(bool ok) override {
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      slots_.pop_front();
+      if (!ok) BreakLocked();  // the client is gone
+    }
+    Advance();
+  }
+
+  void OnCancel() override {
+    std::vector<std::shared_ptr<EncodeCall>> calls;
+    {
+      absl::MutexLock lock(&mu_);
+      BreakLocked();
+      for (auto& slot : slots_) {
+        if (!slot->done && slot->call != nullptr) calls.push_back(slot->call);
+      }
+    }
+    // Outside mu_: a cancelled job's done callback runs inside Cancel and takes mu_ (SlotDone). The
+    // references keep the calls alive even if their slots are dropped meanwhile; Cancel touches no slot.
+    for (const auto& call : calls) call->Cancel();
+    Advance();
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  struct Slot {
+    v1::EncodeRequest request;
+    v1::EncodeStreamResponse response;
+    std::shared_ptr<EncodeCall> call;
+    bool done = false;
+  };
+
+  void StartSlot(Slot* slot) {
+    absl::StatusOr<EncoderService::Backend> backend = service_->Acquire();
+    if (!backend.ok()) {
+      SlotDone(slot, backend.status());
+      return;
+    }
+    // SlotDone touches `slot` only under mu_ and before marking it done; the slot is dropped only after.
+    auto call = std::make_shared<EncodeCall>(*backend, deadline_, slot->response.mutable_response(),
+                                             [this, slot](const absl::Status& s) { SlotDone(slot, s); });
+    {
+      absl::MutexLock lock(&mu_);
+      slot->call = call;
+    }
+    call->Start(slot->request);
+  }
+
+  void SlotDone(Slot* slot, const absl::Status& status) {
+    {
+      absl::MutexLock lock(&mu_);
+      const grpc::Status g = ToGrpcStatus(status);
+      slot->response.set_code(static_cast<int32_t>(g.error_code()));
+      slot->response.set_message(g.error_message());
+      if (!status.ok()) slot->response.clear_response();
+      slot->done = true;
+    }
+    Advance();
+  }
+
+  void BreakLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    cancelled_ = true;
+    reads_done_ = true;
+  }
+
+  // Starts whatever the state allows: the next write, the next read, or Finish. Called without mu_.
+  void Advance() {
+    enum { kNothing, kWrite, kRead, kFinish } action;
+    const v1::EncodeStreamResponse* to_write = nullptr;
+    grpc::Status finish_status;
+    for (;;) {
+      {
+        absl::MutexLock lock(&mu_);
+        action = kNothing;
+        if (cancelled_) {
+          // Drop answers that can no longer be written; keep calls that are still running.
+          while (!writing_ && !slots_.empty() && slots_.front()->done) slots_.pop_front();
+        }
+        if (!cancelled_ && !writing_ && !slots_.empty() && slots_.front()->done) {
+          writing_ = true;
+          to_write = &slots_.front()->response;
+          action = kWrite;
+        } else if (!reading_ && !reads_done_ && static_cast<int>(slots_.size()) < window_) {
+          reading_ = true;
+          action = kRead;
+        } else if (!finished_ && reads_done_ && !reading_ && !writing_ && slots_.empty()) {
+          finished_ = true;
+          finish_status = cancelled_ ? grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled")
+                                     : grpc::Status::OK;
+          action = kFinish;
+        }
+      }
+      switch (action) {
+        case kNothing:
+          return;
+        case kWrite:
+          StartWrite(to_write);
+          continue;  // a read may also be due
+        case kRead:
+          StartRead(&incoming_);
+          return;
+        case kFinish:
+          Finish(finish_status);  // may delete this (OnDone); touch nothing after
+          return;
+      }
+    }
+  }
+
+  const EncoderService* const service_;
+  const absl::Time deadline_;
+  const int window_;
+  v1::EncodeStreamRequest incoming_;  // written by the one outstanding read
+
+  absl::Mutex mu_;
+  std::deque<std::unique_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace
+
+EncoderService::EncoderService(const ServerConfig& config) : config_(config) {}
+
+void EncoderService::SetReady(const ServedModel* model, BatchScheduler* scheduler) {
+  absl::MutexLock lock(&mu_);
+  model_ = model;
+  scheduler_ = scheduler;
+  if (state_ == State::kLoading) state_ = State::kServing;
+}
+
+void EncoderService::StartDraining() {
+  absl::MutexLock lock(&mu_);
+  state_ = State::kDraining;
+}
+
+absl::StatusOr<EncoderService::Backend> EncoderService::Acquire() const {
+  absl::MutexLock lock(&mu_);
+  switch (state_) {
+    case State::kLoading:
+      return absl::UnavailableError("the model is still loading; retry shortly");
+    case State::kDraining:
+      return absl::UnavailableError("the server is shutting down; retry on another instance");
+    case State::kServing:
+      break;
+  }
+  return Backend{model_, scheduler_, &config_};
+}
+
+grpc::ServerUnaryReactor* EncoderService::Encode(grpc::CallbackServerContext* context,
+                                                 const v1::EncodeRequest* request, v1::EncodeResponse* response) {
+  absl::StatusOr<Backend> backend = Acquire();
+  if (!backend.ok()) return new ErrorReactor(backend.status());
+  auto* reactor = new EncodeReactor(*backend, Deadline(context), response);
+  reactor->Start(*request);
+  return reactor;
+}
+
+grpc::ServerBidiReactor<v1::EncodeStreamRequest, v1::EncodeStreamResponse>* EncoderService::EncodeStream(
+    grpc::CallbackServerContext* context) {
+  // Availability is checked per request, so that a stream opened while serving sees the drain.
+  return new EncodeStreamReactor(this, Deadline(context), config_.max_stream_in_flight);
+}
+
+grpc::ServerUnaryReactor* EncoderService::Tokenize(grpc::CallbackServerContext* context,
+                                                   const v1::TokenizeRequest* request,
+                                                   v1::TokenizeResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Backend> backend = Acquire();
+  absl::Status status = backend.ok() ? qkv::Tokenize(*request, *backend->model, response) : backend.status();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* EncoderService::GetModelInfo(grpc::CallbackServerContext* context,
+                                                       const v1::GetModelInfoRequest* /*request*/,
+                                                       v1::GetModelInfoResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Backend> backend = Acquire();
+  if (backend.ok()) FillModelInfo(*backend->model, *backend->config, response);
+  reactor->Finish(ToGrpcStatus(backend.status()));
+  return reactor;
+}
+
+}  // namespace qkv

@@ -1,0 +1,69 @@
+// EncoderService: the qkv.v1.EncoderService implementation on gRPC's callback API.
+//
+// Reactors stay thin and never compute: they validate and convert (proto_convert.h), Submit to the
+// BatchScheduler, and Finish from the scheduler's done callback (on a worker thread). Encode uses a
+// ServerUnaryReactor that cancels its queued job when the call is cancelled or its deadline passes;
+// EncodeStream uses a ServerBidiReactor that keeps at most max_stream_in_flight requests in flight, writes
+// the answers in request order, and reads the next request only when its window has room (backpressure).
+//
+// Until SetReady() every RPC answers UNAVAILABLE ("loading"); after StartDraining() new calls answer
+// UNAVAILABLE ("draining") while calls already running finish.
+//
+// Thread safety: all methods may be called from any thread.
+#ifndef QKV_SERVER_ENCODER_SERVICE_H_
+#define QKV_SERVER_ENCODER_SERVICE_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "qkv/v1/encoder.grpc.pb.h"
+#include "server/batch_scheduler.h"
+#include "server/served_model.h"
+#include "server/server_config.h"
+
+namespace qkv {
+
+class EncoderService final : public v1::EncoderService::CallbackService {
+ public:
+  // `config` is copied; its limits apply to every request.
+  explicit EncoderService(const ServerConfig& config);
+
+  // Starts serving `model` through `scheduler`. Both are not owned and must outlive every call (the
+  // Server shuts gRPC down before destroying them).
+  void SetReady(const ServedModel* model, BatchScheduler* scheduler);
+  // New calls get UNAVAILABLE from now on; calls in flight are unaffected.
+  void StartDraining();
+
+  // The model and scheduler, or UNAVAILABLE while loading or draining. Used by the reactors.
+  struct Backend {
+    const ServedModel* model;
+    BatchScheduler* scheduler;
+    const ServerConfig* config;
+  };
+  absl::StatusOr<Backend> Acquire() const;
+
+  grpc::ServerUnaryReactor* Encode(grpc::CallbackServerContext* context, const v1::EncodeRequest* request,
+                                   v1::EncodeResponse* response) override;
+  grpc::ServerBidiReactor<v1::EncodeStreamRequest, v1::EncodeStreamResponse>* EncodeStream(
+      grpc::CallbackServerContext* context) override;
+  grpc::ServerUnaryReactor* Tokenize(grpc::CallbackServerContext* context, const v1::TokenizeRequest* request,
+                                     v1::TokenizeResponse* response) override;
+  grpc::ServerUnaryReactor* GetModelInfo(grpc::CallbackServerContext* context,
+                                         const v1::GetModelInfoRequest* request,
+                                         v1::GetModelInfoResponse* response) override;
+
+ private:
+  enum class State { kLoading, kServing, kDraining };
+
+  const ServerConfig config_;
+  mutable absl::Mutex mu_;
+  State state_ ABSL_GUARDED_BY(mu_) = State::kLoading;
+  const ServedModel* model_ ABSL_GUARDED_BY(mu_) = nullptr;
+  BatchScheduler* scheduler_ ABSL_GUARDED_BY(mu_) = nullptr;
+};
+
+}  // namespace qkv
+
+#endif  // QKV_SERVER_ENCODER_SERVICE_H_

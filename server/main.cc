@@ -1,0 +1,215 @@
+// qkv-server: serves a BERT-family encoder over gRPC (qkv.v1.EncoderService, grpc.health.v1, reflection).
+//
+// Every flag has an environment twin: QKV_ plus the flag name in upper case (--max_batch_tokens ->
+// QKV_MAX_BATCH_TOKENS). The environment sets the default; a flag given on the command line wins.
+// Exit codes: 0 after a clean drain (SIGTERM/SIGINT), 1 when the server can't start (model, port, TLS
+// files), 2 for a bad flag or environment value.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "server/server.h"
+#include "server/server_config.h"
+
+ABSL_FLAG(std::string, model, "",
+          "Model to serve: a Hugging Face model directory (config.json, vocab.txt, model.safetensors or "
+          "model.onnx) or a .safetensors/.onnx file beside them. Default: the bundled bert-tiny-random, looked "
+          "up as models/bert-tiny-random or share/qkv/models/bert-tiny-random in the binary's directory and up "
+          "to four parents, then in the source tree the binary was built from, then "
+          "/usr/share/qkv/models/bert-tiny-random.");
+ABSL_FLAG(std::string, listen, qkv::ServerConfig().listen, "host:port to listen on; port 0 picks a free one.");
+ABSL_FLAG(int, workers, 0, "Worker threads running batches; 0 = derive from the usable CPUs (cgroup quota "
+                           "and affinity aware).");
+ABSL_FLAG(int, threads_per_worker, 0, "OpenMP threads per worker for oneDNN; 0 = derive from the CPUs.");
+ABSL_FLAG(int64_t, max_batch_tokens, qkv::ServerConfig().max_batch_tokens,
+          "Most tokens (sum of sequence lengths) in one batch.");
+ABSL_FLAG(int, max_batch_sequences, qkv::ServerConfig().max_batch_sequences,
+          "Most sequences in one batch and in one request.");
+ABSL_FLAG(absl::Duration, max_queue_delay, qkv::ServerConfig().max_queue_delay,
+          "Longest time the oldest queued request waits for batch-mates, e.g. 2ms; 0 = never wait.");
+ABSL_FLAG(int64_t, max_queued_tokens, qkv::ServerConfig().max_queued_tokens,
+          "Most tokens waiting in the queue; more is refused at once with RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int, max_stream_in_flight, qkv::ServerConfig().max_stream_in_flight,
+          "Requests one EncodeStream may have in flight before the server stops reading it.");
+ABSL_FLAG(int64_t, max_message_bytes, qkv::ServerConfig().max_message_bytes,
+          "Largest request or response message in bytes.");
+ABSL_FLAG(int64_t, max_attention_bytes, qkv::ServerConfig().max_attention_bytes,
+          "Largest attention output of one request in bytes.");
+ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate (chain); with --tls_key turns TLS on.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
+ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA bundle; when set, clients must present a certificate it "
+                                          "signed (mTLS).");
+ABSL_FLAG(absl::Duration, keepalive_time, qkv::ServerConfig().keepalive_time,
+          "Interval of HTTP/2 keepalive pings to clients.");
+ABSL_FLAG(absl::Duration, keepalive_timeout, qkv::ServerConfig().keepalive_timeout,
+          "How long to wait for a keepalive ping's ack before closing the connection.");
+ABSL_FLAG(absl::Duration, grace_period, qkv::ServerConfig().grace_period,
+          "On SIGTERM/SIGINT: how long in-flight calls may take to finish before they are cancelled.");
+
+namespace qkv {
+namespace {
+
+constexpr const char* kEnvFlags[] = {
+    "model",          "listen",          "workers",           "threads_per_worker", "max_batch_tokens",
+    "max_batch_sequences", "max_queue_delay", "max_queued_tokens", "max_stream_in_flight",
+    "max_message_bytes", "max_attention_bytes", "tls_cert",      "tls_key",            "tls_client_ca",
+    "keepalive_time", "keepalive_timeout", "grace_period",
+};
+
+// Applies QKV_<FLAG> environment variables as flag values; called before the command line is parsed, so
+// explicit flags override them.
+bool ApplyEnvironment() {
+  for (const char* name : kEnvFlags) {
+    const std::string env = absl::StrCat("QKV_", absl::AsciiStrToUpper(name));
+    const char* value = std::getenv(env.c_str());
+    if (value == nullptr) continue;
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    std::string error;
+    if (flag == nullptr || !flag->ParseFrom(value, &error)) {
+      std::cerr << "qkv-server: " << env << "=\"" << value << "\" is not a valid value for --" << name << ": "
+                << error << "\n";
+      return false;
+    }
+  }
+  return true;
+}
+
+bool IsFile(const std::string& path) { return access(path.c_str(), R_OK) == 0; }
+
+// See the --model help text.
+std::string DefaultModelPath() {
+  const std::string relative = "models/bert-tiny-random";
+  std::vector<std::string> candidates;
+  char exe[4096];
+  const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n > 0) {
+    std::string dir(exe, static_cast<size_t>(n));
+    for (int up = 0; up <= 4; ++up) {
+      const size_t slash = dir.rfind('/');
+      if (slash == std::string::npos || slash == 0) break;
+      dir = dir.substr(0, slash);
+      candidates.push_back(absl::StrCat(dir, "/", relative));
+      candidates.push_back(absl::StrCat(dir, "/share/qkv/", relative));
+    }
+  }
+#ifdef QKV_SOURCE_DIR
+  candidates.push_back(absl::StrCat(QKV_SOURCE_DIR, "/", relative));
+#endif
+  candidates.push_back("/usr/share/qkv/" + relative);
+  for (const std::string& c : candidates) {
+    if (IsFile(c + "/config.json")) return c;
+  }
+  return candidates.back();
+}
+
+ServerConfig ConfigFromFlags() {
+  ServerConfig c;
+  c.model = absl::GetFlag(FLAGS_model);
+  if (c.model.empty()) c.model = DefaultModelPath();
+  c.listen = absl::GetFlag(FLAGS_listen);
+  c.workers = absl::GetFlag(FLAGS_workers);
+  c.threads_per_worker = absl::GetFlag(FLAGS_threads_per_worker);
+  c.max_batch_tokens = absl::GetFlag(FLAGS_max_batch_tokens);
+  c.max_batch_sequences = absl::GetFlag(FLAGS_max_batch_sequences);
+  c.max_queue_delay = absl::GetFlag(FLAGS_max_queue_delay);
+  c.max_queued_tokens = absl::GetFlag(FLAGS_max_queued_tokens);
+  c.max_stream_in_flight = absl::GetFlag(FLAGS_max_stream_in_flight);
+  c.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  c.max_attention_bytes = absl::GetFlag(FLAGS_max_attention_bytes);
+  c.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  c.tls_key = absl::GetFlag(FLAGS_tls_key);
+  c.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  c.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
+  c.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
+  c.grace_period = absl::GetFlag(FLAGS_grace_period);
+  return c;
+}
+
+std::string StartupLine(const Server& server) {
+  const ServerConfig& c = server.config();
+  const ServedModel& m = *server.model();
+  const ModelConfig& mc = m.config;
+  const char* security = c.tls_cert.empty() ? "plaintext" : (c.tls_client_ca.empty() ? "TLS" : "mTLS");
+  const std::string host = c.listen.substr(0, c.listen.rfind(':'));
+  return absl::StrCat(
+      "qkv-server listening on ", host, ":", server.port(), " (", security, "); model ", m.name, " (", m.format,
+      " ", m.weights_path, "; L=", mc.num_hidden_layers, " D=", mc.hidden_size, " H=", mc.num_attention_heads,
+      " F=", mc.intermediate_size, " V=", mc.vocab_size, " P=", mc.max_position_embeddings,
+      ", pooler=", m.has_pooler ? "yes" : "no", ", fp32); workers=", c.workers, " threads_per_worker=",
+      c.threads_per_worker, " (cpus=", AvailableCpus(), "); max_batch_tokens=", c.max_batch_tokens,
+      " max_batch_sequences=", c.max_batch_sequences, " max_queue_delay=", absl::FormatDuration(c.max_queue_delay),
+      " max_queued_tokens=", c.max_queued_tokens, " max_message_bytes=", c.max_message_bytes,
+      " max_attention_bytes=", c.max_attention_bytes, "; kernels: ", absl::StrJoin(m.kernels, ", "));
+}
+
+int Main(int argc, char** argv) {
+  // Block the shutdown signals in every thread (gRPC's and OpenMP's are created later and inherit the
+  // mask); one thread takes them with sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  absl::SetProgramUsageMessage("Serves a BERT-family encoder over gRPC. Flags also read QKV_<FLAG> from the "
+                               "environment (an explicit flag wins).");
+  if (!ApplyEnvironment()) return 2;
+  absl::ParseCommandLine(argc, argv);
+  ServerConfig config = ConfigFromFlags();
+  config.ResolveDefaults();
+  if (absl::Status s = config.Validate(); !s.ok()) {
+    std::cerr << "qkv-server: " << s.message() << "\n";
+    return 2;
+  }
+
+  absl::Notification stop;
+  int received = 0;
+  std::thread signal_thread([&] {
+    sigwait(&signals, &received);
+    stop.Notify();
+  });
+  auto finish = [&](int code) {
+    if (!stop.HasBeenNotified()) pthread_kill(signal_thread.native_handle(), SIGTERM);
+    signal_thread.join();
+    return code;
+  };
+
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(config);
+  if (!server.ok()) {
+    std::cerr << "qkv-server: " << server.status().message() << "\n";
+    return finish(1);
+  }
+  if (absl::Status s = (*server)->LoadModel(); !s.ok()) {
+    std::cerr << "qkv-server: cannot serve model " << config.model << ": " << s.message() << "\n";
+    (*server)->Shutdown();
+    return finish(1);
+  }
+  std::cout << StartupLine(**server) << std::endl;
+
+  stop.WaitForNotification();
+  std::cerr << "qkv-server: " << (received == SIGINT ? "SIGINT" : "SIGTERM") << ": draining (grace period "
+            << absl::FormatDuration(config.grace_period) << ")\n";
+  (*server)->Shutdown();
+  std::cerr << "qkv-server: drained, exiting\n";
+  return finish(0);
+}
+
+}  // namespace
+}  // namespace qkv
+
+int main(int argc, char** argv) { return qkv::Main(argc, argv); }

@@ -1,0 +1,392 @@
+#include "server/proto_convert.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+
+namespace qkv {
+namespace {
+
+absl::Status Invalid(const std::string& field, const std::string& what) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
+}
+
+// Prefixes a core error (e.g. the tokenizer's invalid UTF-8) with the field it came from.
+absl::Status WithField(const std::string& field, const absl::Status& status) {
+  return absl::Status(status.code(), absl::StrCat(field, ": ", status.message()));
+}
+
+absl::StatusOr<Pooling> FromProto(v1::Pooling pooling, const ServedModel& model) {
+  switch (pooling) {
+    case v1::POOLING_UNSPECIFIED:
+      return model.default_pooling;
+    case v1::POOLING_NONE:
+      return Pooling::kNone;
+    case v1::POOLING_CLS:
+      return Pooling::kCls;
+    case v1::POOLING_MEAN:
+      return Pooling::kMean;
+    case v1::POOLING_POOLER:
+      if (!model.has_pooler) {
+        return Invalid("options.pooling",
+                       absl::StrCat("POOLING_POOLER, but model ", model.name, " has no pooler weights"));
+      }
+      return Pooling::kPooler;
+    default:
+      return Invalid("options.pooling", absl::StrCat("unknown value ", static_cast<int>(pooling)));
+  }
+}
+
+// Resolves `requested` (negative = from the end) against [0, count) after adding `count` to negatives;
+// rejects out-of-range and repeated values.
+absl::StatusOr<std::vector<int>> ResolveIndices(const google::protobuf::RepeatedField<int32_t>& requested,
+                                                int count, bool allow_negative, const std::string& field,
+                                                const char* noun) {
+  std::vector<int> resolved;
+  absl::flat_hash_set<int> seen;
+  const int low = allow_negative ? -count : 0;
+  for (int i = 0; i < requested.size(); ++i) {
+    const int v = requested[i];
+    if (v < low || v >= count) {
+      return Invalid(absl::StrCat(field, "[", i, "]"),
+                     absl::StrCat(noun, " ", v, " out of range [", low, ", ", count - 1, "]"));
+    }
+    const int r = v < 0 ? v + count : v;
+    if (!seen.insert(r).second) {
+      return Invalid(absl::StrCat(field, "[", i, "]"), absl::StrCat(noun, " ", r, " requested twice"));
+    }
+    resolved.push_back(r);
+  }
+  return resolved;
+}
+
+absl::Status PrepareIds(const v1::TokenIds& input, const std::string& field, const ServedModel& model,
+                        v1::Truncation truncation, int limit, PreparedSequence* out) {
+  const int64_t vocab = model.config.vocab_size;
+  const int64_t type_vocab = model.config.type_vocab_size;
+  if (input.ids().empty()) return Invalid(field + ".ids", "empty sequence");
+  if (!input.token_type_ids().empty() && input.token_type_ids_size() != input.ids_size()) {
+    return Invalid(field + ".token_type_ids",
+                   absl::StrCat(input.token_type_ids_size(), " type ids for ", input.ids_size(), " ids"));
+  }
+  for (int j = 0; j < input.ids_size(); ++j) {
+    const int32_t id = input.ids(j);
+    if (id < 0 || id >= vocab) {
+      return Invalid(absl::StrCat(field, ".ids[", j, "]"),
+                     absl::StrCat("id ", id, " out of range [0, ", vocab, ")"));
+    }
+  }
+  for (int j = 0; j < input.token_type_ids_size(); ++j) {
+    const int32_t t = input.token_type_ids(j);
+    if (t < 0 || t >= type_vocab) {
+      return Invalid(absl::StrCat(field, ".token_type_ids[", j, "]"),
+                     absl::StrCat("type id ", t, " out of range [0, ", type_vocab, ")"));
+    }
+  }
+  int n = input.ids_size();
+  if (n > limit) {
+    if (truncation != v1::TRUNCATION_TRUNCATE) {
+      return Invalid(field + ".ids", absl::StrCat(n, " tokens > max length ", limit,
+                                                  "; shorten the input or set options.truncation to "
+                                                  "TRUNCATION_TRUNCATE"));
+    }
+    n = limit;
+    out->truncated = true;
+  }
+  out->ids.assign(input.ids().begin(), input.ids().begin() + n);
+  if (input.token_type_ids().empty()) {
+    out->type_ids.assign(n, 0);
+  } else {
+    out->type_ids.assign(input.token_type_ids().begin(), input.token_type_ids().begin() + n);
+  }
+  out->tokens.reserve(n);
+  for (int32_t id : out->ids) out->tokens.push_back(model.tokenizer.IdToToken(id));
+  return absl::OkStatus();
+}
+
+// Tokenizes text (or a pair) with `truncation` semantics against `limit` (0 = no limit).
+absl::StatusOr<Encoding> EncodeText(const std::string& text, const std::string* text_pair,
+                                    const std::string& field, const ServedModel& model,
+                                    v1::Truncation truncation, int limit) {
+  const int max_length = truncation == v1::TRUNCATION_TRUNCATE ? limit : 0;
+  absl::StatusOr<Encoding> encoding = text_pair == nullptr
+                                          ? model.tokenizer.Encode(text, max_length)
+                                          : model.tokenizer.EncodePair(text, *text_pair, max_length);
+  if (!encoding.ok()) return WithField(field, encoding.status());
+  const int n = static_cast<int>(encoding->ids.size());
+  if (limit > 0 && n > limit) {
+    return Invalid(field, absl::StrCat(n, " tokens > max length ", limit,
+                                       "; shorten the text or set truncation to TRUNCATION_TRUNCATE"));
+  }
+  return encoding;
+}
+
+absl::StatusOr<int> LengthLimit(v1::Truncation truncation, int32_t max_length, const std::string& field_prefix,
+                                const ServedModel& model) {
+  if (truncation != v1::TRUNCATION_UNSPECIFIED && truncation != v1::TRUNCATION_REJECT &&
+      truncation != v1::TRUNCATION_TRUNCATE) {
+    return Invalid(field_prefix + "truncation", absl::StrCat("unknown value ", static_cast<int>(truncation)));
+  }
+  const int64_t positions = model.config.max_position_embeddings;
+  if (max_length < 0 || max_length > positions) {
+    return Invalid(field_prefix + "max_length",
+                   absl::StrCat(max_length, " out of range [0, ", positions, "] (0 = the model's ", positions,
+                                ")"));
+  }
+  return max_length == 0 ? static_cast<int>(positions) : max_length;
+}
+
+void SetTensor(std::initializer_list<int64_t> shape, const float* data, size_t n, v1::Tensor* tensor) {
+  for (int64_t d : shape) tensor->add_shape(d);
+  tensor->mutable_values()->Assign(data, data + n);
+}
+
+}  // namespace
+
+v1::Pooling ToProto(Pooling pooling) {
+  switch (pooling) {
+    case Pooling::kNone:
+      return v1::POOLING_NONE;
+    case Pooling::kCls:
+      return v1::POOLING_CLS;
+    case Pooling::kMean:
+      return v1::POOLING_MEAN;
+    case Pooling::kPooler:
+      return v1::POOLING_POOLER;
+  }
+  return v1::POOLING_UNSPECIFIED;
+}
+
+absl::StatusOr<PreparedEncode> PrepareEncode(const v1::EncodeRequest& request, const ServedModel& model,
+                                             const ServerConfig& config) {
+  const ModelConfig& mc = model.config;
+  const int layers = static_cast<int>(mc.num_hidden_layers);
+  const int heads = static_cast<int>(mc.num_attention_heads);
+  const int64_t hidden = mc.hidden_size;
+  if (request.inputs().empty()) return Invalid("inputs", "no inputs; send at least one");
+  if (request.inputs_size() > config.max_batch_sequences) {
+    return Invalid("inputs", absl::StrCat(request.inputs_size(), " inputs > --max_batch_sequences=",
+                                          config.max_batch_sequences));
+  }
+
+  const v1::EncodeOptions& options = request.options();
+  PreparedEncode prepared;
+  OutputSpec& spec = prepared.spec;
+  QKV_ASSIGN_OR_RETURN(spec.pooling, FromProto(options.pooling(), model));
+  spec.normalize = options.normalize();
+  spec.token_vectors = options.return_token_vectors();
+  QKV_ASSIGN_OR_RETURN(spec.hidden_state_layers,
+                       ResolveIndices(options.hidden_state_layers(), layers + 1, /*allow_negative=*/true,
+                                      "options.hidden_state_layers", "layer"));
+  QKV_ASSIGN_OR_RETURN(spec.attention_layers,
+                       ResolveIndices(options.attention().layers(), layers, /*allow_negative=*/true,
+                                      "options.attention.layers", "layer"));
+  QKV_ASSIGN_OR_RETURN(prepared.attention_heads,
+                       ResolveIndices(options.attention().heads(), heads, /*allow_negative=*/false,
+                                      "options.attention.heads", "head"));
+  QKV_ASSIGN_OR_RETURN(const int limit, LengthLimit(options.truncation(), options.max_length(), "options.", model));
+
+  prepared.sequences.resize(request.inputs_size());
+  for (int i = 0; i < request.inputs_size(); ++i) {
+    const v1::Input& input = request.inputs(i);
+    const std::string field = absl::StrCat("inputs[", i, "]");
+    PreparedSequence& seq = prepared.sequences[i];
+    seq.id = input.id();
+    switch (input.content_case()) {
+      case v1::Input::kIds:
+        QKV_RETURN_IF_ERROR(PrepareIds(input.ids(), field + ".ids", model, options.truncation(), limit, &seq));
+        break;
+      case v1::Input::kText: {
+        const v1::TextInput& text = input.text();
+        QKV_ASSIGN_OR_RETURN(Encoding encoding,
+                             EncodeText(text.text(), text.has_text_pair() ? &text.text_pair() : nullptr,
+                                        field + ".text", model, options.truncation(), limit));
+        seq.ids = std::move(encoding.ids);
+        seq.type_ids = std::move(encoding.type_ids);
+        seq.tokens = std::move(encoding.tokens);
+        seq.truncated = encoding.truncated;
+        break;
+      }
+      default:
+        return Invalid(field, "no content; set ids or text");
+    }
+    prepared.input_tokens += static_cast<int64_t>(seq.ids.size());
+  }
+
+  // Size checks before any compute. The encoder copies all H heads of each requested layer.
+  const int out_heads = prepared.attention_heads.empty() ? heads : static_cast<int>(prepared.attention_heads.size());
+  int64_t attention_bytes = 0, response_bytes = 0;
+  for (const PreparedSequence& seq : prepared.sequences) {
+    const int64_t t = static_cast<int64_t>(seq.ids.size());
+    const int64_t n_layers = static_cast<int64_t>(spec.attention_layers.size());
+    attention_bytes += 4 * heads * t * t * n_layers;
+    response_bytes += 4 * (t * hidden * ((spec.token_vectors ? 1 : 0) + static_cast<int64_t>(spec.hidden_state_layers.size())) +
+                           (spec.pooling == Pooling::kNone ? 0 : hidden) + out_heads * t * t * n_layers);
+  }
+  if (attention_bytes > config.max_attention_bytes) {
+    return Invalid("options.attention", absl::StrCat(attention_bytes, " bytes of attention probabilities > "
+                                                     "--max_attention_bytes=", config.max_attention_bytes,
+                                                     "; ask for fewer layers or shorter inputs"));
+  }
+  if (response_bytes > config.max_message_bytes) {
+    return absl::ResourceExhaustedError(absl::StrCat("the response would exceed ", response_bytes,
+                                                     " bytes > --max_message_bytes=", config.max_message_bytes,
+                                                     "; ask for fewer outputs or split the request"));
+  }
+  return prepared;
+}
+
+EncodeJob MakeEncodeJob(const PreparedEncode& prepared, absl::Time deadline) {
+  EncodeJob job;
+  job.deadline = deadline;
+  job.sequences.reserve(prepared.sequences.size());
+  for (const PreparedSequence& seq : prepared.sequences) {
+    job.sequences.push_back(SequenceInput{seq.ids, seq.type_ids, prepared.spec});
+  }
+  return job;
+}
+
+absl::Status FillEncodeResponse(const PreparedEncode& prepared, JobResult result, absl::Duration total,
+                                const ServedModel& model, const ServerConfig& config,
+                                v1::EncodeResponse* response) {
+  const int64_t d = model.config.hidden_size;
+  const int64_t h = model.config.num_attention_heads;
+  const OutputSpec& spec = prepared.spec;
+  if (result.outputs.size() != prepared.sequences.size()) {
+    return absl::InternalError(absl::StrCat("got ", result.outputs.size(), " outputs for ",
+                                            prepared.sequences.size(), " inputs"));
+  }
+  for (size_t i = 0; i < prepared.sequences.size(); ++i) {
+    const PreparedSequence& seq = prepared.sequences[i];
+    const SequenceOutput& out = result.outputs[i];
+    const int64_t t = static_cast<int64_t>(seq.ids.size());
+    const size_t td = static_cast<size_t>(t * d);
+    v1::Output* o = response->add_outputs();
+    o->set_id(seq.id);
+    o->mutable_ids()->Assign(seq.ids.begin(), seq.ids.end());
+    for (const std::string& token : seq.tokens) o->add_tokens(token);
+    o->mutable_token_type_ids()->Assign(seq.type_ids.begin(), seq.type_ids.end());
+    o->set_truncated(seq.truncated);
+    if (spec.token_vectors) {
+      if (out.last_hidden.size() != td) {
+        return absl::InternalError(absl::StrCat("inputs[", i, "]: last_hidden has ", out.last_hidden.size(),
+                                                " values, expected ", td));
+      }
+      SetTensor({t, d}, out.last_hidden.data(), td, o->mutable_token_vectors());
+    }
+    if (spec.pooling != Pooling::kNone) {
+      if (out.pooled.size() != static_cast<size_t>(d)) {
+        return absl::InternalError(absl::StrCat("inputs[", i, "]: pooled has ", out.pooled.size(), " values"));
+      }
+      SetTensor({d}, out.pooled.data(), out.pooled.size(), o->mutable_pooled());
+    }
+    if (out.hidden_states.size() != spec.hidden_state_layers.size() ||
+        out.attentions.size() != spec.attention_layers.size()) {
+      return absl::InternalError(absl::StrCat("inputs[", i, "]: wrong number of hidden states or attentions"));
+    }
+    for (const LayerTensor& layer : out.hidden_states) {
+      if (layer.data.size() != td) return absl::InternalError("hidden state of the wrong size");
+      v1::LayerTensor* lt = o->add_hidden_states();
+      lt->set_layer(layer.layer);
+      SetTensor({t, d}, layer.data.data(), td, lt->mutable_values());
+    }
+    const size_t tt = static_cast<size_t>(t * t);
+    for (const LayerTensor& layer : out.attentions) {
+      if (layer.data.size() != static_cast<size_t>(h) * tt) return absl::InternalError("attention of the wrong size");
+      v1::LayerAttention* la = o->add_attention();
+      la->set_layer(layer.layer);
+      if (prepared.attention_heads.empty()) {
+        for (int64_t head = 0; head < h; ++head) la->add_heads(static_cast<int32_t>(head));
+        SetTensor({h, t, t}, layer.data.data(), layer.data.size(), la->mutable_probs());
+        continue;
+      }
+      const int64_t n = static_cast<int64_t>(prepared.attention_heads.size());
+      v1::Tensor* probs = la->mutable_probs();
+      probs->add_shape(n);
+      probs->add_shape(t);
+      probs->add_shape(t);
+      probs->mutable_values()->Reserve(static_cast<int>(n * tt));
+      for (int head : prepared.attention_heads) {
+        la->add_heads(head);
+        const float* block = layer.data.data() + static_cast<size_t>(head) * tt;
+        probs->mutable_values()->Add(block, block + tt);
+      }
+    }
+  }
+  v1::Timing* timing = response->mutable_timing();
+  timing->set_queue_us(absl::ToInt64Microseconds(result.queue_time));
+  timing->set_compute_us(absl::ToInt64Microseconds(result.compute_time));
+  timing->set_total_us(absl::ToInt64Microseconds(total));
+  response->set_input_tokens(prepared.input_tokens);
+  response->set_batch_tokens(result.batch_tokens);
+  response->set_batch_sequences(result.batch_sequences);
+  response->set_model(model.name);
+  const size_t bytes = response->ByteSizeLong();
+  if (bytes > static_cast<size_t>(config.max_message_bytes)) {
+    return absl::ResourceExhaustedError(absl::StrCat("the response has ", bytes, " bytes > --max_message_bytes=",
+                                                     config.max_message_bytes,
+                                                     "; ask for fewer outputs or split the request"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Tokenize(const v1::TokenizeRequest& request, const ServedModel& model,
+                      v1::TokenizeResponse* response) {
+  QKV_ASSIGN_OR_RETURN(int limit, LengthLimit(request.truncation(), request.max_length(), "", model));
+  if (request.truncation() == v1::TRUNCATION_UNSPECIFIED) limit = 0;  // Tokenize: no limit
+  QKV_ASSIGN_OR_RETURN(Encoding encoding,
+                       EncodeText(request.text(), request.has_text_pair() ? &request.text_pair() : nullptr,
+                                  "text", model, request.truncation(), limit));
+  response->mutable_ids()->Assign(encoding.ids.begin(), encoding.ids.end());
+  for (std::string& token : encoding.tokens) response->add_tokens(std::move(token));
+  for (const auto& [begin, end] : encoding.offsets) {
+    response->add_byte_begin(begin);
+    response->add_byte_end(end);
+  }
+  for (bool special : encoding.special) response->add_special(special);
+  response->mutable_token_type_ids()->Assign(encoding.type_ids.begin(), encoding.type_ids.end());
+  response->set_truncated(encoding.truncated);
+  return absl::OkStatus();
+}
+
+void FillModelInfo(const ServedModel& model, const ServerConfig& config, v1::GetModelInfoResponse* response) {
+  const ModelConfig& mc = model.config;
+  response->set_model(model.name);
+  response->set_model_path(model.weights_path);
+  response->set_format(model.format);
+  v1::ModelArchitecture* arch = response->mutable_architecture();
+  arch->set_model_type(mc.model_type);
+  arch->set_num_layers(static_cast<int32_t>(mc.num_hidden_layers));
+  arch->set_hidden_size(static_cast<int32_t>(mc.hidden_size));
+  arch->set_num_attention_heads(static_cast<int32_t>(mc.num_attention_heads));
+  arch->set_intermediate_size(static_cast<int32_t>(mc.intermediate_size));
+  arch->set_vocab_size(static_cast<int32_t>(mc.vocab_size));
+  arch->set_max_position_embeddings(static_cast<int32_t>(mc.max_position_embeddings));
+  arch->set_type_vocab_size(static_cast<int32_t>(mc.type_vocab_size));
+  const SpecialTokens& special = model.tokenizer.special_tokens();
+  v1::SpecialTokenIds* ids = response->mutable_special_tokens();
+  ids->set_cls(special.cls);
+  ids->set_sep(special.sep);
+  ids->set_pad(special.pad);
+  ids->set_unk(special.unk);
+  ids->set_mask(special.mask);
+  response->set_default_pooling(ToProto(model.default_pooling));
+  response->set_has_pooler(model.has_pooler);
+  response->set_precision("fp32");
+  response->set_lower_case(model.tokenizer.options().lower_case);
+  v1::ServerLimits* limits = response->mutable_limits();
+  limits->set_max_batch_tokens(config.max_batch_tokens);
+  limits->set_max_batch_sequences(config.max_batch_sequences);
+  limits->set_max_queued_tokens(config.max_queued_tokens);
+  limits->set_max_message_bytes(config.max_message_bytes);
+  limits->set_max_attention_bytes(config.max_attention_bytes);
+  limits->set_max_queue_delay_us(absl::ToInt64Microseconds(config.max_queue_delay));
+  limits->set_workers(config.workers);
+  limits->set_threads_per_worker(config.threads_per_worker);
+  for (const std::string& kernel : model.kernels) response->add_kernels(kernel);
+}
+
+}  // namespace qkv

@@ -1,0 +1,152 @@
+#include "server/server.h"
+
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "core/status_macros.h"
+#include "grpc/health/v1/health.pb.h"
+
+namespace qkv {
+
+absl::StatusOr<std::string> ReadPemFile(const std::string& path, const char* flag) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("--", flag, ": cannot read ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  if (text.str().empty()) return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", path, " is empty"));
+  return text.str();
+}
+
+namespace {
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const ServerConfig& config) {
+  if (config.tls_cert.empty()) return grpc::InsecureServerCredentials();
+  QKV_ASSIGN_OR_RETURN(std::string cert, ReadPemFile(config.tls_cert, "tls_cert"));
+  QKV_ASSIGN_OR_RETURN(std::string key, ReadPemFile(config.tls_key, "tls_key"));
+  grpc::SslServerCredentialsOptions options(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  if (!config.tls_client_ca.empty()) {
+    QKV_ASSIGN_OR_RETURN(options.pem_root_certs, ReadPemFile(config.tls_client_ca, "tls_client_ca"));
+    options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  options.pem_key_cert_pairs.push_back({std::move(key), std::move(cert)});
+  return grpc::SslServerCredentials(options);
+}
+
+}  // namespace
+
+Server::Server(ServerConfig config) : config_(std::move(config)) {}
+
+Server::~Server() { Shutdown(); }
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerConfig config) {
+  config.ResolveDefaults();
+  QKV_RETURN_IF_ERROR(config.Validate());
+  QKV_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, Credentials(config));
+
+  std::unique_ptr<Server> server(new Server(std::move(config)));
+  const ServerConfig& c = server->config_;
+  server->service_ = std::make_unique<EncoderService>(c);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  // The built-in health service registers no descriptors; linking the vendored health.proto's lets
+  // reflection describe grpc.health.v1.Health.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
+
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(c.listen, credentials, &server->port_);
+  builder.RegisterService(server->service_.get());
+  builder.SetMaxReceiveMessageSize(static_cast<int>(c.max_message_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(c.max_message_bytes));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                             static_cast<int>(absl::ToInt64Milliseconds(c.keepalive_time)));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                             static_cast<int>(absl::ToInt64Milliseconds(c.keepalive_timeout)));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // Clients may ping idle connections every 10 s without being told to go away.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  server->grpc_server_ = builder.BuildAndStart();
+  if (server->grpc_server_ == nullptr || server->port_ == 0) {
+    server->grpc_server_.reset();
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", c.listen,
+                                               " (address in use, not local, or malformed; see --listen)"));
+  }
+  server->SetHealth(false);
+  return server;
+}
+
+void Server::SetHealth(bool serving) {
+  grpc::HealthCheckServiceInterface* health = grpc_server_->GetHealthCheckService();
+  if (health == nullptr) return;
+  health->SetServingStatus("", serving);
+  health->SetServingStatus(kServiceName, serving);
+}
+
+absl::Status Server::LoadModel() {
+  QKV_ASSIGN_OR_RETURN(std::unique_ptr<ServedModel> model, LoadServedModel(config_.model, config_.max_batch_tokens));
+  QKV_RETURN_IF_ERROR(WarmUp(*model));
+  return Serve(std::move(model));
+}
+
+absl::Status Server::Serve(std::unique_ptr<ServedModel> model, std::unique_ptr<BatchRunner> runner) {
+  if (runner == nullptr) {
+    if (model->encoder == nullptr) return absl::InvalidArgumentError("Serve: no encoder and no runner");
+    runner = std::make_unique<EncoderRunner>(model->encoder.get());
+  }
+  SchedulerOptions options;
+  options.workers = config_.workers;
+  options.threads_per_worker = config_.threads_per_worker;
+  options.max_batch_tokens = config_.max_batch_tokens;
+  options.max_batch_sequences = config_.max_batch_sequences;
+  options.max_queue_delay = config_.max_queue_delay;
+  options.max_queued_tokens = config_.max_queued_tokens;
+  absl::MutexLock lock(&mu_);
+  if (shut_down_) return absl::UnavailableError("the server is shutting down");
+  if (model_ != nullptr) return absl::FailedPreconditionError("a model is already being served");
+  model_ = std::move(model);
+  runner_ = std::move(runner);
+  scheduler_ = std::make_unique<BatchScheduler>(options, runner_.get());
+  service_->SetReady(model_.get(), scheduler_.get());
+  SetHealth(true);
+  return absl::OkStatus();
+}
+
+void Server::BeginDrain() {
+  service_->StartDraining();
+  SetHealth(false);
+}
+
+void Server::Shutdown() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+  }
+  if (grpc_server_ == nullptr) return;  // Start failed
+  BeginDrain();
+  // Waits for calls in flight until the deadline, then cancels the rest (their queued jobs are dropped).
+  grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + config_.grace_period));
+  grpc_server_->Wait();
+  absl::MutexLock lock(&mu_);
+  if (scheduler_ != nullptr) scheduler_->Shutdown();
+}
+
+const ServedModel* Server::model() const {
+  absl::MutexLock lock(&mu_);
+  return model_.get();
+}
+
+std::string Server::address() const {
+  std::string host = config_.listen.substr(0, config_.listen.rfind(':'));
+  if (host.empty() || host == "0.0.0.0" || host == "[::]" || host == "::") host = "127.0.0.1";
+  return absl::StrCat(host, ":", port_);
+}
+
+}  // namespace qkv

@@ -1,0 +1,88 @@
+// Server: qkv-server's gRPC server: the EncoderService, grpc.health.v1, server reflection, message size
+// limits, keepalive and TLS/mTLS, plus the model and the BatchScheduler behind the service.
+//
+//   QKV_ASSIGN_OR_RETURN(std::unique_ptr<Server> server, Server::Start(config));   // listening, NOT_SERVING
+//   QKV_RETURN_IF_ERROR(server->LoadModel());      // load, warm up, start workers: SERVING
+//   ...                                            // SIGTERM:
+//   server->Shutdown();                            // NOT_SERVING, finish in-flight calls, stop
+//
+// Health: the overall service ("") and "qkv.v1.EncoderService" are NOT_SERVING from Start until the model
+// is loaded and a warm-up Run has passed, SERVING after, and NOT_SERVING again once draining begins.
+//
+// Thread safety: LoadModel/Serve, BeginDrain and Shutdown may be called from different threads, but each
+// at most once and Shutdown last.
+#ifndef QKV_SERVER_SERVER_H_
+#define QKV_SERVER_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "server/batch_scheduler.h"
+#include "server/encoder_service.h"
+#include "server/served_model.h"
+#include "server/server_config.h"
+
+namespace qkv {
+
+class Server {
+ public:
+  // The service name under which health reports the encoder's status.
+  static constexpr char kServiceName[] = "qkv.v1.EncoderService";
+
+  // Validates `config` (after resolving worker defaults), binds config.listen and starts gRPC with every
+  // RPC answering UNAVAILABLE until the model is ready. Errors: the Validate() message, the TLS files that
+  // can't be read, or "cannot listen on ..." when the address is taken or invalid.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(ServerConfig config);
+
+  ~Server();
+
+  // The bound port (the real one when config.listen asked for port 0).
+  int port() const { return port_; }
+  const ServerConfig& config() const { return config_; }
+
+  // Loads config.model, warms up, starts the workers and turns health to SERVING.
+  absl::Status LoadModel();
+  // Serves an already loaded model, through `runner` (null: the model's encoder). Tests use this for
+  // fake runners. REQUIRES: model->encoder or runner.
+  absl::Status Serve(std::unique_ptr<ServedModel> model, std::unique_ptr<BatchRunner> runner = nullptr);
+
+  // Health NOT_SERVING and new calls UNAVAILABLE; calls in flight continue.
+  void BeginDrain();
+  // BeginDrain, then waits up to config.grace_period for calls in flight (cancelling what remains after),
+  // stops the workers and the gRPC server. Idempotent.
+  void Shutdown();
+
+  // The model being served, or null before LoadModel/Serve.
+  const ServedModel* model() const;
+
+  // host:port a client on this machine can dial: the listen host with the bound port, and 127.0.0.1 for
+  // a wildcard host (0.0.0.0, [::]).
+  std::string address() const;
+
+ private:
+  explicit Server(ServerConfig config);
+  void SetHealth(bool serving);
+
+  const ServerConfig config_;
+  int port_ = 0;
+  std::unique_ptr<EncoderService> service_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+
+  mutable absl::Mutex mu_;
+  std::unique_ptr<ServedModel> model_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<BatchRunner> runner_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<BatchScheduler> scheduler_ ABSL_GUARDED_BY(mu_);
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// The text of a file, or NotFound/PermissionDenied naming `flag` and the path.
+absl::StatusOr<std::string> ReadPemFile(const std::string& path, const char* flag);
+
+}  // namespace qkv
+
+#endif  // QKV_SERVER_SERVER_H_

@@ -1,0 +1,132 @@
+#include "server/server_config.h"
+
+#include <sched.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+
+namespace qkv {
+namespace {
+
+absl::Status Positive(absl::string_view flag, int64_t value) {
+  if (value >= 1) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("--", flag, " must be >= 1 (got ", value, ")"));
+}
+
+absl::Status PositiveDuration(absl::string_view flag, absl::Duration value, bool zero_ok) {
+  if (value > absl::ZeroDuration() || (zero_ok && value == absl::ZeroDuration())) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("--", flag, " must be ", zero_ok ? ">= 0" : "> 0", " (got ",
+                                                 absl::FormatDuration(value), ")"));
+}
+
+std::string ReadSmallFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return "";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int CeilDiv(int64_t a, int64_t b) { return static_cast<int>((a + b - 1) / b); }
+
+}  // namespace
+
+absl::Status ServerConfig::Validate() const {
+  if (listen.empty() || listen.find(':') == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("--listen must be host:port (got \"", listen, "\")"));
+  }
+  if (auto s = Positive("workers", workers); !s.ok()) return s;
+  if (auto s = Positive("threads_per_worker", threads_per_worker); !s.ok()) return s;
+  if (auto s = Positive("max_batch_tokens", max_batch_tokens); !s.ok()) return s;
+  if (auto s = Positive("max_batch_sequences", max_batch_sequences); !s.ok()) return s;
+  if (auto s = Positive("max_queued_tokens", max_queued_tokens); !s.ok()) return s;
+  if (auto s = Positive("max_stream_in_flight", max_stream_in_flight); !s.ok()) return s;
+  if (auto s = Positive("max_attention_bytes", max_attention_bytes); !s.ok()) return s;
+  // gRPC takes message sizes as int.
+  if (max_message_bytes < 1024 || max_message_bytes > INT32_MAX) {
+    return absl::InvalidArgumentError(absl::StrCat("--max_message_bytes must be in [1024, ", INT32_MAX,
+                                                   "] (got ", max_message_bytes, ")"));
+  }
+  if (max_queued_tokens < max_batch_tokens) {
+    return absl::InvalidArgumentError(absl::StrCat("--max_queued_tokens (", max_queued_tokens,
+                                                   ") must be >= --max_batch_tokens (", max_batch_tokens, ")"));
+  }
+  if (auto s = PositiveDuration("max_queue_delay", max_queue_delay, /*zero_ok=*/true); !s.ok()) return s;
+  if (auto s = PositiveDuration("keepalive_time", keepalive_time, false); !s.ok()) return s;
+  if (auto s = PositiveDuration("keepalive_timeout", keepalive_timeout, false); !s.ok()) return s;
+  if (auto s = PositiveDuration("grace_period", grace_period, /*zero_ok=*/true); !s.ok()) return s;
+  if (tls_cert.empty() != tls_key.empty()) {
+    return absl::InvalidArgumentError("--tls_cert and --tls_key must be given together");
+  }
+  if (!tls_client_ca.empty() && tls_cert.empty()) {
+    return absl::InvalidArgumentError("--tls_client_ca needs --tls_cert and --tls_key (mTLS is TLS plus client "
+                                      "certificates)");
+  }
+  return absl::OkStatus();
+}
+
+void ServerConfig::ResolveDefaults() {
+  // Negative values are left for Validate() to refuse.
+  if (workers != 0 && threads_per_worker != 0) return;
+  const int cpus = AvailableCpus();
+  const Threading t = DefaultThreading(cpus);
+  if (workers == 0 && threads_per_worker == 0) {
+    workers = t.workers;
+    threads_per_worker = t.threads_per_worker;
+  } else if (workers == 0) {
+    workers = threads_per_worker > 0 ? std::max(1, cpus / threads_per_worker) : 1;
+  } else {
+    threads_per_worker = workers > 0 ? std::max(1, cpus / workers) : 1;
+  }
+}
+
+int CpusFromCgroupV2(const std::string& cpu_max) {
+  std::vector<std::string> parts =
+      absl::StrSplit(absl::StripAsciiWhitespace(cpu_max), ' ', absl::SkipEmpty());
+  int64_t quota = 0, period = 0;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &quota) || !absl::SimpleAtoi(parts[1], &period) ||
+      quota <= 0 || period <= 0) {
+    return 0;  // "max 100000" (no quota) or unreadable
+  }
+  return CeilDiv(quota, period);
+}
+
+int CpusFromCgroupV1(const std::string& quota_us, const std::string& period_us) {
+  int64_t quota = 0, period = 0;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(quota_us), &quota) ||
+      !absl::SimpleAtoi(absl::StripAsciiWhitespace(period_us), &period) || quota <= 0 || period <= 0) {
+    return 0;  // -1 = no quota
+  }
+  return CeilDiv(quota, period);
+}
+
+int AvailableCpus() {
+  int cpus = 0;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) cpus = CPU_COUNT(&set);
+  if (cpus <= 0) cpus = 1;
+  int quota = CpusFromCgroupV2(ReadSmallFile("/sys/fs/cgroup/cpu.max"));
+  if (quota == 0) {
+    quota = CpusFromCgroupV1(ReadSmallFile("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"),
+                             ReadSmallFile("/sys/fs/cgroup/cpu/cpu.cfs_period_us"));
+  }
+  if (quota > 0) cpus = std::min(cpus, quota);
+  return std::max(cpus, 1);
+}
+
+Threading DefaultThreading(int cpus) {
+  cpus = std::max(cpus, 1);
+  constexpr int kMaxThreadsPerWorker = 4;
+  const int workers = CeilDiv(cpus, kMaxThreadsPerWorker);
+  return Threading{workers, std::max(1, cpus / workers)};
+}
+
+}  // namespace qkv

@@ -1,0 +1,85 @@
+// ServerConfig: every setting of qkv-server, with its default, in one struct. main.cc fills it from flags
+// (each flag has the same name as the field); tests build it directly. Validate() names the flag at fault.
+#ifndef QKV_SERVER_SERVER_CONFIG_H_
+#define QKV_SERVER_SERVER_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace qkv {
+
+struct ServerConfig {
+  // --- What to serve, where ---
+  // A Hugging Face model directory, or a .safetensors / .onnx file beside config.json and vocab.txt.
+  std::string model;
+  // host:port to listen on; port 0 picks a free port (Server::port() reports it).
+  std::string listen = "0.0.0.0:50051";
+
+  // --- Parameters that affect performance ---
+  // Worker threads that run batches; each owns a Workspace. 0 = derive from the CPU count (DefaultThreading).
+  int workers = 0;
+  // OpenMP threads each worker's oneDNN calls use. 0 = derive from the CPU count (DefaultThreading).
+  int threads_per_worker = 0;
+  // Most tokens (sum of T) in one batch. A single sequence longer than this still runs, alone.
+  int64_t max_batch_tokens = 8192;
+  // Most sequences in one batch, and in one EncodeRequest.
+  int max_batch_sequences = 64;
+  // How long the oldest queued request waits for batch-mates before its batch starts anyway.
+  absl::Duration max_queue_delay = absl::Milliseconds(2);
+  // Most tokens waiting in the queue; a request that would exceed it gets RESOURCE_EXHAUSTED at once.
+  int64_t max_queued_tokens = 262144;
+  // Requests one EncodeStream call may have in flight before the server stops reading from it.
+  int max_stream_in_flight = 16;
+
+  // --- Limits that protect the server ---
+  // Largest request and response message, in bytes.
+  int64_t max_message_bytes = 64 << 20;
+  // Largest attention output of one request, in bytes (4 bytes per probability).
+  int64_t max_attention_bytes = 16 << 20;
+
+  // --- Transport ---
+  // PEM files. tls_cert and tls_key together turn TLS on; tls_client_ca additionally requires and verifies
+  // client certificates (mTLS). All empty = plaintext.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
+  // HTTP/2 keepalive pings to idle clients, and how long to wait for the ack.
+  absl::Duration keepalive_time = absl::Seconds(60);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
+  // On SIGTERM/SIGINT: how long in-flight calls may take to finish before they are cancelled.
+  absl::Duration grace_period = absl::Seconds(30);
+
+  // OK when every value is usable; otherwise InvalidArgument naming the flag, e.g.
+  // "--max_batch_tokens must be >= 1 (got 0)". Runs after ResolveDefaults (workers etc. are positive then).
+  absl::Status Validate() const;
+
+  // Replaces 0 for workers / threads_per_worker: both 0 -> DefaultThreading(AvailableCpus()); one 0 -> as
+  // many as fill the CPUs given the other.
+  void ResolveDefaults();
+};
+
+// CPUs this process may use: the affinity mask (sched_getaffinity, i.e. cpusets), further bounded by a
+// cgroup CPU quota (cgroup v2 cpu.max, or v1 cpu.cfs_quota_us / cpu.cfs_period_us), rounded up. >= 1.
+int AvailableCpus();
+
+// The CPU quota in cgroup files' text, as CPUs rounded up; 0 when there is no quota ("max", -1, or
+// unreadable). Exposed for tests. `cpu_max` is cgroup v2's "QUOTA PERIOD"; quota_us / period_us are v1's.
+int CpusFromCgroupV2(const std::string& cpu_max);
+int CpusFromCgroupV1(const std::string& quota_us, const std::string& period_us);
+
+struct Threading {
+  int workers = 1;
+  int threads_per_worker = 1;
+};
+
+// The default split of `cpus` between workers and their threads: up to 4 threads per worker (one
+// sequence batch scales well to a few cores; beyond that more workers overlap batches better), and as many
+// workers as fill the CPUs: 1 -> 1x1, 2 -> 1x2, 4 -> 1x4, 8 -> 2x4, 6 -> 2x3.
+Threading DefaultThreading(int cpus);
+
+}  // namespace qkv
+
+#endif  // QKV_SERVER_SERVER_CONFIG_H_
