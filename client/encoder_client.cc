@@ -1,0 +1,254 @@
+#include "client/encoder_client.h"
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "client/json_writer.h"
+
+namespace qkv {
+namespace {
+
+// A stream's overall deadline; progress is policed separately (ClientOptions::timeout between responses).
+constexpr absl::Duration kStreamMaxDuration = absl::Hours(24);
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", what, " file ", path));
+  std::ostringstream s;
+  s << in.rdbuf();
+  if (in.bad()) return absl::DataLossError(absl::StrCat("error reading ", what, " file ", path));
+  return s.str();
+}
+
+std::string ProtoDuration(absl::Duration d) { return absl::StrFormat("%.9fs", absl::ToDoubleSeconds(d)); }
+
+}  // namespace
+
+absl::Status ClientOptions::Validate() const {
+  if (target.empty()) return absl::InvalidArgumentError("empty target");
+  if (timeout <= absl::ZeroDuration()) return absl::InvalidArgumentError("timeout must be positive");
+  if (max_attempts < 1 || max_attempts > 5) {
+    return absl::InvalidArgumentError(absl::StrCat("max_attempts must be in [1, 5], got ", max_attempts));
+  }
+  if (initial_backoff <= absl::ZeroDuration() || max_backoff < initial_backoff) {
+    return absl::InvalidArgumentError("backoff must satisfy 0 < initial_backoff <= max_backoff");
+  }
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    return absl::InvalidArgumentError("a TLS client certificate needs its key, and a key its certificate");
+  }
+  if (max_receive_message_bytes <= 0) return absl::InvalidArgumentError("max_receive_message_bytes must be > 0");
+  return absl::OkStatus();
+}
+
+std::string DefaultServiceConfigJson(const ClientOptions& options) {
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject();
+  w.Key("loadBalancingConfig");
+  w.BeginArray();
+  w.BeginObject();
+  w.Key("round_robin");
+  w.BeginObject();
+  w.EndObject();
+  w.EndObject();
+  w.EndArray();
+  w.Key("methodConfig");
+  w.BeginArray();
+  w.BeginObject();
+  w.Key("name");
+  w.BeginArray();
+  for (const char* service : {"qkv.v1.EncoderService", "grpc.health.v1.Health"}) {
+    w.BeginObject();
+    w.Key("service");
+    w.String(service);
+    w.EndObject();
+  }
+  w.EndArray();
+  if (options.max_attempts > 1) {  // gRPC rejects a retryPolicy with maxAttempts < 2
+    w.Key("retryPolicy");
+    w.BeginObject();
+    w.Key("maxAttempts");
+    w.Int(options.max_attempts);
+    w.Key("initialBackoff");
+    w.String(ProtoDuration(options.initial_backoff));
+    w.Key("maxBackoff");
+    w.String(ProtoDuration(options.max_backoff));
+    w.Key("backoffMultiplier");
+    w.Double(2.0);
+    w.Key("retryableStatusCodes");
+    w.BeginArray();
+    w.String("UNAVAILABLE");
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndObject();
+  w.EndArray();
+  w.EndObject();
+  return out;
+}
+
+std::string StatusCodeName(grpc::StatusCode code) {
+  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+}
+
+std::string FormatStatus(const grpc::Status& status) {
+  std::string out = StatusCodeName(status.error_code());
+  if (!status.error_message().empty()) absl::StrAppend(&out, ": ", status.error_message());
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<EncoderClient>> EncoderClient::Create(const ClientOptions& options) {
+  if (absl::Status s = options.Validate(); !s.ok()) return s;
+  grpc::ChannelArguments args;
+  args.SetServiceConfigJSON(DefaultServiceConfigJson(options));
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 1);
+  args.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  args.SetMaxSendMessageSize(-1);
+
+  const TlsOptions& tls = options.tls;
+  const bool use_tls = tls.enabled || !tls.ca_file.empty() || !tls.cert_file.empty() || !tls.server_name.empty();
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (use_tls) {
+    grpc::SslCredentialsOptions ssl;
+    if (!tls.ca_file.empty()) {
+      absl::StatusOr<std::string> pem = ReadFile(tls.ca_file, "TLS CA");
+      if (!pem.ok()) return pem.status();
+      ssl.pem_root_certs = *std::move(pem);
+    }
+    if (!tls.cert_file.empty()) {
+      absl::StatusOr<std::string> cert = ReadFile(tls.cert_file, "TLS certificate");
+      if (!cert.ok()) return cert.status();
+      absl::StatusOr<std::string> key = ReadFile(tls.key_file, "TLS key");
+      if (!key.ok()) return key.status();
+      ssl.pem_cert_chain = *std::move(cert);
+      ssl.pem_private_key = *std::move(key);
+    }
+    if (!tls.server_name.empty()) args.SetSslTargetNameOverride(tls.server_name);
+    credentials = grpc::SslCredentials(ssl);
+  } else {
+    credentials = grpc::InsecureChannelCredentials();
+  }
+  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(options.target, credentials, args);
+  if (channel == nullptr) return absl::InternalError("gRPC returned no channel");
+  return std::unique_ptr<EncoderClient>(new EncoderClient(options, std::move(channel)));
+}
+
+EncoderClient::EncoderClient(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
+    : options_(std::move(options)),
+      channel_(std::move(channel)),
+      stub_(v1::EncoderService::NewStub(channel_)),
+      health_stub_(grpc::health::v1::Health::NewStub(channel_)) {}
+
+void EncoderClient::PrepareContext(grpc::ClientContext* context) const {
+  context->set_deadline(absl::ToChronoTime(absl::Now() + options_.timeout));
+  if (options_.wait_for_ready) context->set_wait_for_ready(true);
+}
+
+grpc::Status EncoderClient::Encode(const v1::EncodeRequest& request, v1::EncodeResponse* response) const {
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  return stub_->Encode(&context, request, response);
+}
+
+grpc::Status EncoderClient::Tokenize(const v1::TokenizeRequest& request, v1::TokenizeResponse* response) const {
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  return stub_->Tokenize(&context, request, response);
+}
+
+grpc::Status EncoderClient::GetModelInfo(v1::GetModelInfoResponse* response) const {
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  return stub_->GetModelInfo(&context, v1::GetModelInfoRequest(), response);
+}
+
+grpc::Status EncoderClient::CheckHealth(const std::string& service,
+                                        grpc::health::v1::HealthCheckResponse* response) const {
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  return health_stub_->Check(&context, request, response);
+}
+
+grpc::Status EncoderClient::EncodeStream(const std::function<bool(v1::EncodeStreamRequest*)>& next,
+                                         const std::function<void(const v1::EncodeStreamResponse&)>& on_response,
+                                         int window) const {
+  if (window < 1) window = 1;
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + kStreamMaxDuration));
+  if (options_.wait_for_ready) context.set_wait_for_ready(true);
+  std::unique_ptr<grpc::ClientReaderWriter<v1::EncodeStreamRequest, v1::EncodeStreamResponse>> stream =
+      stub_->EncodeStream(&context);
+
+  absl::Mutex mu;
+  int64_t outstanding = 0;        // written, not yet answered
+  absl::Time last_progress = absl::Now();
+  bool done_reading = false;      // the response stream ended
+  bool timed_out = false;
+
+  // The writer: sends requests while the window has room.
+  std::thread sender([&] {
+    v1::EncodeStreamRequest request;
+    while (true) {
+      {
+        absl::MutexLock lock(&mu);
+        auto room = [&] { return done_reading || outstanding < window; };
+        mu.Await(absl::Condition(&room));
+        if (done_reading) break;
+      }
+      request.Clear();
+      if (!next(&request)) break;
+      {
+        absl::MutexLock lock(&mu);
+        if (outstanding == 0) last_progress = absl::Now();
+        ++outstanding;
+      }
+      if (!stream->Write(request)) break;
+    }
+    stream->WritesDone();
+  });
+
+  // The watchdog: cancels the call when responses stall for longer than the timeout.
+  std::thread watchdog([&] {
+    absl::MutexLock lock(&mu);
+    while (!mu.AwaitWithTimeout(absl::Condition(&done_reading), absl::Milliseconds(50))) {
+      if (outstanding > 0 && absl::Now() - last_progress > options_.timeout) {
+        timed_out = true;
+        context.TryCancel();
+        break;
+      }
+    }
+  });
+
+  v1::EncodeStreamResponse response;
+  while (stream->Read(&response)) {
+    {
+      absl::MutexLock lock(&mu);
+      --outstanding;
+      last_progress = absl::Now();
+    }
+    on_response(response);
+  }
+  {
+    absl::MutexLock lock(&mu);
+    done_reading = true;
+  }
+  sender.join();
+  watchdog.join();
+  grpc::Status status = stream->Finish();
+  if (timed_out) {
+    return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                        absl::StrCat("no response for ", absl::FormatDuration(options_.timeout),
+                                     " while requests were outstanding"));
+  }
+  return status;
+}
+
+}  // namespace qkv
