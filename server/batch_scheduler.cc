@@ -44,6 +44,7 @@ absl::StatusOr<JobId> BatchScheduler::Submit(EncodeJob job, JobDone done) {
   absl::MutexLock lock(&mu_);
   if (stopping_) return absl::UnavailableError("the server is shutting down");
   if (queued_tokens_ + tokens > options_.max_queued_tokens) {
+    ++refused_jobs_;
     return absl::ResourceExhaustedError(absl::StrCat("queue full: ", queued_tokens_, " tokens queued + ", tokens,
                                                      " requested > --max_queued_tokens=",
                                                      options_.max_queued_tokens));
@@ -95,6 +96,11 @@ int64_t BatchScheduler::queued_tokens() const {
 int64_t BatchScheduler::pending_jobs() const {
   absl::MutexLock lock(&mu_);
   return static_cast<int64_t>(jobs_.size());
+}
+
+int64_t BatchScheduler::refused_jobs() const {
+  absl::MutexLock lock(&mu_);
+  return refused_jobs_;
 }
 
 bool BatchScheduler::IdleWorkerMayProceed() const {

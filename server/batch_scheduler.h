@@ -124,6 +124,8 @@ class BatchScheduler {
   int64_t queued_tokens() const;
   // Jobs accepted and not yet answered.
   int64_t pending_jobs() const;
+  // Jobs refused because the queue was full, since construction.
+  int64_t refused_jobs() const;
   const SchedulerOptions& options() const { return options_; }
 
  private:
@@ -161,6 +163,7 @@ class BatchScheduler {
   absl::flat_hash_map<JobId, std::unique_ptr<Job>> jobs_ ABSL_GUARDED_BY(mu_);
   int64_t queued_tokens_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t queued_sequences_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t refused_jobs_ ABSL_GUARDED_BY(mu_) = 0;
   JobId next_id_ ABSL_GUARDED_BY(mu_) = 1;
   // One worker at a time waits for batch-mates; the others wait for it to take its batch.
   bool collecting_ ABSL_GUARDED_BY(mu_) = false;

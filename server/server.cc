@@ -72,6 +72,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerConfig config) {
   // Clients may ping idle connections every 10 s without being told to go away.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  // A second server on a port already in use must fail, not share it (gRPC sets SO_REUSEPORT by default).
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   server->grpc_server_ = builder.BuildAndStart();
   if (server->grpc_server_ == nullptr || server->port_ == 0) {
     server->grpc_server_.reset();
@@ -141,6 +143,11 @@ void Server::Shutdown() {
 const ServedModel* Server::model() const {
   absl::MutexLock lock(&mu_);
   return model_.get();
+}
+
+const BatchScheduler* Server::scheduler() const {
+  absl::MutexLock lock(&mu_);
+  return scheduler_.get();
 }
 
 std::string Server::address() const {

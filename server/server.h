@@ -59,6 +59,8 @@ class Server {
 
   // The model being served, or null before LoadModel/Serve.
   const ServedModel* model() const;
+  // The scheduler (for its queue figures), or null before LoadModel/Serve.
+  const BatchScheduler* scheduler() const;
 
   // host:port a client on this machine can dial: the listen host with the bound port, and 127.0.0.1 for
   // a wildcard host (0.0.0.0, [::]).

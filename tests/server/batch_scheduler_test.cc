@@ -247,6 +247,7 @@ TEST(BatchSchedulerTest, FullQueueIsRefusedAtOnceNamingTheLimit) {
   JobProbe b(200, {5});  // 6 + 5 > 10
   absl::StatusOr<JobId> refused = b.Submit(&scheduler);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(scheduler.refused_jobs(), 1);
   EXPECT_THAT(refused.status().message(), HasSubstr("--max_queued_tokens=10"));
   JobProbe c(300, {4});  // 6 + 4 fits exactly
   EXPECT_TRUE(c.Submit(&scheduler).ok());
