@@ -87,7 +87,9 @@ void SelfAttention::ForwardGroup(const float* qkv, int64_t row, int64_t count, i
   const dnnl::memory::desc v_md = q_md;
   const dnnl::memory::desc scores_md = PlainDesc({count, heads_, t, t});
   const dnnl::memory::desc context_md({count, heads_, t, dh}, kF32, dims{t * d, dh, d, 1});
-  const Key key(count, t);
+  // Q K^T and P V: 4 * count * H * T^2 * Dh FLOPs; small groups stay on the calling thread.
+  const ScopedThreadLimit limit(4.0 * static_cast<double>(count * heads_ * t * t * dh) < kParallelMinFlops);
+  const Key key(count, t, ThreadCount());
 
   const PrimitiveEntry& qk = scores_cache_.GetOrCreate(key, [&] {
     dnnl::primitive_attr attr = UserScratchpadAttr();

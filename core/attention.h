@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <utility>
+#include <tuple>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -45,7 +45,7 @@ class SelfAttention {
   std::vector<std::string> KernelInfo() const;
 
  private:
-  using Key = std::pair<int64_t, int64_t>;  // (sequences in the group, T)
+  using Key = std::tuple<int64_t, int64_t, int>;  // (sequences in the group, T, ThreadCount())
 
   SelfAttention(int64_t heads, int64_t head_size) : heads_(heads), head_size_(head_size) {}
   // Runs one group of `count` sequences of length t starting at packed row `row`.

@@ -1,5 +1,7 @@
 #include "core/dnnl_context.h"
 
+#include <omp.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -27,6 +29,19 @@ void AlignedBuffer::Reserve(int64_t num_floats) {
   std::memset(p, 0, bytes);
   data_.reset(static_cast<float*>(p));
   capacity_ = static_cast<int64_t>(bytes / sizeof(float));
+}
+
+int ThreadCount() { return omp_get_max_threads(); }
+
+ScopedThreadLimit::ScopedThreadLimit(bool single) {
+  if (single && omp_get_max_threads() > 1) {
+    saved_ = omp_get_max_threads();
+    omp_set_num_threads(1);
+  }
+}
+
+ScopedThreadLimit::~ScopedThreadLimit() {
+  if (saved_ > 0) omp_set_num_threads(saved_);
 }
 
 ExecContext::ExecContext() : stream_(CpuEngine()) {}

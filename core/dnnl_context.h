@@ -56,6 +56,31 @@ class ExecContext {
   AlignedBuffer scratchpad_;
 };
 
+// oneDNN here runs on OpenMP, and every primitive splits its work across the calling thread's OpenMP team.
+// Waking the team costs microseconds (far more when another process holds a core), which dominates ops of a
+// few hundred thousand FLOPs. Ops therefore run such small work on the calling thread alone:
+//
+//   ScopedThreadLimit single(work < kParallelMinFlops);   // inside: ThreadCount() == 1
+//
+// Some kernels fix their thread count when their primitive is built, so caches key primitives by
+// ThreadCount() as well as by shape.
+inline constexpr double kParallelMinFlops = 2e6;
+
+// The OpenMP team size primitives built or run now on this thread get.
+int ThreadCount();
+
+// Limits the calling thread's OpenMP team to one thread in its scope when `single` is true.
+class ScopedThreadLimit {
+ public:
+  explicit ScopedThreadLimit(bool single);
+  ~ScopedThreadLimit();
+  ScopedThreadLimit(const ScopedThreadLimit&) = delete;
+  ScopedThreadLimit& operator=(const ScopedThreadLimit&) = delete;
+
+ private:
+  int saved_ = 0;  // 0: nothing to restore
+};
+
 // A memory object over caller-owned data (no copy). `data` must outlive the use of the result.
 inline dnnl::memory WrapMemory(const dnnl::memory::desc& md, const float* data) {
   return dnnl::memory(md, CpuEngine(), const_cast<float*>(data));

@@ -65,7 +65,8 @@ dnnl::matmul::primitive_desc MatMulOp::MakeDesc(int64_t rows, const dnnl::memory
 }
 
 const PrimitiveEntry& MatMulOp::ForRows(int64_t rows) const {
-  return cache_.GetOrCreate(rows, [&] { return PrimitiveEntry::Make<dnnl::matmul>(MakeDesc(rows, weights_md_)); });
+  return cache_.GetOrCreate(std::make_pair(rows, ThreadCount()),
+                            [&] { return PrimitiveEntry::Make<dnnl::matmul>(MakeDesc(rows, weights_md_)); });
 }
 
 absl::StatusOr<PackedLinear> MatMulOp::Pack(const Tensor& weight, const Tensor& bias) const {
@@ -97,6 +98,7 @@ absl::StatusOr<PackedLinear> MatMulOp::Pack(const Tensor& weight, const Tensor& 
 void MatMulOp::Forward(const float* src, int64_t rows, const PackedLinear& weights, float* dst,
                        ExecContext* ctx) const {
   ForEachRowChunk(rows, [&](int64_t begin, int64_t chunk) {
+    const ScopedThreadLimit limit(2.0 * static_cast<double>(chunk * in_ * out_) < kParallelMinFlops);
     const PrimitiveEntry& entry = ForRows(chunk);
     entry.Execute(ctx, {{DNNL_ARG_SRC, WrapMemory(PlainDesc({chunk, in_}), src + begin * in_)},
                         {DNNL_ARG_WEIGHTS, weights.weight},

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -64,6 +65,7 @@ class MatMulOp {
  private:
   MatMulOp(int64_t in, int64_t out, Epilogue epilogue, std::string name);
   dnnl::matmul::primitive_desc MakeDesc(int64_t rows, const dnnl::memory::desc& weights) const;
+  // The primitive for `rows` rows and the current ThreadCount().
   const PrimitiveEntry& ForRows(int64_t rows) const;
 
   const int64_t in_;
@@ -71,7 +73,7 @@ class MatMulOp {
   const Epilogue epilogue_;
   const std::string name_;
   dnnl::memory::desc weights_md_;  // the packed layout; set by Create()
-  PrimitiveCache<int64_t> cache_;  // keyed by chunk rows
+  PrimitiveCache<std::pair<int64_t, int>> cache_;  // keyed by (chunk rows, ThreadCount())
 };
 
 }  // namespace qkv

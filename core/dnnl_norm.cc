@@ -1,6 +1,7 @@
 #include "core/dnnl_norm.h"
 
 #include <cstring>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -41,7 +42,7 @@ absl::StatusOr<LayerNormParams> LayerNormOp::MakeParams(const Tensor& gamma, con
 }
 
 const PrimitiveEntry& LayerNormOp::ForRows(int64_t rows) const {
-  return cache_.GetOrCreate(rows, [&] {
+  return cache_.GetOrCreate(std::make_pair(rows, ThreadCount()), [&] {
     const dnnl::memory::desc md = PlainDesc({rows, width_});
     const dnnl::layer_normalization_forward::desc desc(
         dnnl::prop_kind::forward_inference, md, eps_,
@@ -55,6 +56,8 @@ const PrimitiveEntry& LayerNormOp::ForRows(int64_t rows) const {
 
 void LayerNormOp::Forward(float* x, int64_t rows, const LayerNormParams& params, ExecContext* ctx) const {
   ForEachRowChunk(rows, [&](int64_t begin, int64_t chunk) {
+    // About ten FLOPs per element.
+    const ScopedThreadLimit limit(10.0 * static_cast<double>(chunk * width_) < kParallelMinFlops);
     const dnnl::memory data = WrapMemory(PlainDesc({chunk, width_}), x + begin * width_);
     ForRows(chunk).Execute(ctx, {{DNNL_ARG_SRC, data},
                                  {DNNL_ARG_DST, data},

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -44,11 +45,12 @@ class LayerNormOp {
 
  private:
   LayerNormOp(int64_t width, float eps) : width_(width), eps_(eps) {}
+  // The primitive for `rows` rows and the current ThreadCount().
   const PrimitiveEntry& ForRows(int64_t rows) const;
 
   const int64_t width_;
   const float eps_;
-  PrimitiveCache<int64_t> cache_;  // keyed by chunk rows
+  PrimitiveCache<std::pair<int64_t, int>> cache_;  // keyed by (chunk rows, ThreadCount())
 };
 
 }  // namespace qkv

@@ -5,8 +5,9 @@
 namespace qkv {
 
 void SoftmaxOp::Forward(float* x, int64_t rows, int64_t cols, ExecContext* ctx) const {
+  const ScopedThreadLimit limit(10.0 * static_cast<double>(rows * cols) < kParallelMinFlops);
   const dnnl::memory::desc md = PlainDesc({rows, cols});
-  const PrimitiveEntry& entry = cache_.GetOrCreate(std::make_pair(rows, cols), [&] {
+  const PrimitiveEntry& entry = cache_.GetOrCreate(std::make_tuple(rows, cols, ThreadCount()), [&] {
     const dnnl::softmax_v2_forward::desc desc(dnnl::prop_kind::forward_inference,
                                               dnnl::algorithm::softmax_accurate, md, md, /*axis=*/1);
     dnnl::primitive_attr attr;

@@ -8,7 +8,7 @@
 
 #include <cstdint>
 #include <string>
-#include <utility>
+#include <tuple>
 #include <vector>
 
 #include "core/dnnl_context.h"
@@ -20,14 +20,15 @@ class SoftmaxOp {
  public:
   SoftmaxOp() = default;
 
-  // x[r, :] = softmax(x[r, :]) for r in [0, rows). Throws dnnl::error.
+  // x[r, :] = softmax(x[r, :]) for r in [0, rows). Small blocks run on the calling thread alone
+  // (dnnl_context.h). Throws dnnl::error.
   void Forward(float* x, int64_t rows, int64_t cols, ExecContext* ctx) const;
 
   // "softmax: <impl>" for every distinct implementation in use.
   std::vector<std::string> KernelInfo() const;
 
  private:
-  PrimitiveCache<std::pair<int64_t, int64_t>> cache_;  // keyed by (rows, cols)
+  PrimitiveCache<std::tuple<int64_t, int64_t, int>> cache_;  // keyed by (rows, cols, ThreadCount())
 };
 
 }  // namespace qkv
