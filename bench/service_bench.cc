@@ -1,0 +1,247 @@
+// Service throughput at saturation vs the bare engine, same machine, same run.
+//
+//   build/<dir>/bench/qkv_service_bench [--model=DIR] [--seconds=5] [--concurrency=16] [--workers=0]
+//                                       [--threads_per_worker=0]
+//
+// For each workload (sequences per request x tokens per sequence, what is returned):
+//   bare     the Encoder alone: `workers` threads, each with its own Workspace and threads_per_worker OpenMP
+//            threads, running the request-sized batch back to back (what the server's workers would do if
+//            every request arrived alone and nothing else cost anything);
+//   service  an in-process qkv-server on 127.0.0.1 (same workers/threads) driven over loopback gRPC by a
+//            closed-loop client keeping `concurrency` Encode calls outstanding. The client runs on the same
+//            CPUs, so its cost (serialization, HTTP/2) is charged to the service.
+// Prints sequences/s for both, the ratio service/bare, and the service's latency percentiles.
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "qkv/v1/encoder.grpc.pb.h"
+#include "server/server.h"
+
+ABSL_FLAG(std::string, model, QKV_SOURCE_DIR "/models/bert-tiny-random", "model directory");
+ABSL_FLAG(double, seconds, 5, "measured seconds per workload and mode");
+ABSL_FLAG(int, concurrency, 16, "outstanding Encode calls in the service mode");
+ABSL_FLAG(int, workers, 0, "server workers (0 = the server's default for this machine)");
+ABSL_FLAG(int, threads_per_worker, 0, "OpenMP threads per worker (0 = the server's default)");
+
+namespace qkv {
+namespace {
+
+struct Workload {
+  const char* name;
+  int sequences;
+  int tokens;
+  bool token_vectors;
+};
+
+std::vector<std::vector<int32_t>> MakeIds(const Workload& w) {
+  std::vector<std::vector<int32_t>> ids(w.sequences, std::vector<int32_t>(w.tokens));
+  for (int s = 0; s < w.sequences; ++s) {
+    for (int t = 0; t < w.tokens; ++t) ids[s][t] = 1000 + (s * 7919 + t * 104729) % 28000;
+    ids[s].front() = 101;
+    ids[s].back() = 102;
+  }
+  return ids;
+}
+
+// Sequences per second of the bare encoder.
+double Bare(const ServedModel& model, const ServerConfig& config, const Workload& w, absl::Duration duration) {
+  const std::vector<std::vector<int32_t>> ids = MakeIds(w);
+  OutputSpec spec;
+  spec.token_vectors = w.token_vectors;
+  spec.pooling = model.default_pooling;
+  std::vector<SequenceInput> inputs;
+  for (const auto& seq : ids) inputs.push_back(SequenceInput{seq, {}, spec});
+  std::atomic<int64_t> sequences{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < config.workers; ++i) {
+    threads.emplace_back([&] {
+      omp_set_num_threads(config.threads_per_worker);
+      std::unique_ptr<Workspace> ws = model.encoder->NewWorkspace();
+      std::vector<SequenceOutput> out;
+      (void)model.encoder->Run(inputs, ws.get(), &out);  // warm-up
+      while (!stop.load()) {
+        if (!model.encoder->Run(inputs, ws.get(), &out).ok()) std::abort();
+        sequences.fetch_add(w.sequences);
+      }
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(300));
+  const int64_t start_count = sequences.load();
+  const absl::Time start = absl::Now();
+  absl::SleepFor(duration);
+  const int64_t n = sequences.load() - start_count;
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  stop = true;
+  for (auto& t : threads) t.join();
+  return static_cast<double>(n) / seconds;
+}
+
+struct ServiceResult {
+  double sequences_per_second = 0;
+  double p50_ms = 0, p99_ms = 0;
+  double mean_batch_sequences = 0;
+  int64_t errors = 0;
+};
+
+// Closed loop: `concurrency` calls outstanding; each completion issues the next.
+class LoadClient {
+ public:
+  LoadClient(v1::EncoderService::Stub* stub, v1::EncodeRequest request, int concurrency)
+      : stub_(stub), request_(std::move(request)), slots_(concurrency) {}
+
+  ServiceResult Run(absl::Duration warmup, absl::Duration duration, int sequences_per_request) {
+    for (Slot& s : slots_) Issue(&s);
+    absl::SleepFor(warmup);
+    {
+      absl::MutexLock lock(&mu_);
+      measuring_ = true;
+    }
+    const absl::Time start = absl::Now();
+    absl::SleepFor(duration);
+    ServiceResult r;
+    {
+      absl::MutexLock lock(&mu_);
+      measuring_ = false;
+      stopping_ = true;
+      const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+      r.sequences_per_second = static_cast<double>(completed_) * sequences_per_request / seconds;
+      std::sort(latencies_ms_.begin(), latencies_ms_.end());
+      if (!latencies_ms_.empty()) {
+        r.p50_ms = latencies_ms_[latencies_ms_.size() / 2];
+        r.p99_ms = latencies_ms_[std::min(latencies_ms_.size() - 1, latencies_ms_.size() * 99 / 100)];
+      }
+      r.mean_batch_sequences = completed_ > 0 ? static_cast<double>(batch_sequences_) / completed_ : 0;
+      r.errors = errors_;
+      auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return outstanding_ == 0; };
+      mu_.Await(absl::Condition(&idle));
+    }
+    return r;
+  }
+
+ private:
+  struct Slot {
+    std::unique_ptr<grpc::ClientContext> context;
+    v1::EncodeResponse response;
+    absl::Time sent;
+  };
+
+  void Issue(Slot* s) {
+    {
+      absl::MutexLock lock(&mu_);
+      ++outstanding_;
+    }
+    s->context = std::make_unique<grpc::ClientContext>();
+    s->context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+    s->response.Clear();
+    s->sent = absl::Now();
+    stub_->async()->Encode(s->context.get(), &request_, &s->response, [this, s](grpc::Status status) {
+      bool again;
+      {
+        absl::MutexLock lock(&mu_);
+        if (measuring_) {
+          if (status.ok()) {
+            ++completed_;
+            batch_sequences_ += s->response.batch_sequences();
+            latencies_ms_.push_back(absl::ToDoubleMilliseconds(absl::Now() - s->sent));
+          } else {
+            ++errors_;
+          }
+        }
+        --outstanding_;
+        again = !stopping_;
+      }
+      if (again) Issue(s);
+    });
+  }
+
+  v1::EncoderService::Stub* stub_;
+  const v1::EncodeRequest request_;
+  std::vector<Slot> slots_;
+  absl::Mutex mu_;
+  bool measuring_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  int outstanding_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t completed_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t batch_sequences_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t errors_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<double> latencies_ms_ ABSL_GUARDED_BY(mu_);
+};
+
+int Main() {
+  ServerConfig config;
+  config.model = absl::GetFlag(FLAGS_model);
+  config.listen = "127.0.0.1:0";
+  config.workers = absl::GetFlag(FLAGS_workers);
+  config.threads_per_worker = absl::GetFlag(FLAGS_threads_per_worker);
+  config.max_queued_tokens = 1 << 22;
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(config);
+  if (!server.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(server.status().message()).c_str());
+    return 1;
+  }
+  if (absl::Status s = (*server)->LoadModel(); !s.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  const ServerConfig& resolved = (*server)->config();
+  const ServedModel& model = *(*server)->model();
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  auto stub = v1::EncoderService::NewStub(
+      grpc::CreateCustomChannel((*server)->address(), grpc::InsecureChannelCredentials(), args));
+  const absl::Duration duration = absl::Seconds(absl::GetFlag(FLAGS_seconds));
+  const int concurrency = absl::GetFlag(FLAGS_concurrency);
+
+  std::printf("model %s, workers=%d threads_per_worker=%d, cpus=%d, concurrency=%d, %.1f s per measurement\n",
+              model.name.c_str(), resolved.workers, resolved.threads_per_worker, AvailableCpus(), concurrency,
+              absl::ToDoubleSeconds(duration));
+  std::printf("%-28s %12s %12s %7s %9s %9s %11s\n", "workload", "bare seq/s", "service seq/s", "ratio",
+              "p50 ms", "p99 ms", "batch seqs");
+  const Workload workloads[] = {
+      {"1 x 16 tokens, pooled", 1, 16, false},
+      {"8 x 128 tokens, pooled", 8, 128, false},
+      {"8 x 128 tokens, +vectors", 8, 128, true},
+      {"32 x 64 tokens, pooled", 32, 64, false},
+  };
+  for (const Workload& w : workloads) {
+    const double bare = Bare(model, resolved, w, duration);
+    v1::EncodeRequest request;
+    for (const auto& seq : MakeIds(w)) {
+      v1::TokenIds* ids = request.add_inputs()->mutable_ids();
+      ids->mutable_ids()->Assign(seq.begin(), seq.end());
+    }
+    request.mutable_options()->set_return_token_vectors(w.token_vectors);
+    LoadClient client(stub.get(), request, concurrency);
+    const ServiceResult r = client.Run(absl::Milliseconds(500), duration, w.sequences);
+    std::printf("%-28s %12.0f %12.0f %7.2f %9.2f %9.2f %11.1f%s\n", w.name, bare, r.sequences_per_second,
+                r.sequences_per_second / bare, r.p50_ms, r.p99_ms, r.mean_batch_sequences,
+                r.errors ? absl::StrFormat("  (%d errors)", r.errors).c_str() : "");
+    std::fflush(stdout);
+  }
+  (*server)->Shutdown();
+  return 0;
+}
+
+}  // namespace
+}  // namespace qkv
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  return qkv::Main();
+}
