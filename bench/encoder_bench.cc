@@ -68,11 +68,12 @@ void BM_Encode(benchmark::State& state, std::shared_ptr<const Encoder> encoder, 
       break;
     }
   }
-  state.counters["seq/s"] = benchmark::Counter(static_cast<double>(batch), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["seq/s"] =
+      benchmark::Counter(static_cast<double>(batch), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["tokens/s"] =
       benchmark::Counter(static_cast<double>(batch * t), benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["GFLOP/s"] =
-      benchmark::Counter(ForwardFlops(config, batch, t) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(ForwardFlops(config, batch, t) * 1e-9,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void RegisterModel(const std::string& name, const std::string& path) {
@@ -88,9 +89,10 @@ void RegisterModel(const std::string& name, const std::string& path) {
     return;
   }
   std::shared_ptr<const Encoder> shared(std::move(*encoder));
-  std::fprintf(stderr, "%s: %s (%s), L=%lld D=%lld H=%lld F=%lld\n", name.c_str(), model->weights_path.c_str(),
-               model->format.c_str(), static_cast<long long>(config.num_hidden_layers),
-               static_cast<long long>(config.hidden_size), static_cast<long long>(config.num_attention_heads),
+  std::fprintf(stderr, "%s: %s (%s), L=%lld D=%lld H=%lld F=%lld\n", name.c_str(),
+               model->weights_path.c_str(), model->format.c_str(),
+               static_cast<long long>(config.num_hidden_layers), static_cast<long long>(config.hidden_size),
+               static_cast<long long>(config.num_attention_heads),
                static_cast<long long>(config.intermediate_size));
   for (int64_t t : {16, 128, 512}) {
     if (t > config.max_position_embeddings) continue;

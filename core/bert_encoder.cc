@@ -14,6 +14,9 @@
 namespace qkv {
 namespace {
 
+// Pooler batches (one row per sequence) up to this size get their primitives at load.
+constexpr int64_t kPrebuiltPoolerRows = 256;
+
 // [D, 3D] = query | key | value, column blocks side by side.
 LinearWeights FuseQkv(const EncoderLayerWeights& layer, int64_t d) {
   LinearWeights fused;
@@ -62,21 +65,19 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Build(const ModelConfi
   const int64_t f = config.intermediate_size;
   std::unique_ptr<BertEncoder> encoder(new BertEncoder(config, options));
   BertEncoder& e = *encoder;
-  QKV_ASSIGN_OR_RETURN(e.embeddings_,
-                       Embeddings::Create(std::move(weights.word_embeddings),
-                                          std::move(weights.position_embeddings),
-                                          std::move(weights.token_type_embeddings)));
+  QKV_ASSIGN_OR_RETURN(e.embeddings_, Embeddings::Create(std::move(weights.word_embeddings),
+                                                         std::move(weights.position_embeddings),
+                                                         std::move(weights.token_type_embeddings)));
   QKV_ASSIGN_OR_RETURN(e.norm_, LayerNormOp::Create(d, config.layer_norm_eps));
   QKV_ASSIGN_OR_RETURN(e.qkv_op_, MatMulOp::Create(d, 3 * d, Epilogue::kBias, "qkv"));
   QKV_ASSIGN_OR_RETURN(e.attention_output_op_,
                        MatMulOp::Create(d, d, Epilogue::kBiasResidual, "attention_output"));
   QKV_ASSIGN_OR_RETURN(e.intermediate_op_, MatMulOp::Create(d, f, Epilogue::kBiasGelu, "intermediate"));
   QKV_ASSIGN_OR_RETURN(e.output_op_, MatMulOp::Create(f, d, Epilogue::kBiasResidual, "output"));
-  QKV_ASSIGN_OR_RETURN(e.attention_,
-                       SelfAttention::Create(config.num_attention_heads, config.head_size()));
-  QKV_ASSIGN_OR_RETURN(e.embedding_norm_,
-                       e.norm_->MakeParams(weights.embedding_norm.gamma, weights.embedding_norm.beta,
-                                           "embeddings.LayerNorm"));
+  QKV_ASSIGN_OR_RETURN(e.attention_, SelfAttention::Create(config.num_attention_heads, config.head_size()));
+  QKV_ASSIGN_OR_RETURN(
+      e.embedding_norm_,
+      e.norm_->MakeParams(weights.embedding_norm.gamma, weights.embedding_norm.beta, "embeddings.LayerNorm"));
 
   e.layers_.reserve(weights.layers.size());
   for (size_t l = 0; l < weights.layers.size(); ++l) {
@@ -101,6 +102,18 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Build(const ModelConfi
   if (weights.pooler.has_value()) {
     QKV_ASSIGN_OR_RETURN(e.pooler_op_, MatMulOp::Create(d, d, Epilogue::kBiasTanh, "pooler"));
     QKV_ASSIGN_OR_RETURN(e.pooler_, e.pooler_op_->Pack(weights.pooler->weight, weights.pooler->bias));
+  }
+  // Settle the row-chunk primitives of every batch size now; only attention shapes (per sequence length)
+  // are built on first use.
+  try {
+    for (const MatMulOp* op :
+         {e.qkv_op_.get(), e.attention_output_op_.get(), e.intermediate_op_.get(), e.output_op_.get()}) {
+      op->Prebuild(e.max_batch_tokens_);
+    }
+    e.norm_->Prebuild(e.max_batch_tokens_);
+    if (e.pooler_op_ != nullptr) e.pooler_op_->Prebuild(kPrebuiltPoolerRows);
+  } catch (const dnnl::error& error) {
+    return DnnlErrorToStatus(error, "building encoder primitives");
   }
   return encoder;
 }

@@ -71,8 +71,8 @@ class BertEncoder final : public Encoder {
     PackedLinear qkv;               // [D, 3D]
     PackedLinear attention_output;  // [D, D]
     LayerNormParams attention_norm;
-    PackedLinear intermediate;      // [D, F]
-    PackedLinear output;            // [F, D]
+    PackedLinear intermediate;  // [D, F]
+    PackedLinear output;        // [F, D]
     LayerNormParams output_norm;
   };
 

@@ -2,11 +2,13 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 
 #include "absl/strings/str_cat.h"
+#include "core/primitive_cache.h"
 
 namespace qkv {
 
@@ -29,6 +31,17 @@ void AlignedBuffer::Reserve(int64_t num_floats) {
   std::memset(p, 0, bytes);
   data_.reset(static_cast<float*>(p));
   capacity_ = static_cast<int64_t>(bytes / sizeof(float));
+}
+
+std::vector<int64_t> RowChunkSizes(int64_t max_rows) {
+  std::vector<int64_t> sizes;
+  const int64_t limit = PaddedRows(max_rows);
+  for (int64_t s : {1, 2, 4, 8}) {
+    if (s <= limit) sizes.push_back(s);
+  }
+  for (int64_t s = 16; s <= std::min<int64_t>(256, limit); s += 16) sizes.push_back(s);
+  for (int64_t s = 512; s <= limit; s *= 2) sizes.push_back(s);
+  return sizes;
 }
 
 int ThreadCount() { return omp_get_max_threads(); }
@@ -55,10 +68,18 @@ dnnl::memory ExecContext::Scratchpad(const dnnl::memory::desc& md) {
 dnnl::memory::desc PlainDesc(const dnnl::memory::dims& dims) {
   dnnl::memory::format_tag tag;
   switch (dims.size()) {
-    case 1: tag = dnnl::memory::format_tag::a; break;
-    case 2: tag = dnnl::memory::format_tag::ab; break;
-    case 3: tag = dnnl::memory::format_tag::abc; break;
-    default: tag = dnnl::memory::format_tag::abcd; break;
+    case 1:
+      tag = dnnl::memory::format_tag::a;
+      break;
+    case 2:
+      tag = dnnl::memory::format_tag::ab;
+      break;
+    case 3:
+      tag = dnnl::memory::format_tag::abc;
+      break;
+    default:
+      tag = dnnl::memory::format_tag::abcd;
+      break;
   }
   return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, tag);
 }

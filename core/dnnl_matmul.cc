@@ -26,15 +26,15 @@ MatMulOp::MatMulOp(int64_t in, int64_t out, Epilogue epilogue, std::string name)
 absl::StatusOr<std::unique_ptr<MatMulOp>> MatMulOp::Create(int64_t in_features, int64_t out_features,
                                                            Epilogue epilogue, std::string name) {
   if (in_features <= 0 || out_features <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat("matmul ", name, ": bad shape [", in_features, ", ",
-                                                   out_features, "]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("matmul ", name, ": bad shape [", in_features, ", ", out_features, "]"));
   }
   std::unique_ptr<MatMulOp> op(new MatMulOp(in_features, out_features, epilogue, std::move(name)));
   try {
     const dnnl::memory::desc any({in_features, out_features}, dnnl::memory::data_type::f32,
                                  dnnl::memory::format_tag::any);
     op->weights_md_ = op->MakeDesc(kLayoutRows, any).weights_desc();
-    op->ForRows(16);  // fails here, not on the first request, if oneDNN cannot build this matmul
+    op->Prebuild(16);  // fails here, not on the first request, if oneDNN cannot build this matmul
   } catch (const dnnl::error& e) {
     return DnnlErrorToStatus(e, absl::StrCat("matmul ", op->name_));
   }
@@ -73,8 +73,8 @@ absl::StatusOr<PackedLinear> MatMulOp::Pack(const Tensor& weight, const Tensor& 
   if (weight.shape != std::vector<int64_t>{in_, out_} ||
       static_cast<int64_t>(weight.data.size()) != in_ * out_) {
     return absl::InvalidArgumentError(absl::StrCat("matmul ", name_, ": weight has shape ",
-                                                   ShapeString(weight.shape), ", expected [", in_, ", ",
-                                                   out_, "]"));
+                                                   ShapeString(weight.shape), ", expected [", in_, ", ", out_,
+                                                   "]"));
   }
   if (bias.shape != std::vector<int64_t>{out_} || static_cast<int64_t>(bias.data.size()) != out_) {
     return absl::InvalidArgumentError(absl::StrCat("matmul ", name_, ": bias has shape ",
@@ -98,7 +98,7 @@ absl::StatusOr<PackedLinear> MatMulOp::Pack(const Tensor& weight, const Tensor& 
 void MatMulOp::Forward(const float* src, int64_t rows, const PackedLinear& weights, float* dst,
                        ExecContext* ctx) const {
   ForEachRowChunk(rows, [&](int64_t begin, int64_t chunk) {
-    const ScopedThreadLimit limit(2.0 * static_cast<double>(chunk * in_ * out_) < kParallelMinFlops);
+    const ScopedThreadLimit limit(SingleThreaded(chunk));
     const PrimitiveEntry& entry = ForRows(chunk);
     entry.Execute(ctx, {{DNNL_ARG_SRC, WrapMemory(PlainDesc({chunk, in_}), src + begin * in_)},
                         {DNNL_ARG_WEIGHTS, weights.weight},
@@ -107,9 +107,17 @@ void MatMulOp::Forward(const float* src, int64_t rows, const PackedLinear& weigh
   });
 }
 
+void MatMulOp::Prebuild(int64_t max_rows) const {
+  for (int64_t rows : RowChunkSizes(max_rows)) {
+    const ScopedThreadLimit limit(SingleThreaded(rows));
+    ForRows(rows);
+  }
+}
+
 std::vector<std::string> MatMulOp::KernelInfo() const {
   std::vector<std::string> lines;
-  for (const std::string& impl : cache_.ImplNames()) lines.push_back(absl::StrCat("matmul ", name_, ": ", impl));
+  for (const std::string& impl : cache_.ImplNames())
+    lines.push_back(absl::StrCat("matmul ", name_, ": ", impl));
   return lines;
 }
 

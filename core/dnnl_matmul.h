@@ -1,7 +1,7 @@
 // MatMulOp: y = epilogue(x · W + b) on oneDNN matmul with the epilogue fused as post-ops, over packed rows.
 //
 //   QKV_ASSIGN_OR_RETURN(std::unique_ptr<MatMulOp> op,
-//                        MatMulOp::Create(/*in_features=*/D, /*out_features=*/F, Epilogue::kBiasGelu, "ffn_in"));
+//                        MatMulOp::Create(D, F, Epilogue::kBiasGelu, "intermediate"));
 //   QKV_ASSIGN_OR_RETURN(PackedLinear w, op->Pack(weight, bias));   // once, at load
 //   op->Forward(x, rows, w, y, &exec_context);                      // per call: only executes
 //
@@ -56,6 +56,10 @@ class MatMulOp {
   void Forward(const float* src, int64_t rows, const PackedLinear& weights, float* dst,
                ExecContext* ctx) const;
 
+  // Builds the primitives for every row chunk of batches up to `max_rows` rows now, so that requests only
+  // execute. Throws dnnl::error.
+  void Prebuild(int64_t max_rows) const;
+
   int64_t in_features() const { return in_; }
   int64_t out_features() const { return out_; }
   const std::string& name() const { return name_; }
@@ -65,6 +69,10 @@ class MatMulOp {
  private:
   MatMulOp(int64_t in, int64_t out, Epilogue epilogue, std::string name);
   dnnl::matmul::primitive_desc MakeDesc(int64_t rows, const dnnl::memory::desc& weights) const;
+  // Whether a chunk of `rows` rows runs on the calling thread alone (dnnl_context.h).
+  bool SingleThreaded(int64_t rows) const {
+    return 2.0 * static_cast<double>(rows * in_ * out_) < kParallelMinFlops;
+  }
   // The primitive for `rows` rows and the current ThreadCount().
   const PrimitiveEntry& ForRows(int64_t rows) const;
 
@@ -72,7 +80,7 @@ class MatMulOp {
   const int64_t out_;
   const Epilogue epilogue_;
   const std::string name_;
-  dnnl::memory::desc weights_md_;  // the packed layout; set by Create()
+  dnnl::memory::desc weights_md_;                  // the packed layout; set by Create()
   PrimitiveCache<std::pair<int64_t, int>> cache_;  // keyed by (chunk rows, ThreadCount())
 };
 

@@ -14,7 +14,7 @@ absl::StatusOr<std::unique_ptr<LayerNormOp>> LayerNormOp::Create(int64_t width, 
   }
   std::unique_ptr<LayerNormOp> op(new LayerNormOp(width, static_cast<float>(eps)));
   try {
-    op->ForRows(16);
+    op->Prebuild(16);
   } catch (const dnnl::error& e) {
     return DnnlErrorToStatus(e, "layer_norm");
   }
@@ -25,8 +25,8 @@ absl::StatusOr<LayerNormParams> LayerNormOp::MakeParams(const Tensor& gamma, con
                                                         const std::string& name) const {
   for (const Tensor* t : {&gamma, &beta}) {
     if (t->shape != std::vector<int64_t>{width_} || static_cast<int64_t>(t->data.size()) != width_) {
-      return absl::InvalidArgumentError(absl::StrCat(name, ": ", t == &gamma ? "gamma" : "beta",
-                                                     " must have shape [", width_, "]"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ": ", t == &gamma ? "gamma" : "beta", " must have shape [", width_, "]"));
     }
   }
   try {
@@ -56,14 +56,20 @@ const PrimitiveEntry& LayerNormOp::ForRows(int64_t rows) const {
 
 void LayerNormOp::Forward(float* x, int64_t rows, const LayerNormParams& params, ExecContext* ctx) const {
   ForEachRowChunk(rows, [&](int64_t begin, int64_t chunk) {
-    // About ten FLOPs per element.
-    const ScopedThreadLimit limit(10.0 * static_cast<double>(chunk * width_) < kParallelMinFlops);
+    const ScopedThreadLimit limit(SingleThreaded(chunk));
     const dnnl::memory data = WrapMemory(PlainDesc({chunk, width_}), x + begin * width_);
     ForRows(chunk).Execute(ctx, {{DNNL_ARG_SRC, data},
                                  {DNNL_ARG_DST, data},
                                  {DNNL_ARG_SCALE, params.gamma},
                                  {DNNL_ARG_SHIFT, params.beta}});
   });
+}
+
+void LayerNormOp::Prebuild(int64_t max_rows) const {
+  for (int64_t rows : RowChunkSizes(max_rows)) {
+    const ScopedThreadLimit limit(SingleThreaded(rows));
+    ForRows(rows);
+  }
 }
 
 std::vector<std::string> LayerNormOp::KernelInfo() const {

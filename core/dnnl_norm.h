@@ -39,12 +39,19 @@ class LayerNormOp {
   // REQUIRES: x holds PaddedRows(rows) rows (rows past `rows` are scratch). Throws dnnl::error.
   void Forward(float* x, int64_t rows, const LayerNormParams& params, ExecContext* ctx) const;
 
+  // Builds the primitives for every row chunk of batches up to `max_rows` rows now. Throws dnnl::error.
+  void Prebuild(int64_t max_rows) const;
+
   int64_t width() const { return width_; }
   // "layer_norm: <impl>" for every distinct implementation in use.
   std::vector<std::string> KernelInfo() const;
 
  private:
   LayerNormOp(int64_t width, float eps) : width_(width), eps_(eps) {}
+  // Whether a chunk of `rows` rows runs on the calling thread alone (about ten FLOPs per element).
+  bool SingleThreaded(int64_t rows) const {
+    return 10.0 * static_cast<double>(rows * width_) < kParallelMinFlops;
+  }
   // The primitive for `rows` rows and the current ThreadCount().
   const PrimitiveEntry& ForRows(int64_t rows) const;
 

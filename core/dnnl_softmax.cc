@@ -12,7 +12,8 @@ void SoftmaxOp::Forward(float* x, int64_t rows, int64_t cols, ExecContext* ctx) 
                                               dnnl::algorithm::softmax_accurate, md, md, /*axis=*/1);
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    return PrimitiveEntry::Make<dnnl::softmax_v2_forward>(dnnl::softmax_v2_forward::primitive_desc(desc, attr, CpuEngine()));
+    return PrimitiveEntry::Make<dnnl::softmax_v2_forward>(
+        dnnl::softmax_v2_forward::primitive_desc(desc, attr, CpuEngine()));
   });
   const dnnl::memory data = WrapMemory(md, x);
   entry.Execute(ctx, {{DNNL_ARG_SRC, data}, {DNNL_ARG_DST, data}});

@@ -18,23 +18,22 @@ absl::StatusOr<std::unique_ptr<Embeddings>> Embeddings::Create(Tensor word, Tens
   const struct {
     const char* name;
     const Tensor* tensor;
-  } tables[] = {{"word_embeddings", &word}, {"position_embeddings", &position},
-                {"token_type_embeddings", &token_type}};
+  } tables[] = {
+      {"word_embeddings", &word}, {"position_embeddings", &position}, {"token_type_embeddings", &token_type}};
   for (const auto& table : tables) {
     const Tensor& t = *table.tensor;
     if (t.shape.size() != 2 || t.shape[0] <= 0 || t.shape[1] != word.shape[1] ||
         static_cast<int64_t>(t.data.size()) != t.NumElements()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("embeddings: ", table.name, " must be a non-empty [rows, D] table with D = ",
-                       word.shape.size() == 2 ? word.shape[1] : -1));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "embeddings: ", table.name,
+          " must be a non-empty [rows, D] table with D = ", word.shape.size() == 2 ? word.shape[1] : -1));
     }
   }
   return std::unique_ptr<Embeddings>(
       new Embeddings(std::move(word), std::move(position), std::move(token_type)));
 }
 
-void Embeddings::Lookup(absl::Span<const int32_t> ids, absl::Span<const int32_t> type_ids,
-                        float* out) const {
+void Embeddings::Lookup(absl::Span<const int32_t> ids, absl::Span<const int32_t> type_ids, float* out) const {
   const int64_t d = width_;
   for (size_t t = 0; t < ids.size(); ++t) {
     const float* word = word_.data.data() + static_cast<int64_t>(ids[t]) * d;

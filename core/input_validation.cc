@@ -24,8 +24,8 @@ absl::Status ValidateOne(const ModelConfig& config, bool has_pooler, size_t inde
   for (int64_t i = 0; i < t; ++i) {
     const int32_t id = input.token_ids[i];
     if (id < 0 || id >= config.vocab_size) {
-      return Invalid(index, absl::StrCat("token_ids[", i, "] = ", id, " is out of range [0, ",
-                                         config.vocab_size, ")"));
+      return Invalid(
+          index, absl::StrCat("token_ids[", i, "] = ", id, " is out of range [0, ", config.vocab_size, ")"));
     }
   }
   if (!input.token_type_ids.empty()) {

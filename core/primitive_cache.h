@@ -86,6 +86,9 @@ class PrimitiveCache {
 // Row chunking (see the file comment). Rows a buffer must hold so that chunked ops may run on `rows` rows.
 inline int64_t PaddedRows(int64_t rows) { return (rows + 15) / 16 * 16; }
 
+// Every chunk size ForEachRowChunk(rows, ...) can produce for rows <= max_rows, ascending.
+std::vector<int64_t> RowChunkSizes(int64_t max_rows);
+
 // Calls fn(first_row, chunk_rows) for consecutive chunks covering [0, rows); the chunks' sizes come from the
 // fixed set and only the last may extend past `rows` (up to PaddedRows(rows)).
 template <typename Fn>

@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <iostream>
 #include <memory>
 #include <random>
 #include <string>
-#include <iostream>
 #include <thread>
 #include <vector>
 
@@ -110,7 +110,8 @@ TEST_F(EncoderTest, ForwardPassMatchesFloat64Reference) {
     ASSERT_EQ(out.hidden_states.size(), want.hidden_states.size());
     for (size_t l = 0; l < out.hidden_states.size(); ++l) {
       EXPECT_EQ(out.hidden_states[l].layer, static_cast<int>(l));
-      EXPECT_LT(MaxAbsDiff(out.hidden_states[l].data, want.hidden_states[l]), kHiddenTolerance) << "layer " << l;
+      EXPECT_LT(MaxAbsDiff(out.hidden_states[l].data, want.hidden_states[l]), kHiddenTolerance)
+          << "layer " << l;
     }
     ASSERT_EQ(out.attentions.size(), want.attentions.size());
     for (size_t l = 0; l < out.attentions.size(); ++l) {
@@ -125,15 +126,20 @@ TEST_F(EncoderTest, ForwardPassMatchesFloat64Reference) {
     std::vector<double> pooled;
     const std::vector<double>& last = want.hidden_states.back();
     switch (poolings[i]) {
-      case Pooling::kCls: pooled.assign(last.begin(), last.begin() + d); break;
+      case Pooling::kCls:
+        pooled.assign(last.begin(), last.begin() + d);
+        break;
       case Pooling::kMean:
         pooled.assign(d, 0.0);
         for (int64_t r = 0; r < t; ++r) {
           for (int64_t j = 0; j < d; ++j) pooled[j] += last[r * d + j] / t;
         }
         break;
-      case Pooling::kPooler: pooled = want.pooler; break;
-      case Pooling::kNone: break;
+      case Pooling::kPooler:
+        pooled = want.pooler;
+        break;
+      case Pooling::kNone:
+        break;
     }
     EXPECT_LT(MaxAbsDiff(out.pooled, pooled), kHiddenTolerance);
   }
@@ -242,9 +248,11 @@ TEST_F(EncoderTest, SplitsBatchesOverTheTokenBudget) {
   ASSERT_NE(split, nullptr);
   std::mt19937 rng(4);
   std::vector<std::vector<int32_t>> ids;
-  for (int64_t t : {10, 10, 10, 80, 3}) ids.push_back(RandomIds(&rng, t, static_cast<int32_t>(config_.vocab_size)));
+  for (int64_t t : {10, 10, 10, 80, 3})
+    ids.push_back(RandomIds(&rng, t, static_cast<int32_t>(config_.vocab_size)));
   std::vector<SequenceInput> batch;
-  for (const auto& seq : ids) batch.push_back(SequenceInput{seq, {}, EverythingSpec(config_, Pooling::kPooler)});
+  for (const auto& seq : ids)
+    batch.push_back(SequenceInput{seq, {}, EverythingSpec(config_, Pooling::kPooler)});
   std::unique_ptr<Workspace> ws_split = split->NewWorkspace();
   std::unique_ptr<Workspace> ws_whole = encoder_->NewWorkspace();
   std::vector<SequenceOutput> a, b;
@@ -349,9 +357,11 @@ TEST_F(EncoderTest, UsesNoReferenceKernels) {
   ASSERT_NE(encoder_, nullptr);
   std::mt19937 rng(8);
   std::vector<std::vector<int32_t>> ids;
-  for (int64_t t : {1, 3, 16, 16, 50, 80}) ids.push_back(RandomIds(&rng, t, static_cast<int32_t>(config_.vocab_size)));
+  for (int64_t t : {1, 3, 16, 16, 50, 80})
+    ids.push_back(RandomIds(&rng, t, static_cast<int32_t>(config_.vocab_size)));
   std::vector<SequenceInput> batch;
-  for (const auto& seq : ids) batch.push_back(SequenceInput{seq, {}, EverythingSpec(config_, Pooling::kPooler)});
+  for (const auto& seq : ids)
+    batch.push_back(SequenceInput{seq, {}, EverythingSpec(config_, Pooling::kPooler)});
   std::unique_ptr<Workspace> ws = encoder_->NewWorkspace();
   std::vector<SequenceOutput> outputs;
   ASSERT_TRUE(encoder_->Run(batch, ws.get(), &outputs).ok());
@@ -359,9 +369,9 @@ TEST_F(EncoderTest, UsesNoReferenceKernels) {
   for (const char* op : {"matmul qkv: ", "matmul attention_output: ", "matmul intermediate: ",
                          "matmul output: ", "matmul pooler: ", "matmul attention_scores: ",
                          "matmul attention_context: ", "softmax: ", "layer_norm: "}) {
-    EXPECT_TRUE(std::any_of(info.begin(), info.end(),
-                            [op](const std::string& line) { return line.rfind(op, 0) == 0; }))
-        << op;
+    EXPECT_TRUE(std::any_of(info.begin(), info.end(), [op](const std::string& line) {
+      return line.rfind(op, 0) == 0;
+    })) << op;
   }
   for (const std::string& line : info) {
     std::cout << "kernel " << line << "\n";
@@ -382,7 +392,8 @@ TEST_F(EncoderTest, ConcurrentRunsWithSeparateWorkspaces) {
   }
   auto make_inputs = [&](int b) {
     std::vector<SequenceInput> inputs;
-    for (const auto& seq : batches[b]) inputs.push_back(SequenceInput{seq, {}, EverythingSpec(config_, Pooling::kMean)});
+    for (const auto& seq : batches[b])
+      inputs.push_back(SequenceInput{seq, {}, EverythingSpec(config_, Pooling::kMean)});
     return inputs;
   };
   std::vector<std::vector<SequenceOutput>> expected(2);

@@ -41,7 +41,8 @@ std::unique_ptr<Encoder> LoadEncoder(const std::string& path) {
   absl::StatusOr<LoadedModel> model = LoadModel(path);
   EXPECT_TRUE(model.ok()) << model.status();
   if (!model.ok()) return nullptr;
-  absl::StatusOr<std::unique_ptr<Encoder>> encoder = Encoder::Create(model->config, std::move(model->weights));
+  absl::StatusOr<std::unique_ptr<Encoder>> encoder =
+      Encoder::Create(model->config, std::move(model->weights));
   EXPECT_TRUE(encoder.ok()) << encoder.status();
   return encoder.ok() ? std::move(*encoder) : nullptr;
 }
@@ -99,11 +100,12 @@ TEST(GoldenTest, TribuoTinyBert) {
   ASSERT_TRUE(encoder->Run({SequenceInput{ids, {}, spec}}, ws.get(), &out).ok());
   ASSERT_EQ(out[0].last_hidden.size(), 13u * 50u);
   double worst = 0;
-  for (size_t t = 0; t < 13; ++t) worst = std::max(worst, MaxAbsDiff(out[0].last_hidden.data() + t * 50, tokens[t]));
+  for (size_t t = 0; t < 13; ++t)
+    worst = std::max(worst, MaxAbsDiff(out[0].last_hidden.data() + t * 50, tokens[t]));
   EXPECT_LT(worst, 1e-5) << "last hidden state";
   EXPECT_LT(MaxAbsDiff(out[0].pooled.data(), cls[0]), 1e-5) << "pooler";
-  std::cout << "tribuo: max abs diff tokens " << worst << ", pooler " << MaxAbsDiff(out[0].pooled.data(), cls[0])
-            << "\n";
+  std::cout << "tribuo: max abs diff tokens " << worst << ", pooler "
+            << MaxAbsDiff(out[0].pooled.data(), cls[0]) << "\n";
 }
 
 struct Worst {
@@ -160,8 +162,8 @@ void CheckGoldens(const Encoder& encoder, const std::string& goldens_path, bool 
       } else {
         for (const auto& [row, values] : want.at("last_hidden_state_rows").items()) {
           const int64_t r = std::stoll(row);
-          worst.hidden = std::max(worst.hidden,
-                                  MaxAbsDiff(out.last_hidden.data() + r * d, values.get<std::vector<double>>()));
+          worst.hidden = std::max(
+              worst.hidden, MaxAbsDiff(out.last_hidden.data() + r * d, values.get<std::vector<double>>()));
         }
         const auto l2 = want.at("last_hidden_state_row_l2").get<std::vector<double>>();
         ASSERT_EQ(l2.size(), static_cast<size_t>(t));
@@ -171,11 +173,13 @@ void CheckGoldens(const Encoder& encoder, const std::string& goldens_path, bool 
           worst.hidden = std::max(worst.hidden, std::abs(std::sqrt(norm) - l2[r]));
         }
       }
-      worst.pooler = std::max(worst.pooler, MaxAbsDiff(out.pooled.data(), want.at("pooler_output").get<std::vector<double>>()));
+      worst.pooler = std::max(
+          worst.pooler, MaxAbsDiff(out.pooled.data(), want.at("pooler_output").get<std::vector<double>>()));
       worst.mean = std::max(worst.mean, MaxAbsDiff(outputs[3 * b + 1].pooled.data(),
                                                    want.at("mean_pooled").get<std::vector<double>>()));
       // CLS pooling is row 0 of the last hidden state.
-      EXPECT_EQ(outputs[3 * b + 2].pooled, std::vector<float>(out.last_hidden.begin(), out.last_hidden.begin() + d));
+      EXPECT_EQ(outputs[3 * b + 2].pooled,
+                std::vector<float>(out.last_hidden.begin(), out.last_hidden.begin() + d));
 
       // Attention: [layer][head][query][key] (full) or the last layer's [head][query][key].
       std::vector<std::pair<int, json>> layers;
@@ -190,7 +194,8 @@ void CheckGoldens(const Encoder& encoder, const std::string& goldens_path, bool 
         for (int64_t h = 0; h < config.num_attention_heads; ++h) {
           for (int64_t q = 0; q < t; ++q) {
             const float* row = got.data() + (h * t + q) * t;
-            worst.attention = std::max(worst.attention, MaxAbsDiff(row, heads[h][q].get<std::vector<double>>()));
+            worst.attention =
+                std::max(worst.attention, MaxAbsDiff(row, heads[h][q].get<std::vector<double>>()));
           }
         }
       }

@@ -91,10 +91,17 @@ TEST_P(MatMulTest, MatchesReference) {
     std::vector<double> want = reference::Linear(x, w.data, b.data, c.m, c.k, c.n);
     for (size_t i = 0; i < want.size(); ++i) {
       switch (epilogue) {
-        case Epilogue::kBias: break;
-        case Epilogue::kBiasGelu: want[i] = reference::Gelu(want[i]); break;
-        case Epilogue::kBiasTanh: want[i] = std::tanh(want[i]); break;
-        case Epilogue::kBiasResidual: want[i] += residual[i]; break;
+        case Epilogue::kBias:
+          break;
+        case Epilogue::kBiasGelu:
+          want[i] = reference::Gelu(want[i]);
+          break;
+        case Epilogue::kBiasTanh:
+          want[i] = std::tanh(want[i]);
+          break;
+        case Epilogue::kBiasResidual:
+          want[i] += residual[i];
+          break;
       }
     }
     EXPECT_LT(MaxAbsDiff(y.data(), want), 2e-5);
@@ -110,7 +117,8 @@ TEST(MatMulOpTest, RejectsWrongWeightShape) {
   auto op = MatMulOp::Create(4, 6, Epilogue::kBias, "probe");
   ASSERT_TRUE(op.ok());
   std::mt19937 rng(1);
-  auto packed = (*op)->Pack(reference::RandomTensor(&rng, {6, 4}, 1.f), reference::RandomTensor(&rng, {6}, 1.f));
+  auto packed =
+      (*op)->Pack(reference::RandomTensor(&rng, {6, 4}, 1.f), reference::RandomTensor(&rng, {6}, 1.f));
   EXPECT_EQ(packed.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(packed.status().message()), HasSubstr("probe"));
   packed = (*op)->Pack(reference::RandomTensor(&rng, {4, 6}, 1.f), reference::RandomTensor(&rng, {4}, 1.f));
@@ -172,7 +180,8 @@ TEST(LayerNormOpTest, MatchesReference) {
 TEST(LayerNormOpTest, RejectsWrongParamShape) {
   auto op = LayerNormOp::Create(8, 1e-12);
   ASSERT_TRUE(op.ok());
-  auto params = (*op)->MakeParams(Tensor{{7}, std::vector<float>(7)}, Tensor{{8}, std::vector<float>(8)}, "x");
+  auto params =
+      (*op)->MakeParams(Tensor{{7}, std::vector<float>(7)}, Tensor{{8}, std::vector<float>(8)}, "x");
   EXPECT_EQ(params.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_FALSE(LayerNormOp::Create(0, 1e-12).ok());
 }
@@ -207,10 +216,9 @@ TEST(SelfAttentionTest, MatchesReferencePerSequence) {
   std::mt19937 rng(3);
   ExecContext ctx;
   AlignedBuffer scores;
-  for (const AttentionCase& c :
-       {AttentionCase{1, 8, {1}}, AttentionCase{2, 8, {1, 3, 16, 16, 16, 17}},
-        AttentionCase{4, 16, {64, 5, 5, 1, 1, 1, 33}}, AttentionCase{12, 32, {9, 128}},
-        AttentionCase{1, 50, {13}}}) {
+  for (const AttentionCase& c : {AttentionCase{1, 8, {1}}, AttentionCase{2, 8, {1, 3, 16, 16, 16, 17}},
+                                 AttentionCase{4, 16, {64, 5, 5, 1, 1, 1, 33}},
+                                 AttentionCase{12, 32, {9, 128}}, AttentionCase{1, 50, {13}}}) {
     const int64_t d = c.heads * c.head_size;
     int64_t rows = 0;
     for (int64_t t : c.lengths) rows += t;
@@ -278,8 +286,8 @@ TEST(EmbeddingsTest, SumsWordPositionAndType) {
   (*embeddings)->Lookup(ids, {}, out_no_types.data());
   for (int t = 0; t < 3; ++t) {
     for (int j = 0; j < 4; ++j) {
-      EXPECT_FLOAT_EQ(out[t * 4 + j], word.data[ids[t] * 4 + j] + type.data[types[t] * 4 + j] +
-                                          position.data[t * 4 + j]);
+      EXPECT_FLOAT_EQ(out[t * 4 + j],
+                      word.data[ids[t] * 4 + j] + type.data[types[t] * 4 + j] + position.data[t * 4 + j]);
       EXPECT_FLOAT_EQ(out_no_types[t * 4 + j],
                       word.data[ids[t] * 4 + j] + type.data[j] + position.data[t * 4 + j]);
     }
