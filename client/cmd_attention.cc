@@ -9,6 +9,7 @@
 #include "client/cli.h"
 #include "client/encode_output.h"
 #include "client/heatmap.h"
+#include "client/text_util.h"
 
 namespace qkv {
 namespace {
@@ -47,6 +48,9 @@ int RunAttentionCommand(const std::vector<std::string>& args, CliEnv& env) {
   }
   if (has_ids && ids.empty()) return UsageError(kCommand, "--ids is empty", env);
   if (columns < 0) return UsageError(kCommand, "--columns must be >= 0", env);
+  if ((!has_ids && !IsValidUtf8(positional[0])) || !IsValidUtf8(pair)) {
+    return LocalError(kCommand, "text is not valid UTF-8", env);
+  }
 
   int exit_code = kExitOk;
   std::unique_ptr<EncoderClient> client = MakeClient(kCommand, global, env, &exit_code);

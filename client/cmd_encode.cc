@@ -10,6 +10,7 @@
 #include "client/encode_output.h"
 #include "client/json_writer.h"
 #include "client/progress.h"
+#include "client/text_util.h"
 
 namespace qkv {
 namespace {
@@ -71,7 +72,7 @@ class OutputSink {
 
   void AddError(int64_t index, const std::string& label, int code, const std::string& message) {
     if (flags_.format == "table") {
-      *env_.out << "[" << index << "] " << label << "\n  error: "
+      *env_.out << "[" << index << "] " << TruncateToWidth(SanitizeForDisplay(label), 60) << "\n  error: "
                 << absl::StatusCodeToString(static_cast<absl::StatusCode>(code)) << ": " << message << "\n";
     } else if (flags_.format == "json") {
       WriteErrorJson(absl::StrCat(index), code, message, &json_);
@@ -248,6 +249,12 @@ int RunEncodeCommand(const std::vector<std::string>& args, CliEnv& env) {
     if (id < 0 || id > INT32_MAX) return UsageError(kCommand, absl::StrCat("--ids: id ", id, " out of range"), env);
   }
 
+  // proto3 strings must be UTF-8; catch bad input here with a useful message.
+  for (size_t i = 0; i < texts.size(); ++i) {
+    if (!IsValidUtf8(texts[i])) return LocalError(kCommand, absl::StrCat("TEXT ", i + 1, " is not valid UTF-8"), env);
+  }
+  if (!IsValidUtf8(f.pair)) return LocalError(kCommand, "--pair is not valid UTF-8", env);
+
   int exit_code = kExitOk;
   std::unique_ptr<EncoderClient> client = MakeClient(kCommand, global, env, &exit_code);
   if (client == nullptr) return exit_code;
@@ -263,7 +270,13 @@ int RunEncodeCommand(const std::vector<std::string>& args, CliEnv& env) {
       read = ReadLines(in, &lines);
     }
     if (!read.ok()) return LocalError(kCommand, absl::StrCat(f.file, ": ", read.message()), env);
-    if (lines.empty()) return LocalError(kCommand, absl::StrCat(f.file == "-" ? "stdin" : f.file, " has no lines"), env);
+    const std::string source = f.file == "-" ? "stdin" : f.file;
+    if (lines.empty()) return LocalError(kCommand, absl::StrCat(source, " has no lines"), env);
+    for (size_t i = 0; i < lines.size(); ++i) {
+      if (!IsValidUtf8(lines[i])) {
+        return LocalError(kCommand, absl::StrCat(source, ": line ", i + 1, " is not valid UTF-8"), env);
+      }
+    }
     return EncodeBulk(lines, f, *client, env);
   }
 

@@ -86,6 +86,7 @@ int RunTokenizeCommand(const std::vector<std::string>& args, CliEnv& env) {
     return UsageError(kCommand, absl::StrCat("expected one TEXT argument, got ", positional.size()), env);
   }
   if (max_length < 0) return UsageError(kCommand, "--max-length must be >= 0", env);
+  if (!IsValidUtf8(positional[0]) || !IsValidUtf8(pair)) return LocalError(kCommand, "text is not valid UTF-8", env);
 
   int exit_code = kExitOk;
   std::unique_ptr<EncoderClient> client = MakeClient(kCommand, global, env, &exit_code);

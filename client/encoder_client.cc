@@ -1,5 +1,6 @@
 #include "client/encoder_client.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -41,6 +42,9 @@ absl::Status ClientOptions::Validate() const {
   }
   if (tls.cert_file.empty() != tls.key_file.empty()) {
     return absl::InvalidArgumentError("a TLS client certificate needs its key, and a key its certificate");
+  }
+  if (max_reconnect_backoff < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("max_reconnect_backoff must be >= 0");
   }
   if (max_receive_message_bytes <= 0) return absl::InvalidArgumentError("max_receive_message_bytes must be > 0");
   return absl::OkStatus();
@@ -110,6 +114,13 @@ absl::StatusOr<std::unique_ptr<EncoderClient>> EncoderClient::Create(const Clien
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 1);
   args.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   args.SetMaxSendMessageSize(-1);
+  if (options.max_reconnect_backoff > absl::ZeroDuration()) {
+    const int ms = static_cast<int>(std::max<int64_t>(1, absl::ToInt64Milliseconds(options.max_reconnect_backoff)));
+    // Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: that is also the connect timeout, and a short one breaks slow
+    // (TLS) handshakes.
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, std::min(ms, 1000));
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, ms);
+  }
 
   const TlsOptions& tls = options.tls;
   const bool use_tls = tls.enabled || !tls.ca_file.empty() || !tls.cert_file.empty() || !tls.server_name.empty();
@@ -231,10 +242,11 @@ grpc::Status EncoderClient::EncodeStream(const std::function<bool(v1::EncodeStre
   while (stream->Read(&response)) {
     {
       absl::MutexLock lock(&mu);
-      --outstanding;
       last_progress = absl::Now();
     }
     on_response(response);
+    absl::MutexLock lock(&mu);
+    --outstanding;  // after on_response: the window counts requests not yet handled by the caller
   }
   {
     absl::MutexLock lock(&mu);
@@ -243,10 +255,15 @@ grpc::Status EncoderClient::EncodeStream(const std::function<bool(v1::EncodeStre
   sender.join();
   watchdog.join();
   grpc::Status status = stream->Finish();
+  absl::MutexLock lock(&mu);
   if (timed_out) {
     return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
                         absl::StrCat("no response for ", absl::FormatDuration(options_.timeout),
                                      " while requests were outstanding"));
+  }
+  if (status.ok() && outstanding != 0) {
+    return grpc::Status(grpc::StatusCode::DATA_LOSS,
+                        absl::StrCat("the server ended the stream with ", outstanding, " requests unanswered"));
   }
   return status;
 }

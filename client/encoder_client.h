@@ -51,6 +51,9 @@ struct ClientOptions {
   absl::Duration max_backoff = absl::Seconds(2);
   // Largest response accepted (attention outputs can be large).
   int max_receive_message_bytes = 256 << 20;
+  // Longest pause between attempts to (re)connect to a server that was unreachable; zero = gRPC's default
+  // (1 s, growing to 120 s). A short value makes a client notice a restarted replica sooner.
+  absl::Duration max_reconnect_backoff = absl::ZeroDuration();
   // Wait for the channel to connect (up to the deadline) instead of failing fast when no server is up.
   bool wait_for_ready = false;
 
@@ -83,8 +86,9 @@ class EncoderClient {
   // Runs one EncodeStream call. `next` fills the next request and returns false when there are no more;
   // at most `window` requests are unanswered at any time. `on_response` runs on the calling thread for every
   // response, in order. The call is cancelled (DEADLINE_EXCEEDED) when no response arrives within
-  // options.timeout while requests are outstanding. Returns the stream's final status; per-request errors
-  // are in the responses (code, message). `next` runs on an internal writer thread.
+  // options.timeout while requests are outstanding. Returns the stream's final status (DATA_LOSS when it
+  // ended OK with requests unanswered); per-request errors are in the responses (code, message). `next`
+  // runs on an internal writer thread.
   grpc::Status EncodeStream(const std::function<bool(v1::EncodeStreamRequest*)>& next,
                             const std::function<void(const v1::EncodeStreamResponse&)>& on_response,
                             int window) const;

@@ -117,7 +117,7 @@ std::string RenderHeatmapSvg(const AttentionHeatmap& heatmap, const SvgOptions& 
   const int panel_w = label_px + grid + 16;
   const int panel_h = title_h + grid + label_px + 12;
   const int margin = 12;
-  const int header_h = 26;
+  const int header_h = 36;
   const int legend_w = 70;
   const int width = margin * 2 + columns * panel_w + legend_w;
   const int height = margin * 2 + header_h + rows * panel_h;
@@ -198,7 +198,7 @@ std::string RenderHeatmapSvg(const AttentionHeatmap& heatmap, const SvgOptions& 
                           "dominant-baseline=\"middle\">%s</text>\n",
                           lx + 14, y, lx + 17, y, lx + 19, y, FormatValue(static_cast<float>(frac * vmax)));
   }
-  absl::StrAppendFormat(&svg, "<text x=\"%d\" y=\"%d\" font-size=\"9\">attention</text>\n", lx - 4, ly - 6);
+  absl::StrAppendFormat(&svg, "<text x=\"%d\" y=\"%d\" font-size=\"9\">attention</text>\n", lx - 4, ly - 12);
   svg += "</g>\n</svg>\n";
   return svg;
 }
@@ -216,7 +216,7 @@ std::string RenderHeatmapTerminal(const AttentionHeatmap& heatmap, TerminalStyle
   std::vector<std::vector<char32_t>> vertical(t);
   int vertical_rows = 0;
   for (int k = 0; k < t; ++k) {
-    std::vector<char32_t> cps = DecodeUtf8(labels[k]);
+    std::vector<char32_t> cps = Utf8ToCodePoints(labels[k]);
     if (cps.size() > kVerticalLabelRows) {
       cps.resize(kVerticalLabelRows);
       cps.back() = U'\u2026';
@@ -244,7 +244,7 @@ std::string RenderHeatmapTerminal(const AttentionHeatmap& heatmap, TerminalStyle
       for (int k = 0; k < t; ++k) {
         if (r < static_cast<int>(vertical[k].size())) {
           const char32_t cp = vertical[k][r];
-          AppendUtf8(cp, &line);
+          AppendCodePoint(cp, &line);
           if (CodePointWidth(cp) < 2) line.append(2 - std::max(CodePointWidth(cp), 0), ' ');
         } else {
           line += "  ";

@@ -12,7 +12,7 @@ namespace qkv {
 
 std::string JsonQuote(absl::string_view value) {
   std::string out = "\"";
-  for (char32_t cp : DecodeUtf8(value)) {
+  for (char32_t cp : Utf8ToCodePoints(value)) {
     switch (cp) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -23,7 +23,7 @@ std::string JsonQuote(absl::string_view value) {
         if (cp < 0x20) {
           absl::StrAppendFormat(&out, "\\u%04x", static_cast<unsigned>(cp));
         } else {
-          AppendUtf8(cp, &out);
+          AppendCodePoint(cp, &out);
         }
     }
   }

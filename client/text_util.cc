@@ -11,7 +11,39 @@ bool InRange(char32_t cp, char32_t lo, char32_t hi) { return cp >= lo && cp <= h
 
 }  // namespace
 
-std::vector<char32_t> DecodeUtf8(absl::string_view text) {
+bool IsValidUtf8(absl::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto b0 = static_cast<uint8_t>(text[i]);
+    if (b0 < 0x80) {
+      ++i;
+      continue;
+    }
+    int len = 0;
+    char32_t cp = 0;
+    char32_t min = 0;
+    if ((b0 & 0xE0) == 0xC0) {
+      len = 2, cp = b0 & 0x1F, min = 0x80;
+    } else if ((b0 & 0xF0) == 0xE0) {
+      len = 3, cp = b0 & 0x0F, min = 0x800;
+    } else if ((b0 & 0xF8) == 0xF0) {
+      len = 4, cp = b0 & 0x07, min = 0x10000;
+    } else {
+      return false;
+    }
+    if (i + len > text.size()) return false;
+    for (int k = 1; k < len; ++k) {
+      const auto b = static_cast<uint8_t>(text[i + k]);
+      if ((b & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (b & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || InRange(cp, 0xD800, 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
+std::vector<char32_t> Utf8ToCodePoints(absl::string_view text) {
   std::vector<char32_t> out;
   out.reserve(text.size());
   size_t i = 0;
@@ -51,7 +83,7 @@ std::vector<char32_t> DecodeUtf8(absl::string_view text) {
   return out;
 }
 
-void AppendUtf8(char32_t cp, std::string* out) {
+void AppendCodePoint(char32_t cp, std::string* out) {
   if (cp > 0x10FFFF || InRange(cp, 0xD800, 0xDFFF)) cp = kReplacement;
   if (cp < 0x80) {
     out->push_back(static_cast<char>(cp));
@@ -87,16 +119,16 @@ int CodePointWidth(char32_t cp) {
 
 int DisplayWidth(absl::string_view text) {
   int width = 0;
-  for (char32_t cp : DecodeUtf8(text)) width += CodePointWidth(cp);
+  for (char32_t cp : Utf8ToCodePoints(text)) width += CodePointWidth(cp);
   return width;
 }
 
 std::string SanitizeForDisplay(absl::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (char32_t cp : DecodeUtf8(text)) {
+  for (char32_t cp : Utf8ToCodePoints(text)) {
     if (cp < 0x20 || InRange(cp, 0x7F, 0x9F) || cp == 0xFFFE || cp == 0xFFFF) cp = kReplacement;
-    AppendUtf8(cp, &out);
+    AppendCodePoint(cp, &out);
   }
   return out;
 }
@@ -105,10 +137,10 @@ std::string TruncateToWidth(absl::string_view text, int max_width) {
   if (DisplayWidth(text) <= max_width) return std::string(text);
   std::string out;
   int width = 0;
-  for (char32_t cp : DecodeUtf8(text)) {
+  for (char32_t cp : Utf8ToCodePoints(text)) {
     const int w = CodePointWidth(cp);
     if (width + w > max_width - 1) break;  // keep a column for the ellipsis
-    AppendUtf8(cp, &out);
+    AppendCodePoint(cp, &out);
     width += w;
   }
   if (max_width > 0) out += "\u2026";

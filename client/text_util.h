@@ -10,10 +10,13 @@
 
 namespace qkv {
 
+// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or values above U+10FFFF).
+bool IsValidUtf8(absl::string_view text);
+
 // Code points of `text`; each invalid or truncated UTF-8 sequence becomes U+FFFD.
-std::vector<char32_t> DecodeUtf8(absl::string_view text);
+std::vector<char32_t> Utf8ToCodePoints(absl::string_view text);
 // Appends `cp` as UTF-8 (U+FFFD for surrogates and values above U+10FFFF).
-void AppendUtf8(char32_t cp, std::string* out);
+void AppendCodePoint(char32_t cp, std::string* out);
 
 // Columns a code point takes in a terminal: 2 for East Asian wide / fullwidth characters, 0 for combining
 // marks, 1 otherwise.

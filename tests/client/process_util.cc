@@ -150,7 +150,8 @@ bool FileExists(const std::string& path) {
 
 absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const std::string& binary,
                                                                    const std::vector<std::string>& args, int port,
-                                                                   absl::Duration startup_timeout) {
+                                                                   absl::Duration startup_timeout,
+                                                                   const TlsOptions& probe_tls) {
   static std::atomic<int> counter{0};
   const std::string log_path =
       absl::StrCat(::testing::TempDir(), "/qkv-server-", getpid(), "-", counter.fetch_add(1), ".log");
@@ -172,6 +173,8 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const std::s
   options.target = server->target();
   options.timeout = absl::Milliseconds(500);
   options.max_attempts = 1;
+  options.tls = probe_tls;
+  options.max_reconnect_backoff = absl::Milliseconds(100);  // notice the server soon after it listens
   absl::StatusOr<std::unique_ptr<EncoderClient>> client = EncoderClient::Create(options);
   if (!client.ok()) return client.status();
   const absl::Time deadline = absl::Now() + startup_timeout;
@@ -192,6 +195,33 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const std::s
   return absl::DeadlineExceededError(
       absl::StrCat("qkv-server not SERVING on port ", port, " after ", absl::FormatDuration(startup_timeout),
                    "; log:\n", server->Log()));
+}
+
+absl::Status MakeTestCertificates(const std::string& dir) {
+  const std::string script = R"SH(
+set -e
+mkdir -p "$1" && cd "$1"
+key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+key ca.key; key server.key; key client.key
+openssl req -x509 -new -key ca.key -out ca.pem -days 2 -subj /CN=qkv-test-ca
+openssl req -new -key server.key -out server.csr -subj /CN=qkv.test
+printf 'subjectAltName=DNS:qkv.test\n' > server.ext
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 \
+  -extfile server.ext 2>/dev/null
+openssl req -new -key client.key -out client.csr -subj /CN=qkv-client
+openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 2>/dev/null
+)SH";
+  ProcessResult r = RunProcess({"/bin/sh", "-c", script, "sh", dir});
+  if (r.exit_code != 0) return absl::InternalError(absl::StrCat("openssl failed (", r.exit_code, "): ", r.err));
+  return absl::OkStatus();
+}
+
+std::string ReadFileOrDie(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << "cannot read " << path;
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
 }
 
 std::string ServerProcess::Log() const {

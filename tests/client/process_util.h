@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client/encoder_client.h"
 
 namespace qkv {
 namespace testing_util {
@@ -36,14 +37,21 @@ std::string ServerBinary();
 std::string BundledModelDir();
 bool FileExists(const std::string& path);
 
+// Writes a test PKI into `dir` with openssl: ca.pem/ca.key, server.pem/server.key (SAN DNS:qkv.test) and
+// client.pem/client.key, both signed by the CA. Internal error with openssl's stderr on failure.
+absl::Status MakeTestCertificates(const std::string& dir);
+std::string ReadFileOrDie(const std::string& path);
+
 // A child qkv-server, sent SIGTERM (then SIGKILL) and reaped on destruction.
 class ServerProcess {
  public:
   // Starts `binary` with `args` (which must make it listen on `port`) and waits until grpc.health.v1 reports
-  // SERVING on 127.0.0.1:`port`, or the process exits, or `startup_timeout` passes.
+  // SERVING on 127.0.0.1:`port` (probing with `probe_tls`, plaintext by default), or the process exits, or
+  // `startup_timeout` passes.
   static absl::StatusOr<std::unique_ptr<ServerProcess>> Start(const std::string& binary,
                                                               const std::vector<std::string>& args, int port,
-                                                              absl::Duration startup_timeout = absl::Seconds(60));
+                                                              absl::Duration startup_timeout = absl::Seconds(60),
+                                                              const TlsOptions& probe_tls = {});
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;

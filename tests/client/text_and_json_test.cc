@@ -16,20 +16,32 @@ namespace {
 using ::testing::ElementsAre;
 
 TEST(TextUtilTest, DecodeUtf8ReplacesInvalidSequences) {
-  EXPECT_THAT(DecodeUtf8("a\xC3\xA9"), ElementsAre(U'a', U'\u00E9'));
-  EXPECT_THAT(DecodeUtf8("\xE4\xB8\xAD"), ElementsAre(U'\u4E2D'));
-  EXPECT_THAT(DecodeUtf8("\xF0\x9F\x98\x80"), ElementsAre(U'\U0001F600'));
-  EXPECT_THAT(DecodeUtf8("\xFF" "a"), ElementsAre(U'\uFFFD', U'a'));        // invalid lead byte
-  EXPECT_THAT(DecodeUtf8("\xC3"), ElementsAre(U'\uFFFD'));                  // truncated
-  EXPECT_THAT(DecodeUtf8("\xC0\xAF"), ElementsAre(U'\uFFFD'));              // overlong '/'
-  EXPECT_THAT(DecodeUtf8("\xED\xA0\x80"), ElementsAre(U'\uFFFD'));          // surrogate
+  EXPECT_THAT(Utf8ToCodePoints("a\xC3\xA9"), ElementsAre(U'a', U'\u00E9'));
+  EXPECT_THAT(Utf8ToCodePoints("\xE4\xB8\xAD"), ElementsAre(U'\u4E2D'));
+  EXPECT_THAT(Utf8ToCodePoints("\xF0\x9F\x98\x80"), ElementsAre(U'\U0001F600'));
+  EXPECT_THAT(Utf8ToCodePoints("\xFF" "a"), ElementsAre(U'\uFFFD', U'a'));        // invalid lead byte
+  EXPECT_THAT(Utf8ToCodePoints("\xC3"), ElementsAre(U'\uFFFD'));                  // truncated
+  EXPECT_THAT(Utf8ToCodePoints("\xC0\xAF"), ElementsAre(U'\uFFFD'));              // overlong '/'
+  EXPECT_THAT(Utf8ToCodePoints("\xED\xA0\x80"), ElementsAre(U'\uFFFD'));          // surrogate
+}
+
+TEST(TextUtilTest, IsValidUtf8) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("plain ascii"));
+  EXPECT_TRUE(IsValidUtf8("caf\xC3\xA9 \xE4\xB8\xAD \xF0\x9F\x98\x80 \uFFFD"));
+  EXPECT_FALSE(IsValidUtf8("\xFF"));
+  EXPECT_FALSE(IsValidUtf8("\xC3"));
+  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));
+  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\xE4\xB8"));
 }
 
 TEST(TextUtilTest, AppendUtf8RoundTrips) {
   for (char32_t cp : {U'a', U'\u00E9', U'\u4E2D', U'\U0001F600'}) {
     std::string s;
-    AppendUtf8(cp, &s);
-    EXPECT_THAT(DecodeUtf8(s), ElementsAre(cp));
+    AppendCodePoint(cp, &s);
+    EXPECT_THAT(Utf8ToCodePoints(s), ElementsAre(cp));
   }
 }
 
