@@ -57,15 +57,16 @@ std::string FormatBenchText(const BenchConfig& config, const BenchResult& result
     absl::StrAppendFormat(&out,
                           "Latency (ms): min %.3f  mean %.3f  stddev %.3f\n"
                           "              p50 %.3f  p90 %.3f  p95 %.3f  p99 %.3f  max %.3f\n",
-                          lat.min_ms, lat.mean_ms, lat.stddev_ms, lat.p50_ms, lat.p90_ms, lat.p95_ms, lat.p99_ms,
-                          lat.max_ms);
+                          lat.min_ms, lat.mean_ms, lat.stddev_ms, lat.p50_ms, lat.p90_ms, lat.p95_ms,
+                          lat.p99_ms, lat.max_ms);
     absl::StrAppendFormat(&out,
                           "Avg latency split (ms): %.3f = client/network %.3f + server queue %.3f + compute "
                           "%.3f + other server %.3f\n",
                           s.avg_latency_ms, s.avg_client_ms, s.avg_queue_ms, s.avg_compute_ms,
                           s.avg_server_other_ms);
     absl::StrAppendFormat(&out, "Avg server batch: %.2f sequences\n", s.avg_batch_sequences);
-    absl::StrAppend(&out, "\nLatency histogram:\n", RenderHistogram(LatencyHistogram(result.latencies_ms, 10)));
+    absl::StrAppend(&out, "\nLatency histogram:\n",
+                    RenderHistogram(LatencyHistogram(result.latencies_ms, 10)));
   }
   absl::StrAppend(&out, "\nStatus codes:\n");
   for (const auto& [code, count] : result.status_counts) {
@@ -85,21 +86,33 @@ std::string FormatBenchJson(const BenchConfig& config, const BenchResult& result
   w.BeginObject();
   w.Key("config");
   w.BeginObject();
-  w.Key("target"); w.String(config.target);
-  w.Key("model"); w.String(config.model);
-  w.Key("concurrency"); w.Int(config.concurrency);
-  w.Key("requests"); w.Int(config.requests);
-  w.Key("duration_s"); w.Double(config.duration_s);
-  w.Key("seq_len"); w.Int(config.seq_len);
-  w.Key("batch"); w.Int(config.batch);
-  w.Key("rate"); w.Double(config.rate);
-  w.Key("warmup"); w.Int(config.warmup);
+  w.Key("target");
+  w.String(config.target);
+  w.Key("model");
+  w.String(config.model);
+  w.Key("concurrency");
+  w.Int(config.concurrency);
+  w.Key("requests");
+  w.Int(config.requests);
+  w.Key("duration_s");
+  w.Double(config.duration_s);
+  w.Key("seq_len");
+  w.Int(config.seq_len);
+  w.Key("batch");
+  w.Int(config.batch);
+  w.Key("rate");
+  w.Double(config.rate);
+  w.Key("warmup");
+  w.Int(config.warmup);
   w.EndObject();
   w.Key("requests");
   w.BeginObject();
-  w.Key("sent"); w.Int(result.sent);
-  w.Key("succeeded"); w.Int(result.succeeded);
-  w.Key("failed"); w.Int(result.failed);
+  w.Key("sent");
+  w.Int(result.sent);
+  w.Key("succeeded");
+  w.Int(result.succeeded);
+  w.Key("failed");
+  w.Int(result.failed);
   w.EndObject();
   w.Key("status_codes");
   w.BeginObject();
@@ -115,33 +128,51 @@ std::string FormatBenchJson(const BenchConfig& config, const BenchResult& result
     w.String(message);
   }
   w.EndObject();
-  w.Key("elapsed_s"); w.Double(result.elapsed_s);
+  w.Key("elapsed_s");
+  w.Double(result.elapsed_s);
   w.Key("throughput");
   w.BeginObject();
-  w.Key("requests_per_s"); w.Double(s.throughput_rps);
-  w.Key("sequences_per_s"); w.Double(s.sequences_per_s);
-  w.Key("tokens_per_s"); w.Double(s.tokens_per_s);
+  w.Key("requests_per_s");
+  w.Double(s.throughput_rps);
+  w.Key("sequences_per_s");
+  w.Double(s.sequences_per_s);
+  w.Key("tokens_per_s");
+  w.Double(s.tokens_per_s);
   w.EndObject();
   w.Key("latency_ms");
   w.BeginObject();
-  w.Key("count"); w.Int(lat.count);
-  w.Key("min"); w.Double(lat.min_ms);
-  w.Key("mean"); w.Double(lat.mean_ms);
-  w.Key("stddev"); w.Double(lat.stddev_ms);
-  w.Key("p50"); w.Double(lat.p50_ms);
-  w.Key("p90"); w.Double(lat.p90_ms);
-  w.Key("p95"); w.Double(lat.p95_ms);
-  w.Key("p99"); w.Double(lat.p99_ms);
-  w.Key("max"); w.Double(lat.max_ms);
+  w.Key("count");
+  w.Int(lat.count);
+  w.Key("min");
+  w.Double(lat.min_ms);
+  w.Key("mean");
+  w.Double(lat.mean_ms);
+  w.Key("stddev");
+  w.Double(lat.stddev_ms);
+  w.Key("p50");
+  w.Double(lat.p50_ms);
+  w.Key("p90");
+  w.Double(lat.p90_ms);
+  w.Key("p95");
+  w.Double(lat.p95_ms);
+  w.Key("p99");
+  w.Double(lat.p99_ms);
+  w.Key("max");
+  w.Double(lat.max_ms);
   w.EndObject();
   w.Key("split_ms");
   w.BeginObject();
-  w.Key("client"); w.Double(s.avg_client_ms);
-  w.Key("queue"); w.Double(s.avg_queue_ms);
-  w.Key("compute"); w.Double(s.avg_compute_ms);
-  w.Key("server_other"); w.Double(s.avg_server_other_ms);
+  w.Key("client");
+  w.Double(s.avg_client_ms);
+  w.Key("queue");
+  w.Double(s.avg_queue_ms);
+  w.Key("compute");
+  w.Double(s.avg_compute_ms);
+  w.Key("server_other");
+  w.Double(s.avg_server_other_ms);
   w.EndObject();
-  w.Key("avg_batch_sequences"); w.Double(s.avg_batch_sequences);
+  w.Key("avg_batch_sequences");
+  w.Double(s.avg_batch_sequences);
   w.EndObject();
   out += "\n";
   return out;

@@ -16,7 +16,8 @@ constexpr int kRequestPool = 32;  // distinct pre-built requests, reused round-r
 
 std::vector<v1::EncodeRequest> BuildRequests(const BenchOptions& options, const BenchModel& model) {
   std::mt19937_64 rng(options.seed);
-  // Ordinary vocabulary entries: skip the low ids, where BERT vocabularies keep [PAD], [unusedN] and specials.
+  // Ordinary vocabulary entries: skip the low ids, where BERT vocabularies keep [PAD], [unusedN] and
+  // specials.
   const int32_t lo = model.vocab_size > 2000 ? 1000 : 0;
   std::uniform_int_distribution<int32_t> id(lo, model.vocab_size - 1);
   std::vector<v1::EncodeRequest> requests(kRequestPool);
@@ -42,8 +43,8 @@ struct WorkerStats {
   absl::Time last_done = absl::InfinitePast();
 };
 
-void Record(const grpc::Status& status, const v1::EncodeResponse& response, double latency_ms, int64_t sequences,
-            WorkerStats* stats) {
+void Record(const grpc::Status& status, const v1::EncodeResponse& response, double latency_ms,
+            int64_t sequences, WorkerStats* stats) {
   BenchResult& r = stats->result;
   ++r.sent;
   const std::string code = StatusCodeName(status.error_code());

@@ -19,14 +19,14 @@ namespace qkv {
 
 struct BenchOptions {
   int64_t concurrency = 1;
-  int64_t requests = 0;                          // > 0: stop after this many; 0: run for `duration`
+  int64_t requests = 0;  // > 0: stop after this many; 0: run for `duration`
   absl::Duration duration = absl::Seconds(10);
-  int64_t seq_len = 32;                          // tokens per sequence, [CLS] and [SEP] included
-  int64_t batch = 1;                             // sequences per request
-  double rate = 0;                               // requests/s; 0 = closed loop
-  int64_t warmup = 0;                            // requests sent first and not counted
-  uint64_t seed = 1;                             // for the random token ids
-  bool token_vectors = false;                    // ask for [T, D] token vectors too (bigger responses)
+  int64_t seq_len = 32;        // tokens per sequence, [CLS] and [SEP] included
+  int64_t batch = 1;           // sequences per request
+  double rate = 0;             // requests/s; 0 = closed loop
+  int64_t warmup = 0;          // requests sent first and not counted
+  uint64_t seed = 1;           // for the random token ids
+  bool token_vectors = false;  // ask for [T, D] token vectors too (bigger responses)
 
   // InvalidArgument naming the option when a value is out of range.
   absl::Status Validate() const;

@@ -29,13 +29,15 @@ std::string MainHelp() {
   std::string out =
       "qkv: command-line client of qkv-server (qkv.v1.EncoderService)\n\n"
       "Usage: qkv <command> [args] [flags]\n\nCommands:\n";
-  for (const Command& c : kCommands) absl::StrAppend(&out, "  ", c.name, std::string(11 - std::string(c.name).size(), ' '), c.summary, "\n");
-  absl::StrAppend(&out,
-                  "\nGlobal flags (every command): --target (env QKV_TARGET, default localhost:50051), --timeout,\n"
-                  "  --tls, --tls-ca, --tls-cert, --tls-key, --tls-server-name, --retries.\n"
-                  "Run 'qkv <command> --help' for the flags of a command.\n\n"
-                  "Exit codes: 0 success; 1 RPC failed; 2 usage error; 3 local error (files, input);\n"
-                  "  4 health: server not SERVING.\n");
+  for (const Command& c : kCommands)
+    absl::StrAppend(&out, "  ", c.name, std::string(11 - std::string(c.name).size(), ' '), c.summary, "\n");
+  absl::StrAppend(
+      &out,
+      "\nGlobal flags (every command): --target (env QKV_TARGET, default localhost:50051), --timeout,\n"
+      "  --tls, --tls-ca, --tls-cert, --tls-key, --tls-server-name, --retries.\n"
+      "Run 'qkv <command> --help' for the flags of a command.\n\n"
+      "Exit codes: 0 success; 1 RPC failed; 2 usage error; 3 local error (files, input);\n"
+      "  4 health: server not SERVING.\n");
   return out;
 }
 
@@ -96,8 +98,8 @@ int ParseCommandFlags(const std::string& command, FlagSet& flags, const std::vec
   return -1;
 }
 
-std::unique_ptr<EncoderClient> MakeClient(const std::string& command, const GlobalOptions& options, CliEnv& env,
-                                          int* exit_code) {
+std::unique_ptr<EncoderClient> MakeClient(const std::string& command, const GlobalOptions& options,
+                                          CliEnv& env, int* exit_code) {
   ClientOptions client_options;
   client_options.target = options.target.empty() ? env.default_target : options.target;
   client_options.timeout = options.timeout;

@@ -38,7 +38,7 @@ struct CliEnv {
   std::ostream* err = nullptr;
   bool stdout_is_tty = false;
   bool stderr_is_tty = false;
-  bool no_color = false;             // NO_COLOR is set (https://no-color.org)
+  bool no_color = false;                           // NO_COLOR is set (https://no-color.org)
   std::string default_target = "localhost:50051";  // QKV_TARGET when set
 
   // std::cin/cout/cerr, isatty() of fds 1 and 2, NO_COLOR and QKV_TARGET from the environment.

@@ -1,5 +1,6 @@
-// qkv attention TEXT: the attention probabilities of one layer as a heatmap grid (one panel per head), written
-// as SVG (--svg FILE) or drawn in the terminal (256 colours on a TTY, Unicode shades otherwise / NO_COLOR).
+// qkv attention TEXT: the attention probabilities of one layer as a heatmap grid (one panel per head),
+// written as SVG (--svg FILE) or drawn in the terminal (256 colours on a TTY, Unicode shades otherwise /
+// NO_COLOR).
 #include <fstream>
 #include <memory>
 #include <string>
@@ -19,11 +20,12 @@ constexpr char kCommand[] = "attention";
 }  // namespace
 
 int RunAttentionCommand(const std::vector<std::string>& args, CliEnv& env) {
-  FlagSet flags("qkv attention TEXT [--layer L] [--heads H,H,...] [--svg FILE] [flags]",
-                "Draws the attention probabilities of one layer for TEXT (or --ids): one panel per head, query\n"
-                "tokens down the rows, key tokens across the columns, a colour legend. --svg writes an SVG file;\n"
-                "otherwise the heatmap is printed (256 colours on a terminal, Unicode shades when piped or when\n"
-                "NO_COLOR is set).");
+  FlagSet flags(
+      "qkv attention TEXT [--layer L] [--heads H,H,...] [--svg FILE] [flags]",
+      "Draws the attention probabilities of one layer for TEXT (or --ids): one panel per head, query\n"
+      "tokens down the rows, key tokens across the columns, a colour legend. --svg writes an SVG file;\n"
+      "otherwise the heatmap is printed (256 colours on a terminal, Unicode shades when piped or when\n"
+      "NO_COLOR is set).");
   GlobalOptions global;
   int64_t layer = -1;
   std::vector<int64_t> heads;
@@ -38,7 +40,8 @@ int RunAttentionCommand(const std::vector<std::string>& args, CliEnv& env) {
   flags.AddString("pair", &pair, "second segment (token type 1)", "TEXT");
   flags.AddString("svg", &svg_path, "write the heatmap grid as SVG to FILE", "FILE");
   flags.AddInt("columns", &columns, "SVG: panels per row (0 = up to 4)");
-  flags.AddChoice("color", &color, {"auto", "always", "never"}, "terminal colours (auto: on a TTY without NO_COLOR)");
+  flags.AddChoice("color", &color, {"auto", "always", "never"},
+                  "terminal colours (auto: on a TTY without NO_COLOR)");
   AddGlobalFlags(&flags, &global);
   std::vector<std::string> positional;
   if (int code = ParseCommandFlags(kCommand, flags, args, &positional, env); code >= 0) return code;

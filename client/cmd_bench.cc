@@ -17,12 +17,13 @@ constexpr char kCommand[] = "bench";
 }  // namespace
 
 int RunBenchCommand(const std::vector<std::string>& args, CliEnv& env) {
-  FlagSet flags("qkv bench [--concurrency N] [--requests N | --duration D] [--seq-len L] [--batch B] [--rate QPS]"
-                " [--json]",
-                "Sends Encode calls of B random sequences of L tokens from N concurrent workers (closed loop, or\n"
-                "open loop at --rate requests/s) and reports throughput, p50/p90/p95/p99/max latency, the\n"
-                "client/queue/compute split from the server's timing, and a histogram of status codes.\n"
-                "Exit code 0 when at least one request succeeded, 1 when none did.");
+  FlagSet flags(
+      "qkv bench [--concurrency N] [--requests N | --duration D] [--seq-len L] [--batch B] [--rate QPS]"
+      " [--json]",
+      "Sends Encode calls of B random sequences of L tokens from N concurrent workers (closed loop, or\n"
+      "open loop at --rate requests/s) and reports throughput, p50/p90/p95/p99/max latency, the\n"
+      "client/queue/compute split from the server's timing, and a histogram of status codes.\n"
+      "Exit code 0 when at least one request succeeded, 1 when none did.");
   GlobalOptions global;
   BenchOptions options;
   bool json = false;
@@ -40,13 +41,16 @@ int RunBenchCommand(const std::vector<std::string>& args, CliEnv& env) {
   AddGlobalFlags(&flags, &global);
   std::vector<std::string> positional;
   if (int code = ParseCommandFlags(kCommand, flags, args, &positional, env); code >= 0) return code;
-  if (!positional.empty()) return UsageError(kCommand, absl::StrCat("unexpected argument ", positional[0]), env);
+  if (!positional.empty())
+    return UsageError(kCommand, absl::StrCat("unexpected argument ", positional[0]), env);
   if (flags.IsSet("requests") && flags.IsSet("duration")) {
     return UsageError(kCommand, "give --requests or --duration, not both", env);
   }
-  if (flags.IsSet("requests") && options.requests < 1) return UsageError(kCommand, "--requests must be >= 1", env);
+  if (flags.IsSet("requests") && options.requests < 1)
+    return UsageError(kCommand, "--requests must be >= 1", env);
   options.seed = static_cast<uint64_t>(seed);
-  if (absl::Status s = options.Validate(); !s.ok()) return UsageError(kCommand, std::string(s.message()), env);
+  if (absl::Status s = options.Validate(); !s.ok())
+    return UsageError(kCommand, std::string(s.message()), env);
 
   int exit_code = kExitOk;
   std::unique_ptr<EncoderClient> client = MakeClient(kCommand, global, env, &exit_code);
@@ -65,7 +69,8 @@ int RunBenchCommand(const std::vector<std::string>& args, CliEnv& env) {
   model.cls = info.special_tokens().cls();
   model.sep = info.special_tokens().sep();
   if (model.vocab_size <= 0) {
-    return RpcError(kCommand, grpc::Status(grpc::StatusCode::INTERNAL, "model info reports no vocabulary"), env);
+    return RpcError(kCommand, grpc::Status(grpc::StatusCode::INTERNAL, "model info reports no vocabulary"),
+                    env);
   }
 
   BenchConfig config;

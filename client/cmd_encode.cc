@@ -72,8 +72,9 @@ class OutputSink {
 
   void AddError(int64_t index, const std::string& label, int code, const std::string& message) {
     if (flags_.format == "table") {
-      *env_.out << "[" << index << "] " << TruncateToWidth(SanitizeForDisplay(label), 60) << "\n  error: "
-                << absl::StatusCodeToString(static_cast<absl::StatusCode>(code)) << ": " << message << "\n";
+      *env_.out << "[" << index << "] " << TruncateToWidth(SanitizeForDisplay(label), 60)
+                << "\n  error: " << absl::StatusCodeToString(static_cast<absl::StatusCode>(code)) << ": "
+                << message << "\n";
     } else if (flags_.format == "json") {
       WriteErrorJson(absl::StrCat(index), code, message, &json_);
     } else {
@@ -121,7 +122,8 @@ void AddTextInput(int64_t index, const std::string& text, const EncodeFlags& f, 
   if (f.has_pair) input->mutable_text()->set_text_pair(f.pair);
 }
 
-int EncodeBulk(const std::vector<std::string>& lines, const EncodeFlags& f, EncoderClient& client, CliEnv& env) {
+int EncodeBulk(const std::vector<std::string>& lines, const EncodeFlags& f, EncoderClient& client,
+               CliEnv& env) {
   OutputSink sink(f, env);
   ProgressBar progress(env.err, static_cast<int64_t>(lines.size()), "texts", env.stderr_is_tty);
   size_t next_line = 0;
@@ -153,7 +155,8 @@ int EncodeBulk(const std::vector<std::string>& lines, const EncodeFlags& f, Enco
     if (r.code() != 0) {
       ++failed_requests;
       *env.err << "qkv encode: lines " << first + 1 << "-" << first + count << ": "
-               << absl::StatusCodeToString(static_cast<absl::StatusCode>(r.code())) << ": " << r.message() << "\n";
+               << absl::StatusCodeToString(static_cast<absl::StatusCode>(r.code())) << ": " << r.message()
+               << "\n";
       for (int64_t i = 0; i < count; ++i) sink.AddError(first + i, lines[first + i], r.code(), r.message());
     } else {
       sink.SetModel(r.response().model());
@@ -194,11 +197,12 @@ absl::Status ReadLines(std::istream& in, std::vector<std::string>* lines) {
 }  // namespace
 
 int RunEncodeCommand(const std::vector<std::string>& args, CliEnv& env) {
-  FlagSet flags("qkv encode [TEXT...] [--ids N,N,...] [--file FILE | -] [flags]",
-                "Encodes texts (each argument is one sequence), pre-tokenized ids (--ids, sent as they are: include\n"
-                "[CLS]/[SEP] yourself) or a file with one text per line (--file, or - for stdin; streamed over\n"
-                "EncodeStream with a progress bar on a terminal). Prints pooled vectors, token vectors, hidden\n"
-                "states and attention probabilities.");
+  FlagSet flags(
+      "qkv encode [TEXT...] [--ids N,N,...] [--file FILE | -] [flags]",
+      "Encodes texts (each argument is one sequence), pre-tokenized ids (--ids, sent as they are: include\n"
+      "[CLS]/[SEP] yourself) or a file with one text per line (--file, or - for stdin; streamed over\n"
+      "EncodeStream with a progress bar on a terminal). Prints pooled vectors, token vectors, hidden\n"
+      "states and attention probabilities.");
   GlobalOptions global;
   EncodeFlags f;
   flags.AddIntList("ids", &f.ids, "token ids of one sequence, e.g. 101,7592,102");
@@ -246,12 +250,14 @@ int RunEncodeCommand(const std::vector<std::string>& args, CliEnv& env) {
   if (f.batch < 1 || f.window < 1) return UsageError(kCommand, "--batch and --window must be >= 1", env);
   if (f.max_length < 0) return UsageError(kCommand, "--max-length must be >= 0", env);
   for (int64_t id : f.ids) {
-    if (id < 0 || id > INT32_MAX) return UsageError(kCommand, absl::StrCat("--ids: id ", id, " out of range"), env);
+    if (id < 0 || id > INT32_MAX)
+      return UsageError(kCommand, absl::StrCat("--ids: id ", id, " out of range"), env);
   }
 
   // proto3 strings must be UTF-8; catch bad input here with a useful message.
   for (size_t i = 0; i < texts.size(); ++i) {
-    if (!IsValidUtf8(texts[i])) return LocalError(kCommand, absl::StrCat("TEXT ", i + 1, " is not valid UTF-8"), env);
+    if (!IsValidUtf8(texts[i]))
+      return LocalError(kCommand, absl::StrCat("TEXT ", i + 1, " is not valid UTF-8"), env);
   }
   if (!IsValidUtf8(f.pair)) return LocalError(kCommand, "--pair is not valid UTF-8", env);
 
@@ -300,15 +306,15 @@ int RunEncodeCommand(const std::vector<std::string>& args, CliEnv& env) {
   if (response.outputs_size() != request.inputs_size()) {
     return RpcError(kCommand,
                     grpc::Status(grpc::StatusCode::INTERNAL,
-                                 absl::StrCat("malformed response: ", response.outputs_size(), " outputs for ",
-                                              request.inputs_size(), " inputs")),
+                                 absl::StrCat("malformed response: ", response.outputs_size(),
+                                              " outputs for ", request.inputs_size(), " inputs")),
                     env);
   }
   for (const v1::Output& o : response.outputs()) {
     if (absl::Status s = ValidateOutput(o); !s.ok()) {
-      return RpcError(kCommand,
-                      grpc::Status(grpc::StatusCode::INTERNAL, absl::StrCat("malformed response: ", s.message())),
-                      env);
+      return RpcError(
+          kCommand,
+          grpc::Status(grpc::StatusCode::INTERNAL, absl::StrCat("malformed response: ", s.message())), env);
     }
   }
   OutputSink sink(f, env);

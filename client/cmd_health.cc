@@ -16,20 +16,22 @@ constexpr char kCommand[] = "health";
 }  // namespace
 
 int RunHealthCommand(const std::vector<std::string>& args, CliEnv& env) {
-  FlagSet flags("qkv health [flags]",
-                "Checks the server's health (grpc.health.v1). Prints the serving status; exit code 0 only when\n"
-                "SERVING, 4 when the server reports another status, 1 when the check itself fails.");
+  FlagSet flags(
+      "qkv health [flags]",
+      "Checks the server's health (grpc.health.v1). Prints the serving status; exit code 0 only when\n"
+      "SERVING, 4 when the server reports another status, 1 when the check itself fails.");
   GlobalOptions global;
   global.timeout = absl::Seconds(5);
   std::string service;
   bool quiet = false;
-  flags.AddString("service", &service, "service to check; empty = the whole server (e.g. qkv.v1.EncoderService)",
-                  "NAME");
+  flags.AddString("service", &service,
+                  "service to check; empty = the whole server (e.g. qkv.v1.EncoderService)", "NAME");
   flags.AddBool("quiet", &quiet, "print nothing; only the exit code tells");
   AddGlobalFlags(&flags, &global);
   std::vector<std::string> positional;
   if (int code = ParseCommandFlags(kCommand, flags, args, &positional, env); code >= 0) return code;
-  if (!positional.empty()) return UsageError(kCommand, absl::StrCat("unexpected argument ", positional[0]), env);
+  if (!positional.empty())
+    return UsageError(kCommand, absl::StrCat("unexpected argument ", positional[0]), env);
   int exit_code = kExitOk;
   std::unique_ptr<EncoderClient> client = MakeClient(kCommand, global, env, &exit_code);
   if (client == nullptr) return exit_code;

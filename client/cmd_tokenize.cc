@@ -20,8 +20,8 @@ std::string TokenizeTable(const v1::TokenizeResponse& r) {
   int token_w = 5;
   for (const std::string& t : r.tokens()) token_w = std::max(token_w, DisplayWidth(SanitizeForDisplay(t)));
   token_w = std::min(token_w, 24);
-  std::string out = absl::StrFormat("%5s  %8s  %s  %4s  %s\n", "#", "id", PadToWidth("token", token_w), "type",
-                                    "bytes");
+  std::string out =
+      absl::StrFormat("%5s  %8s  %s  %4s  %s\n", "#", "id", PadToWidth("token", token_w), "type", "bytes");
   for (int i = 0; i < r.ids_size(); ++i) {
     const std::string token = i < r.tokens_size() ? TruncateToWidth(SanitizeForDisplay(r.tokens(i)), 24) : "";
     std::string bytes;
@@ -67,9 +67,10 @@ std::string TokenizeJson(const v1::TokenizeResponse& r) {
 }  // namespace
 
 int RunTokenizeCommand(const std::vector<std::string>& args, CliEnv& env) {
-  FlagSet flags("qkv tokenize TEXT [flags]",
-                "Tokenizes TEXT with the served model's WordPiece vocabulary ([CLS] TEXT [SEP]), without running\n"
-                "the model. --ids prints just the ids, comma-separated (ready for 'qkv encode --ids').");
+  FlagSet flags(
+      "qkv tokenize TEXT [flags]",
+      "Tokenizes TEXT with the served model's WordPiece vocabulary ([CLS] TEXT [SEP]), without running\n"
+      "the model. --ids prints just the ids, comma-separated (ready for 'qkv encode --ids').");
   GlobalOptions global;
   std::string pair;
   std::string format = "table";
@@ -86,7 +87,8 @@ int RunTokenizeCommand(const std::vector<std::string>& args, CliEnv& env) {
     return UsageError(kCommand, absl::StrCat("expected one TEXT argument, got ", positional.size()), env);
   }
   if (max_length < 0) return UsageError(kCommand, "--max-length must be >= 0", env);
-  if (!IsValidUtf8(positional[0]) || !IsValidUtf8(pair)) return LocalError(kCommand, "text is not valid UTF-8", env);
+  if (!IsValidUtf8(positional[0]) || !IsValidUtf8(pair))
+    return LocalError(kCommand, "text is not valid UTF-8", env);
 
   int exit_code = kExitOk;
   std::unique_ptr<EncoderClient> client = MakeClient(kCommand, global, env, &exit_code);

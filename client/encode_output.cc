@@ -42,7 +42,9 @@ void WriteNested(const v1::Tensor& tensor, int axis, int64_t* offset, JsonWriter
   w->EndArray();
 }
 
-std::string ShapeText(const v1::Tensor& tensor) { return absl::StrCat("[", absl::StrJoin(tensor.shape(), ", "), "]"); }
+std::string ShapeText(const v1::Tensor& tensor) {
+  return absl::StrCat("[", absl::StrJoin(tensor.shape(), ", "), "]");
+}
 
 }  // namespace
 
@@ -58,12 +60,14 @@ absl::Status ValidateOutput(const v1::Output& output) {
     if (absl::Status s = ValidateTensor(output.pooled(), "pooled"); !s.ok()) return s;
   }
   for (const v1::LayerTensor& h : output.hidden_states()) {
-    if (absl::Status s = ValidateTensor(h.values(), absl::StrCat("hidden_states[", h.layer(), "]")); !s.ok()) {
+    if (absl::Status s = ValidateTensor(h.values(), absl::StrCat("hidden_states[", h.layer(), "]"));
+        !s.ok()) {
       return s;
     }
   }
   for (const v1::LayerAttention& a : output.attention()) {
-    if (absl::Status s = ValidateTensor(a.probs(), absl::StrCat("attention[", a.layer(), "]")); !s.ok()) return s;
+    if (absl::Status s = ValidateTensor(a.probs(), absl::StrCat("attention[", a.layer(), "]")); !s.ok())
+      return s;
   }
   return absl::OkStatus();
 }
@@ -173,7 +177,8 @@ std::string FormatOutputTable(int64_t index, const std::string& label, const v1:
     }
     absl::StrAppendFormat(&out, "  pooled %s:%s  (L2 norm %.4f)\n", ShapeText(p), values, std::sqrt(norm));
   }
-  if (output.has_token_vectors()) absl::StrAppend(&out, "  token_vectors ", ShapeText(output.token_vectors()), "\n");
+  if (output.has_token_vectors())
+    absl::StrAppend(&out, "  token_vectors ", ShapeText(output.token_vectors()), "\n");
   for (const v1::LayerTensor& h : output.hidden_states()) {
     absl::StrAppend(&out, "  hidden_state ", h.layer(), " ", ShapeText(h.values()), "\n");
   }

@@ -5,8 +5,8 @@
 //   {"id": "0", "ids": [101, ...], "tokens": ["[CLS]", ...] (with include_tokens), "truncated": true,
 //    "pooled": [D floats], "token_vectors": [[D floats] x T],
 //    "hidden_states": {"<layer>": [[D] x T]},
-//    "attention": {"<layer>": [[[T] x T] x heads]}   (head, query, key; layer numbers as the server resolved them)
-//    "attention_heads": {"<layer>": [h, ...]}          (only when the heads are not 0..n-1 in order)}
+//    "attention": {"<layer>": [[[T] x T] x heads]}   (head, query, key; layer numbers as the server resolved
+//    them) "attention_heads": {"<layer>": [h, ...]}          (only when the heads are not 0..n-1 in order)}
 #ifndef QKV_CLIENT_ENCODE_OUTPUT_H_
 #define QKV_CLIENT_ENCODE_OUTPUT_H_
 
@@ -34,7 +34,8 @@ void WriteOutputJson(const v1::Output& output, const EncodeOutputOptions& option
 // REQUIRES: values.size() == product(shape).
 void WriteTensorJson(const v1::Tensor& tensor, JsonWriter* writer);
 
-// The JSON object for an input that failed: {"id": ..., "error": {"code": "INVALID_ARGUMENT", "message": ...}}.
+// The JSON object for an input that failed: {"id": ..., "error": {"code": "INVALID_ARGUMENT", "message":
+// ...}}.
 void WriteErrorJson(const std::string& id, int code, const std::string& message, JsonWriter* writer);
 
 // Several lines describing one output; `label` is the input text or a description of it.

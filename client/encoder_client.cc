@@ -46,7 +46,8 @@ absl::Status ClientOptions::Validate() const {
   if (max_reconnect_backoff < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("max_reconnect_backoff must be >= 0");
   }
-  if (max_receive_message_bytes <= 0) return absl::InvalidArgumentError("max_receive_message_bytes must be > 0");
+  if (max_receive_message_bytes <= 0)
+    return absl::InvalidArgumentError("max_receive_message_bytes must be > 0");
   return absl::OkStatus();
 }
 
@@ -115,7 +116,8 @@ absl::StatusOr<std::unique_ptr<EncoderClient>> EncoderClient::Create(const Clien
   args.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   args.SetMaxSendMessageSize(-1);
   if (options.max_reconnect_backoff > absl::ZeroDuration()) {
-    const int ms = static_cast<int>(std::max<int64_t>(1, absl::ToInt64Milliseconds(options.max_reconnect_backoff)));
+    const int ms =
+        static_cast<int>(std::max<int64_t>(1, absl::ToInt64Milliseconds(options.max_reconnect_backoff)));
     // Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: that is also the connect timeout, and a short one breaks slow
     // (TLS) handshakes.
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, std::min(ms, 1000));
@@ -123,7 +125,8 @@ absl::StatusOr<std::unique_ptr<EncoderClient>> EncoderClient::Create(const Clien
   }
 
   const TlsOptions& tls = options.tls;
-  const bool use_tls = tls.enabled || !tls.ca_file.empty() || !tls.cert_file.empty() || !tls.server_name.empty();
+  const bool use_tls =
+      tls.enabled || !tls.ca_file.empty() || !tls.cert_file.empty() || !tls.server_name.empty();
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   if (use_tls) {
     grpc::SslCredentialsOptions ssl;
@@ -167,7 +170,8 @@ grpc::Status EncoderClient::Encode(const v1::EncodeRequest& request, v1::EncodeR
   return stub_->Encode(&context, request, response);
 }
 
-grpc::Status EncoderClient::Tokenize(const v1::TokenizeRequest& request, v1::TokenizeResponse* response) const {
+grpc::Status EncoderClient::Tokenize(const v1::TokenizeRequest& request,
+                                     v1::TokenizeResponse* response) const {
   grpc::ClientContext context;
   PrepareContext(&context);
   return stub_->Tokenize(&context, request, response);
@@ -188,9 +192,9 @@ grpc::Status EncoderClient::CheckHealth(const std::string& service,
   return health_stub_->Check(&context, request, response);
 }
 
-grpc::Status EncoderClient::EncodeStream(const std::function<bool(v1::EncodeStreamRequest*)>& next,
-                                         const std::function<void(const v1::EncodeStreamResponse&)>& on_response,
-                                         int window) const {
+grpc::Status EncoderClient::EncodeStream(
+    const std::function<bool(v1::EncodeStreamRequest*)>& next,
+    const std::function<void(const v1::EncodeStreamResponse&)>& on_response, int window) const {
   if (window < 1) window = 1;
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + kStreamMaxDuration));
@@ -199,9 +203,9 @@ grpc::Status EncoderClient::EncodeStream(const std::function<bool(v1::EncodeStre
       stub_->EncodeStream(&context);
 
   absl::Mutex mu;
-  int64_t outstanding = 0;        // written, not yet answered
+  int64_t outstanding = 0;  // written, not yet answered
   absl::Time last_progress = absl::Now();
-  bool done_reading = false;      // the response stream ended
+  bool done_reading = false;  // the response stream ended
   bool timed_out = false;
 
   // The writer: sends requests while the window has room.
@@ -262,8 +266,8 @@ grpc::Status EncoderClient::EncodeStream(const std::function<bool(v1::EncodeStre
                                      " while requests were outstanding"));
   }
   if (status.ok() && outstanding != 0) {
-    return grpc::Status(grpc::StatusCode::DATA_LOSS,
-                        absl::StrCat("the server ended the stream with ", outstanding, " requests unanswered"));
+    return grpc::Status(grpc::StatusCode::DATA_LOSS, absl::StrCat("the server ended the stream with ",
+                                                                  outstanding, " requests unanswered"));
   }
   return status;
 }

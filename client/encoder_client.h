@@ -16,12 +16,12 @@
 #ifndef QKV_CLIENT_ENCODER_CLIENT_H_
 #define QKV_CLIENT_ENCODER_CLIENT_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"

@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 
 namespace qkv {
 namespace {
@@ -137,7 +137,8 @@ void FlagSet::AddDuration(const std::string& name, absl::Duration* value, const 
           absl::StrCat("expected a duration like 30s, 250ms or 1.5 (seconds), got \"", text, "\""));
     }
     if (d <= absl::ZeroDuration() || d == absl::InfiniteDuration()) {
-      return absl::InvalidArgumentError(absl::StrCat("expected a positive, finite duration, got \"", text, "\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat("expected a positive, finite duration, got \"", text, "\""));
     }
     *value = d;
     return absl::OkStatus();
@@ -179,8 +180,8 @@ absl::Status FlagSet::Parse(const std::vector<std::string>& args, std::vector<st
       continue;
     }
     if (arg[1] != '-') {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown flag ", arg, " (flags are spelled --name; use -- before a text that starts with -)"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown flag ", arg, " (flags are spelled --name; use -- before a text that starts with -)"));
     }
     std::string name = arg.substr(2);
     std::string value;

@@ -144,7 +144,8 @@ std::string RenderHeatmapSvg(const AttentionHeatmap& heatmap, const SvgOptions& 
     const int py = margin + header_h + (p / columns) * panel_h;
     absl::StrAppendFormat(&svg, "<g class=\"panel\" data-head=\"%d\" transform=\"translate(%d,%d)\">\n",
                           heatmap.heads[p], px, py);
-    absl::StrAppendFormat(&svg, "<text class=\"panel-title\" x=\"%d\" y=\"13\" font-size=\"12\">head %d</text>\n",
+    absl::StrAppendFormat(&svg,
+                          "<text class=\"panel-title\" x=\"%d\" y=\"13\" font-size=\"12\">head %d</text>\n",
                           label_px, heatmap.heads[p]);
     const int gx = label_px;
     const int gy = title_h;
@@ -168,10 +169,11 @@ std::string RenderHeatmapSvg(const AttentionHeatmap& heatmap, const SvgOptions& 
     for (int k = 0; k < t; ++k) {
       const double x = gx + (k + 0.5) * cell;
       const int y = gy + grid + 3;
-      absl::StrAppendFormat(&svg,
-                            "<text class=\"klabel\" x=\"%.1f\" y=\"%d\" font-size=\"%.1f\" text-anchor=\"end\" "
-                            "dominant-baseline=\"middle\" transform=\"rotate(-90 %.1f %d)\">%s</text>\n",
-                            x, y, font, x, y, XmlEscape(labels[k]));
+      absl::StrAppendFormat(
+          &svg,
+          "<text class=\"klabel\" x=\"%.1f\" y=\"%d\" font-size=\"%.1f\" text-anchor=\"end\" "
+          "dominant-baseline=\"middle\" transform=\"rotate(-90 %.1f %d)\">%s</text>\n",
+          x, y, font, x, y, XmlEscape(labels[k]));
     }
     svg += "</g>\n";
   }
@@ -180,9 +182,11 @@ std::string RenderHeatmapSvg(const AttentionHeatmap& heatmap, const SvgOptions& 
   const int lx = margin + columns * panel_w + 8;
   const int ly = margin + header_h + title_h;
   const int lh = std::max(60, std::min(grid, 240));
-  svg += "<g class=\"legend\">\n<defs><linearGradient id=\"qkv-viridis\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">\n";
+  svg +=
+      "<g class=\"legend\">\n<defs><linearGradient id=\"qkv-viridis\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">\n";
   for (int i = 0; i <= 10; ++i) {
-    absl::StrAppendFormat(&svg, "<stop offset=\"%.1f\" stop-color=\"%s\"/>\n", i / 10.0, Hex(Viridis(i / 10.0)));
+    absl::StrAppendFormat(&svg, "<stop offset=\"%.1f\" stop-color=\"%s\"/>\n", i / 10.0,
+                          Hex(Viridis(i / 10.0)));
   }
   svg += "</linearGradient></defs>\n";
   absl::StrAppendFormat(&svg,

@@ -39,8 +39,8 @@ int NearestXterm256(Rgb c);
 float ScaleMax(const AttentionHeatmap& heatmap);
 
 struct SvgOptions {
-  int columns = 0;   // panels per row; 0 = min(P, 4)
-  int cell_px = 0;   // cell edge in pixels; 0 = chosen from T (18 for short sequences, >= 3 for long ones)
+  int columns = 0;  // panels per row; 0 = min(P, 4)
+  int cell_px = 0;  // cell edge in pixels; 0 = chosen from T (18 for short sequences, >= 3 for long ones)
 };
 // REQUIRES: ValidateHeatmap(heatmap).ok().
 std::string RenderHeatmapSvg(const AttentionHeatmap& heatmap, const SvgOptions& options = {});

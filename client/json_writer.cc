@@ -14,11 +14,21 @@ std::string JsonQuote(absl::string_view value) {
   std::string out = "\"";
   for (char32_t cp : Utf8ToCodePoints(value)) {
     switch (cp) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (cp < 0x20) {
           absl::StrAppendFormat(&out, "\\u%04x", static_cast<unsigned>(cp));

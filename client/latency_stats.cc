@@ -66,9 +66,10 @@ std::string RenderHistogram(const std::vector<HistogramBucket>& buckets, int bar
   for (const HistogramBucket& b : buckets) peak = std::max(peak, b.count);
   std::string out;
   for (const HistogramBucket& b : buckets) {
-    const int len = peak > 0 ? static_cast<int>(std::lround(static_cast<double>(b.count) * bar_width / peak)) : 0;
-    absl::StrAppendFormat(&out, "  %9.3f - %9.3f ms |%s%s| %d\n", b.lower_ms, b.upper_ms, std::string(len, '#'),
-                          std::string(bar_width - len, ' '), b.count);
+    const int len =
+        peak > 0 ? static_cast<int>(std::lround(static_cast<double>(b.count) * bar_width / peak)) : 0;
+    absl::StrAppendFormat(&out, "  %9.3f - %9.3f ms |%s%s| %d\n", b.lower_ms, b.upper_ms,
+                          std::string(len, '#'), std::string(bar_width - len, ' '), b.count);
   }
   return out;
 }

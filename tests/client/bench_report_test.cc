@@ -1,10 +1,11 @@
 // Latency statistics, histograms, the bench report (text and JSON) and the progress line.
+#include "client/bench_report.h"
+
 #include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "client/bench_report.h"
 #include "client/latency_stats.h"
 #include "client/progress.h"
 #include "gmock/gmock.h"

@@ -94,7 +94,8 @@ const Reference& LoadReference() {
     if (!model.ok()) return r;
     r->config = model->config;
     r->tokenizer = model->tokenizer;
-    absl::StatusOr<std::unique_ptr<Encoder>> encoder = Encoder::Create(model->config, std::move(model->weights));
+    absl::StatusOr<std::unique_ptr<Encoder>> encoder =
+        Encoder::Create(model->config, std::move(model->weights));
     EXPECT_TRUE(encoder.ok()) << encoder.status();
     if (encoder.ok()) r->encoder = *std::move(encoder);
     return r;
@@ -107,7 +108,8 @@ void ExpectClose(const json& got, const std::vector<float>& want, const std::str
   ASSERT_EQ(got.size(), want.size()) << what;
   for (size_t i = 0; i < want.size(); ++i) {
     const double g = got[i].get<double>();
-    ASSERT_NEAR(g, want[i], 1e-4 * std::max(1.0, std::fabs(static_cast<double>(want[i])))) << what << "[" << i << "]";
+    ASSERT_NEAR(g, want[i], 1e-4 * std::max(1.0, std::fabs(static_cast<double>(want[i]))))
+        << what << "[" << i << "]";
   }
 }
 
@@ -178,8 +180,12 @@ TEST_F(CliServerTest, HealthServingAndTargets) {
 TEST_F(CliServerTest, BadTargetIsAnRpcError) {
   const std::string dead = absl::StrCat("127.0.0.1:", testing_util::PickFreePort());
   for (const std::vector<std::string>& args :
-       std::vector<std::vector<std::string>>{{"health"}, {"info"}, {"tokenize", "x"}, {"encode", "x"},
-                                             {"attention", "x"}, {"bench", "--requests", "3"}}) {
+       std::vector<std::vector<std::string>>{{"health"},
+                                             {"info"},
+                                             {"tokenize", "x"},
+                                             {"encode", "x"},
+                                             {"attention", "x"},
+                                             {"bench", "--requests", "3"}}) {
     std::vector<std::string> a = args;
     a.insert(a.end(), {"--target", dead, "--timeout", "3s"});
     ProcessResult r = QkvRaw(a);
@@ -273,9 +279,10 @@ TEST_F(CliServerTest, EncodeJsonEqualsTheCoreEncoder) {
   ExpectClose(out["pooled"], want[0].pooled, "pooled");
   ASSERT_EQ(out["token_vectors"].size(), static_cast<size_t>(t));
   for (int64_t i = 0; i < t; ++i) {
-    ExpectClose(out["token_vectors"][i],
-                std::vector<float>(want[0].last_hidden.begin() + i * d, want[0].last_hidden.begin() + (i + 1) * d),
-                absl::StrCat("token_vectors[", i, "]"));
+    ExpectClose(
+        out["token_vectors"][i],
+        std::vector<float>(want[0].last_hidden.begin() + i * d, want[0].last_hidden.begin() + (i + 1) * d),
+        absl::StrCat("token_vectors[", i, "]"));
   }
   // Layer keys as the server resolved them ("-1" -> L-1); [head][query][key].
   ASSERT_TRUE(out["attention"].contains("0"));
@@ -287,7 +294,8 @@ TEST_F(CliServerTest, EncodeJsonEqualsTheCoreEncoder) {
       ASSERT_EQ(got[head].size(), static_cast<size_t>(t));
       for (int64_t q = 0; q < t; ++q) {
         const auto row = a.data.begin() + (head * t + q) * t;
-        ExpectClose(got[head][q], std::vector<float>(row, row + t), absl::StrCat("attention ", a.layer, " ", head, " ", q));
+        ExpectClose(got[head][q], std::vector<float>(row, row + t),
+                    absl::StrCat("attention ", a.layer, " ", head, " ", q));
       }
     }
   }
@@ -295,7 +303,8 @@ TEST_F(CliServerTest, EncodeJsonEqualsTheCoreEncoder) {
 
 TEST_F(CliServerTest, EncodeTextsTableAndJsonl) {
   const Reference& ref = LoadReference();
-  ProcessResult r = Qkv({"encode", "hello world", "a second text", "--format", "jsonl", "--tokens", "--normalize"});
+  ProcessResult r =
+      Qkv({"encode", "hello world", "a second text", "--format", "jsonl", "--tokens", "--normalize"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<std::string> lines = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
   ASSERT_EQ(lines.size(), 2u);
@@ -452,8 +461,8 @@ TEST_F(CliServerTest, AttentionTerminalShadesOrColour) {
 // ---------------------------------------------------------------------------------------------- bench
 
 TEST_F(CliServerTest, BenchAccountsForEveryRequest) {
-  ProcessResult r = Qkv({"bench", "--requests", "60", "--concurrency", "3", "--seq-len", "16", "--batch", "2",
-                         "--json"});
+  ProcessResult r =
+      Qkv({"bench", "--requests", "60", "--concurrency", "3", "--seq-len", "16", "--batch", "2", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json j = ParseJson(r.out);
   EXPECT_EQ(j["requests"]["sent"], 60);
@@ -516,9 +525,11 @@ TEST_F(CliServerTest, MutualTlsEndToEnd) {
       port, absl::Seconds(60), probe);
   ASSERT_TRUE(server.ok()) << server.status();
   const std::string target = absl::StrCat("127.0.0.1:", port);
-  const std::vector<std::string> server_tls = {"--target", target, "--tls-ca", dir + "/ca.pem", "--tls-server-name",
-                                               "qkv.test", "--timeout", "5s", "--retries", "0"};
-  const std::vector<std::string> client_cert = {"--tls-cert", dir + "/client.pem", "--tls-key", dir + "/client.key"};
+  const std::vector<std::string> server_tls = {"--target",          target,     "--tls-ca",  dir + "/ca.pem",
+                                               "--tls-server-name", "qkv.test", "--timeout", "5s",
+                                               "--retries",         "0"};
+  const std::vector<std::string> client_cert = {"--tls-cert", dir + "/client.pem", "--tls-key",
+                                                dir + "/client.key"};
   auto run = [&](std::vector<std::string> args, bool with_cert) {
     args.insert(args.end(), server_tls.begin(), server_tls.end());
     if (with_cert) args.insert(args.end(), client_cert.begin(), client_cert.end());

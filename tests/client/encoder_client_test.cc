@@ -3,14 +3,14 @@
 // detection, and TLS + mTLS with certificates made by openssl in the test.
 #include "client/encoder_client.h"
 
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
 #include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -27,9 +27,9 @@ using ::testing::HasSubstr;
 class FakeEncoderService final : public v1::EncoderService::Service {
  public:
   std::atomic<int> encode_calls{0};
-  std::atomic<int> unavailable_left{0};               // the next N Encode calls fail with UNAVAILABLE
-  std::atomic<int> fail_code{0};                      // when non-zero, every Encode fails with this code
-  std::atomic<int64_t> delay_ms{0};                   // Encode sleeps this long (checking cancellation)
+  std::atomic<int> unavailable_left{0};  // the next N Encode calls fail with UNAVAILABLE
+  std::atomic<int> fail_code{0};         // when non-zero, every Encode fails with this code
+  std::atomic<int64_t> delay_ms{0};      // Encode sleeps this long (checking cancellation)
   std::string name = "fake";
 
   grpc::Status Encode(grpc::ServerContext* context, const v1::EncodeRequest* request,
@@ -86,7 +86,8 @@ struct FakeServer {
   std::unique_ptr<grpc::Server> server;
   int port = 0;
 
-  explicit FakeServer(std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials()) {
+  explicit FakeServer(
+      std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials()) {
     grpc::EnableDefaultHealthCheckService(true);
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", credentials, &port);
@@ -372,7 +373,8 @@ TEST_F(TlsTest, ServerTlsWithCaAndNameOverride) {
   ClientOptions plain;
   plain.target = server.target();
   plain.max_attempts = 1;
-  EXPECT_EQ(MakeClient(plain)->Encode(IdsRequest({5}), &response).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(MakeClient(plain)->Encode(IdsRequest({5}), &response).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
 }
 
 TEST_F(TlsTest, MutualTlsNeedsTheClientCertificate) {

@@ -39,8 +39,8 @@ TEST(FlagsTest, ParsesEveryFormAndKeepsPositionalOrder) {
   Values v;
   FlagSet f = MakeFlags(&v);
   std::vector<std::string> pos;
-  ASSERT_TRUE(f.Parse({"a", "--name=hello", "b", "--count", "42", "--rate=0.25", "--verbose", "--layers", "-1,3, 5",
-                       "--timeout", "250ms", "--format=json", "-", "--", "--not-a-flag"},
+  ASSERT_TRUE(f.Parse({"a", "--name=hello", "b", "--count", "42", "--rate=0.25", "--verbose", "--layers",
+                       "-1,3, 5", "--timeout", "250ms", "--format=json", "-", "--", "--not-a-flag"},
                       &pos)
                   .ok());
   EXPECT_EQ(v.s, "hello");

@@ -149,9 +149,9 @@ bool FileExists(const std::string& path) {
 }
 
 absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const std::string& binary,
-                                                                   const std::vector<std::string>& args, int port,
-                                                                   absl::Duration startup_timeout,
-                                                                   const TlsOptions& probe_tls) {
+                                                                    const std::vector<std::string>& args,
+                                                                    int port, absl::Duration startup_timeout,
+                                                                    const TlsOptions& probe_tls) {
   static std::atomic<int> counter{0};
   const std::string log_path =
       absl::StrCat(::testing::TempDir(), "/qkv-server-", getpid(), "-", counter.fetch_add(1), ".log");
@@ -192,9 +192,9 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const std::s
     }
     absl::SleepFor(absl::Milliseconds(50));
   }
-  return absl::DeadlineExceededError(
-      absl::StrCat("qkv-server not SERVING on port ", port, " after ", absl::FormatDuration(startup_timeout),
-                   "; log:\n", server->Log()));
+  return absl::DeadlineExceededError(absl::StrCat("qkv-server not SERVING on port ", port, " after ",
+                                                  absl::FormatDuration(startup_timeout), "; log:\n",
+                                                  server->Log()));
 }
 
 absl::Status MakeTestCertificates(const std::string& dir) {
@@ -212,7 +212,8 @@ openssl req -new -key client.key -out client.csr -subj /CN=qkv-client
 openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 2>/dev/null
 )SH";
   ProcessResult r = RunProcess({"/bin/sh", "-c", script, "sh", dir});
-  if (r.exit_code != 0) return absl::InternalError(absl::StrCat("openssl failed (", r.exit_code, "): ", r.err));
+  if (r.exit_code != 0)
+    return absl::InternalError(absl::StrCat("openssl failed (", r.exit_code, "): ", r.err));
   return absl::OkStatus();
 }
 

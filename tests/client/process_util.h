@@ -25,7 +25,8 @@ struct ProcessResult {
 // Runs argv[0] (a path) with `args`, feeding `input` on stdin. `env` entries ("NAME=value") are added to the
 // environment. The process is killed after `timeout`.
 ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string& input = "",
-                         const std::vector<std::string>& env = {}, absl::Duration timeout = absl::Seconds(120));
+                         const std::vector<std::string>& env = {},
+                         absl::Duration timeout = absl::Seconds(120));
 
 // A port nobody listens on right now (bind to port 0, read it, close).
 int PickFreePort();
@@ -48,10 +49,9 @@ class ServerProcess {
   // Starts `binary` with `args` (which must make it listen on `port`) and waits until grpc.health.v1 reports
   // SERVING on 127.0.0.1:`port` (probing with `probe_tls`, plaintext by default), or the process exits, or
   // `startup_timeout` passes.
-  static absl::StatusOr<std::unique_ptr<ServerProcess>> Start(const std::string& binary,
-                                                              const std::vector<std::string>& args, int port,
-                                                              absl::Duration startup_timeout = absl::Seconds(60),
-                                                              const TlsOptions& probe_tls = {});
+  static absl::StatusOr<std::unique_ptr<ServerProcess>> Start(
+      const std::string& binary, const std::vector<std::string>& args, int port,
+      absl::Duration startup_timeout = absl::Seconds(60), const TlsOptions& probe_tls = {});
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -64,7 +64,8 @@ class ServerProcess {
   int Stop();
 
  private:
-  ServerProcess(pid_t pid, int port, std::string log_path) : pid_(pid), port_(port), log_path_(std::move(log_path)) {}
+  ServerProcess(pid_t pid, int port, std::string log_path)
+      : pid_(pid), port_(port), log_path_(std::move(log_path)) {}
   pid_t pid_;
   int port_;
   std::string log_path_;

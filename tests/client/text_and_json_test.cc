@@ -19,10 +19,12 @@ TEST(TextUtilTest, DecodeUtf8ReplacesInvalidSequences) {
   EXPECT_THAT(Utf8ToCodePoints("a\xC3\xA9"), ElementsAre(U'a', U'\u00E9'));
   EXPECT_THAT(Utf8ToCodePoints("\xE4\xB8\xAD"), ElementsAre(U'\u4E2D'));
   EXPECT_THAT(Utf8ToCodePoints("\xF0\x9F\x98\x80"), ElementsAre(U'\U0001F600'));
-  EXPECT_THAT(Utf8ToCodePoints("\xFF" "a"), ElementsAre(U'\uFFFD', U'a'));        // invalid lead byte
-  EXPECT_THAT(Utf8ToCodePoints("\xC3"), ElementsAre(U'\uFFFD'));                  // truncated
-  EXPECT_THAT(Utf8ToCodePoints("\xC0\xAF"), ElementsAre(U'\uFFFD'));              // overlong '/'
-  EXPECT_THAT(Utf8ToCodePoints("\xED\xA0\x80"), ElementsAre(U'\uFFFD'));          // surrogate
+  EXPECT_THAT(Utf8ToCodePoints("\xFF"
+                               "a"),
+              ElementsAre(U'\uFFFD', U'a'));                              // invalid lead byte
+  EXPECT_THAT(Utf8ToCodePoints("\xC3"), ElementsAre(U'\uFFFD'));          // truncated
+  EXPECT_THAT(Utf8ToCodePoints("\xC0\xAF"), ElementsAre(U'\uFFFD'));      // overlong '/'
+  EXPECT_THAT(Utf8ToCodePoints("\xED\xA0\x80"), ElementsAre(U'\uFFFD'));  // surrogate
 }
 
 TEST(TextUtilTest, IsValidUtf8) {
@@ -47,8 +49,8 @@ TEST(TextUtilTest, AppendUtf8RoundTrips) {
 
 TEST(TextUtilTest, DisplayWidthCountsWideAndCombining) {
   EXPECT_EQ(DisplayWidth("hello"), 5);
-  EXPECT_EQ(DisplayWidth("\u4E2D\u6587"), 4);   // two CJK ideographs
-  EXPECT_EQ(DisplayWidth("e\u0301"), 1);         // e + combining acute
+  EXPECT_EQ(DisplayWidth("\u4E2D\u6587"), 4);  // two CJK ideographs
+  EXPECT_EQ(DisplayWidth("e\u0301"), 1);       // e + combining acute
 }
 
 TEST(TextUtilTest, SanitizeRemovesControlAndEscapeSequences) {
@@ -67,7 +69,9 @@ TEST(TextUtilTest, TruncateAndPad) {
   EXPECT_EQ(PadToWidth("abcdef", 4), "abcdef");
 }
 
-TEST(TextUtilTest, XmlEscape) { EXPECT_EQ(XmlEscape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&apos;"); }
+TEST(TextUtilTest, XmlEscape) {
+  EXPECT_EQ(XmlEscape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&apos;");
+}
 
 TEST(JsonWriterTest, NestedStructureParses) {
   std::string out;
