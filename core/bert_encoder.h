@@ -9,8 +9,11 @@
 //   h       = LayerNorm(inter · W_2 + b_2 + h)
 // Embeddings: h = LayerNorm(word + position + token type). Pooler: tanh(h[0] · W_p + b_p).
 //
-// Thread safety: see encoder.h. The model is immutable after Create(); primitives for new shapes are built
-// on first use under an internal lock and kept.
+// Primitives: Create() builds the projection, FFN and LayerNorm primitives for every row chunk of a batch of
+// up to max_batch_tokens (primitive_cache.h); attention primitives depend on the sequence length and are
+// built the first time a length is seen, under an internal lock, then kept.
+//
+// Thread safety: see encoder.h. The model is immutable after Create().
 #ifndef QKV_CORE_BERT_ENCODER_H_
 #define QKV_CORE_BERT_ENCODER_H_
 
