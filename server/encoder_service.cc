@@ -214,8 +214,12 @@ class EncodeStreamReactor final
       slot->response.set_message(g.error_message());
       if (!status.ok()) slot->response.clear_response();
       slot->done = true;
+      // SlotDone may run on a scheduler thread, outside any gRPC reaction, so nothing stops OnDone from
+      // deleting the reactor once Finish is called; the pin keeps others from finishing until this
+      // thread's Advance is over.
+      ++pins_;
     }
-    Advance();
+    Advance(/*unpin=*/true);
   }
 
   void BreakLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -223,8 +227,11 @@ class EncodeStreamReactor final
     reads_done_ = true;
   }
 
-  // Starts whatever the state allows: the next write, the next read, or Finish. Called without mu_.
-  void Advance() {
+  // Starts whatever the state allows: the next write, the next read, or Finish. Called without mu_, from a
+  // gRPC reaction (gRPC runs OnDone only after it returns) or, with `unpin`, by a pinned SlotDone: the pin
+  // is released under mu_ in the same step that decides whether to Finish, so Finish is called only by the
+  // last thread that may touch the reactor.
+  void Advance(bool unpin = false) {
     enum { kNothing, kWrite, kRead, kFinish } action;
     const v1::EncodeStreamResponse* to_write = nullptr;
     grpc::Status finish_status;
@@ -243,22 +250,28 @@ class EncodeStreamReactor final
         } else if (!reading_ && !reads_done_ && static_cast<int>(slots_.size()) < window_) {
           reading_ = true;
           action = kRead;
-        } else if (!finished_ && reads_done_ && !reading_ && !writing_ && slots_.empty()) {
-          finished_ = true;
-          finish_status = cancelled_ ? grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled")
-                                     : grpc::Status::OK;
-          action = kFinish;
+        } else {
+          if (unpin) {
+            --pins_;
+            unpin = false;
+          }
+          if (!finished_ && pins_ == 0 && reads_done_ && !reading_ && !writing_ && slots_.empty()) {
+            finished_ = true;
+            finish_status = cancelled_ ? grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled")
+                                       : grpc::Status::OK;
+            action = kFinish;
+          }
         }
       }
       switch (action) {
         case kNothing:
-          return;
+          return;  // touch nothing after releasing the pin
         case kWrite:
           StartWrite(to_write);
-          continue;  // a read may also be due
+          continue;  // a read may also be due; a pin still held keeps the reactor alive
         case kRead:
           StartRead(&incoming_);
-          return;
+          continue;
         case kFinish:
           Finish(finish_status);  // may delete this (OnDone); touch nothing after
           return;
@@ -278,6 +291,7 @@ class EncodeStreamReactor final
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  int pins_ ABSL_GUARDED_BY(mu_) = 0;  // SlotDone calls between marking a slot done and their Advance's end
 };
 
 }  // namespace
