@@ -43,6 +43,10 @@ absl::Status ClientOptions::Validate() const {
   if (tls.cert_file.empty() != tls.key_file.empty()) {
     return absl::InvalidArgumentError("a TLS client certificate needs its key, and a key its certificate");
   }
+  if (lb_policy != "round_robin" && lb_policy != "pick_first") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("lb_policy must be round_robin or pick_first, got \"", lb_policy, "\""));
+  }
   if (max_reconnect_backoff < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("max_reconnect_backoff must be >= 0");
   }
@@ -58,7 +62,7 @@ std::string DefaultServiceConfigJson(const ClientOptions& options) {
   w.Key("loadBalancingConfig");
   w.BeginArray();
   w.BeginObject();
-  w.Key("round_robin");
+  w.Key(options.lb_policy);
   w.BeginObject();
   w.EndObject();
   w.EndObject();

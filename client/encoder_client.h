@@ -51,19 +51,22 @@ struct ClientOptions {
   absl::Duration max_backoff = absl::Seconds(2);
   // Largest response accepted (attention outputs can be large).
   int max_receive_message_bytes = 256 << 20;
+  // The load-balancing policy of the default service config: "round_robin" (spread calls over every
+  // address the target resolves to) or "pick_first" (one connection to the first address that works).
+  std::string lb_policy = "round_robin";
   // Longest pause between attempts to (re)connect to a server that was unreachable; zero = gRPC's default
   // (1 s, growing to 120 s). A short value makes a client notice a restarted replica sooner.
   absl::Duration max_reconnect_backoff = absl::ZeroDuration();
   // Wait for the channel to connect (up to the deadline) instead of failing fast when no server is up.
   bool wait_for_ready = false;
 
-  // InvalidArgument for an empty target, a non-positive timeout, max_attempts outside [1, 5], or a client
-  // certificate without its key (or the reverse).
+  // InvalidArgument for an empty target, a non-positive timeout, max_attempts outside [1, 5], an unknown
+  // lb_policy, or a client certificate without its key (or the reverse).
   absl::Status Validate() const;
 };
 
-// The channel's default service config: round_robin load balancing and a retryPolicy for UNAVAILABLE on
-// every method of qkv.v1.EncoderService and grpc.health.v1.Health.
+// The channel's default service config: options.lb_policy (round_robin by default) and a retryPolicy for
+// UNAVAILABLE on every method of qkv.v1.EncoderService and grpc.health.v1.Health.
 std::string DefaultServiceConfigJson(const ClientOptions& options);
 
 // The gRPC code name, e.g. "UNAVAILABLE".

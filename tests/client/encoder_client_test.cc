@@ -124,6 +124,9 @@ TEST(ClientOptionsTest, ValidateRejectsBadValues) {
   o.max_attempts = 6;
   EXPECT_FALSE(o.Validate().ok());
   o = ClientOptions();
+  o.lb_policy = "random";
+  EXPECT_FALSE(o.Validate().ok());
+  o = ClientOptions();
   o.tls.cert_file = "client.pem";
   EXPECT_THAT(std::string(o.Validate().message()), HasSubstr("needs its key"));
 }
@@ -141,7 +144,10 @@ TEST(ClientOptionsTest, ServiceConfigHasRoundRobinAndRetryPolicy) {
   EXPECT_EQ(method["retryPolicy"]["initialBackoff"], "0.050000000s");
   EXPECT_EQ(method["retryPolicy"]["retryableStatusCodes"], nlohmann::json({"UNAVAILABLE"}));
   o.max_attempts = 1;
-  EXPECT_FALSE(nlohmann::json::parse(DefaultServiceConfigJson(o))["methodConfig"][0].contains("retryPolicy"));
+  o.lb_policy = "pick_first";
+  const nlohmann::json single = nlohmann::json::parse(DefaultServiceConfigJson(o));
+  EXPECT_FALSE(single["methodConfig"][0].contains("retryPolicy"));
+  EXPECT_TRUE(single["loadBalancingConfig"][0].contains("pick_first"));
 }
 
 TEST(ClientOptionsTest, MissingTlsFileIsNotFound) {

@@ -123,6 +123,18 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string
   return result;
 }
 
+// True when something accepts TCP connections on 127.0.0.1:`port`.
+bool PortAccepts(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  close(fd);
+  return ok;
+}
+
 int PickFreePort() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -169,22 +181,31 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const std::s
   }
   std::unique_ptr<ServerProcess> server(new ServerProcess(pid, port, log_path));
 
+  const absl::Time deadline = absl::Now() + startup_timeout;
+  auto exited = [&]() -> absl::Status {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) != pid) return absl::OkStatus();
+    server->pid_ = -1;
+    return absl::FailedPreconditionError(absl::StrCat("qkv-server exited with ", ExitCodeOf(status),
+                                                      " during startup; log:\n", server->Log()));
+  };
+  // Wait for the port to accept before the first gRPC attempt: a channel whose first attempt was refused
+  // took ~5 s to recover in gRPC 1.51 even with a short reconnect backoff.
+  while (!PortAccepts(port) && absl::Now() < deadline) {
+    if (absl::Status s = exited(); !s.ok()) return s;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
   ClientOptions options;
   options.target = server->target();
   options.timeout = absl::Milliseconds(500);
   options.max_attempts = 1;
   options.tls = probe_tls;
-  options.max_reconnect_backoff = absl::Milliseconds(100);  // notice the server soon after it listens
+  options.max_reconnect_backoff = absl::Milliseconds(100);
+  options.lb_policy = "pick_first";  // one address
   absl::StatusOr<std::unique_ptr<EncoderClient>> client = EncoderClient::Create(options);
   if (!client.ok()) return client.status();
-  const absl::Time deadline = absl::Now() + startup_timeout;
   while (absl::Now() < deadline) {
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      server->pid_ = -1;
-      return absl::FailedPreconditionError(absl::StrCat("qkv-server exited with ", ExitCodeOf(status),
-                                                        " during startup; log:\n", server->Log()));
-    }
+    if (absl::Status s = exited(); !s.ok()) return s;
     grpc::health::v1::HealthCheckResponse response;
     if ((*client)->CheckHealth("", &response).ok() &&
         response.status() == grpc::health::v1::HealthCheckResponse::SERVING) {
