@@ -3,7 +3,7 @@
 #   1. Debian's python3-grpcio (stubs generated here with protoc + grpc_python_plugin): GetModelInfo,
 #      Tokenize, Encode (compared with the fixture's float64 goldens), an error, EncodeStream, health.
 #   2. buf curl through server reflection (no .proto given): --list-services, health Check, Encode in JSON.
-#      Needs node/npm; installs @bufbuild/buf into build/npm when missing. Skipped without node/npm.
+#      Uses build/npm's buf (scripts/install_node_tools.sh); skipped without it unless QKV_REQUIRE_BUF=1.
 # Usage: interop_test.sh SOURCE_DIR BINARY_DIR     (exit 77 = skipped: python3-grpcio missing)
 set -euo pipefail
 src=$(cd "$1" && pwd)
@@ -41,31 +41,25 @@ echo "server at $address"
 
 "$python" "$src/tests/server/interop_client.py" "$address" "$work/py" "$src/models/bert-tiny-random/goldens.json"
 
-if command -v node >/dev/null && command -v npm >/dev/null; then
-  npm_dir="${QKV_NPM_DIR:-$src/build/npm}"
-  buf="$npm_dir/node_modules/.bin/buf"
-  if [[ ! -x "$buf" ]]; then
-    npm install --no-audit --no-fund --prefix "$npm_dir" @bufbuild/buf >/dev/null 2>&1 || true
-  fi
-  if [[ -x "$buf" ]]; then
-    curl_args=(--protocol grpc --http2-prior-knowledge)
-    services=$("$buf" curl "${curl_args[@]}" --list-services "http://$address")
-    echo "$services"
-    grep -qx "qkv.v1.EncoderService" <<<"$services" || { echo "FAIL: reflection lacks qkv.v1.EncoderService"; exit 1; }
-    grep -qx "grpc.health.v1.Health" <<<"$services" || { echo "FAIL: reflection lacks grpc.health.v1.Health"; exit 1; }
-    health=$("$buf" curl "${curl_args[@]}" -d '{"service":"qkv.v1.EncoderService"}' \
-      "http://$address/grpc.health.v1.Health/Check")
-    grep -q '"SERVING"' <<<"$health" || { echo "FAIL: buf curl health: $health"; exit 1; }
-    encoded=$("$buf" curl "${curl_args[@]}" -d '{"inputs":[{"id":"a","text":{"text":"hello world"}}]}' \
-      "http://$address/qkv.v1.EncoderService/Encode")
-    grep -q '"tokens": \[' <<<"$encoded" && grep -q '"hello"' <<<"$encoded" \
-      || { echo "FAIL: buf curl Encode: $encoded"; exit 1; }
-    echo "ok: buf curl via reflection (list-services, health Check, Encode)"
-  else
-    echo "note: buf unavailable (npm install failed); reflection check skipped"
-  fi
+buf="${QKV_NPM_DIR:-$src/build/npm}/node_modules/.bin/buf"
+if [[ -x "$buf" ]]; then
+  curl_args=(--protocol grpc --http2-prior-knowledge)
+  services=$("$buf" curl "${curl_args[@]}" --list-services "http://$address")
+  echo "$services"
+  grep -qx "qkv.v1.EncoderService" <<<"$services" || { echo "FAIL: reflection lacks qkv.v1.EncoderService"; exit 1; }
+  grep -qx "grpc.health.v1.Health" <<<"$services" || { echo "FAIL: reflection lacks grpc.health.v1.Health"; exit 1; }
+  health=$("$buf" curl "${curl_args[@]}" -d '{"service":"qkv.v1.EncoderService"}' \
+    "http://$address/grpc.health.v1.Health/Check")
+  grep -q '"SERVING"' <<<"$health" || { echo "FAIL: buf curl health: $health"; exit 1; }
+  encoded=$("$buf" curl "${curl_args[@]}" -d '{"inputs":[{"id":"a","text":{"text":"hello world"}}]}' \
+    "http://$address/qkv.v1.EncoderService/Encode")
+  grep -q '"tokens": \[' <<<"$encoded" && grep -q '"hello"' <<<"$encoded" \
+    || { echo "FAIL: buf curl Encode: $encoded"; exit 1; }
+  echo "ok: buf curl via reflection (list-services, health Check, Encode)"
+elif [[ "${QKV_REQUIRE_BUF:-0}" == 1 ]]; then
+  echo "FAIL: $buf missing (scripts/install_node_tools.sh installs it)"; exit 1
 else
-  echo "note: node/npm not installed; buf curl reflection check skipped"
+  echo "note: buf not installed (scripts/install_node_tools.sh); reflection check skipped"
 fi
 
 kill -TERM "$server_pid"
