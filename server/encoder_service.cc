@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/message_codec.h"
 #include "server/proto_convert.h"
 #include "server/status_mapping.h"
 
@@ -102,9 +103,11 @@ class EncodeCall : public std::enable_shared_from_this<EncodeCall> {
 
 class EncodeReactor final : public grpc::ServerUnaryReactor {
  public:
-  EncodeReactor(EncoderService::Backend backend, absl::Time deadline, v1::EncodeResponse* response)
-      : call_(std::make_shared<EncodeCall>(backend, deadline, response,
-                                           [this](const absl::Status& s) { Finish(ToGrpcStatus(s)); })) {}
+  // `wire_response` (gRPC's, valid until OnDone) gets the serialized response.
+  EncodeReactor(EncoderService::Backend backend, absl::Time deadline, grpc::ByteBuffer* wire_response)
+      : wire_response_(wire_response),
+        call_(std::make_shared<EncodeCall>(backend, deadline, &response_,
+                                           [this](const absl::Status& s) { Done(s); })) {}
 
   // gRPC defers a Finish issued before the method returns the reactor, so `this` stays valid here.
   void Start(const v1::EncodeRequest& request) { call_->Start(request); }
@@ -112,6 +115,13 @@ class EncodeReactor final : public grpc::ServerUnaryReactor {
   void OnDone() override { delete this; }
 
  private:
+  void Done(absl::Status status) {
+    if (status.ok()) status = SerializeResponse(response_, wire_response_);
+    Finish(ToGrpcStatus(status));
+  }
+
+  v1::EncodeResponse response_;  // filled by call_ before it calls Done
+  grpc::ByteBuffer* const wire_response_;
   const std::shared_ptr<EncodeCall> call_;
 };
 
@@ -126,8 +136,10 @@ class ErrorReactor final : public grpc::ServerUnaryReactor {
 //   reading_  a StartRead is outstanding (at most one);  writing_  a StartWrite is outstanding (at most one);
 //   slots_    requests read and not yet written, in order; the head is written once its call is done;
 //   reads_done_ the client half-closed (or the stream broke); Finish when nothing is left.
-class EncodeStreamReactor final
-    : public grpc::ServerBidiReactor<v1::EncodeStreamRequest, v1::EncodeStreamResponse> {
+//
+// Requests arrive as bytes (v1::EncodeStreamRequest) and answers leave as bytes (v1::EncodeStreamResponse);
+// a request that cannot be parsed is answered INVALID_ARGUMENT in its place like any other failed request.
+class EncodeStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   EncodeStreamReactor(const EncoderService* service, absl::Time deadline, int window)
       : service_(service), deadline_(deadline), window_(window) {
@@ -137,21 +149,47 @@ class EncodeStreamReactor final
   }
 
   void OnReadDone(bool ok) override {
-    Slot* slot = nullptr;
+    grpc::ByteBuffer bytes;
+    bool got = false;
     {
       absl::MutexLock lock(&mu_);
+      got = ok && !cancelled_;
+      if (got) {
+        bytes.Swap(&incoming_);  // reading_ stays set until the slot is queued: no read starts meanwhile
+      } else {
+        reading_ = false;
+        reads_done_ = true;
+      }
+    }
+    Slot* slot = nullptr;
+    absl::Status parsed;
+    if (got) {
+      auto owned = std::make_unique<Slot>();
+      v1::EncodeStreamRequest request;
+      parsed = ParseRequest(bytes, &request);
+      if (parsed.ok()) {
+        owned->response.set_request_id(request.request_id());
+        owned->request = std::move(*request.mutable_request());
+      } else {
+        owned->response.set_request_id(
+            RecoverStringField(bytes, *v1::EncodeStreamRequest::descriptor(), "request_id"));
+      }
+      absl::MutexLock lock(&mu_);
       reading_ = false;
-      if (!ok || cancelled_) {
+      if (cancelled_) {
         reads_done_ = true;
       } else {
-        auto owned = std::make_unique<Slot>();
         slot = owned.get();
-        slot->response.set_request_id(incoming_.request_id());
-        slot->request = std::move(*incoming_.mutable_request());
         slots_.push_back(std::move(owned));
       }
     }
-    if (slot != nullptr) StartSlot(slot);
+    if (slot != nullptr) {
+      if (parsed.ok()) {
+        StartSlot(slot);
+      } else {
+        SlotDone(slot, parsed);
+      }
+    }
     Advance();
   }
 
@@ -186,6 +224,7 @@ class EncodeStreamReactor final
   struct Slot {
     v1::EncodeRequest request;
     v1::EncodeStreamResponse response;
+    grpc::ByteBuffer wire;  // `response` serialized, once done
     std::shared_ptr<EncodeCall> call;
     bool done = false;
   };
@@ -207,12 +246,15 @@ class EncodeStreamReactor final
   }
 
   void SlotDone(Slot* slot, const absl::Status& status) {
+    // Until the slot is marked done only this thread touches it, and nothing drops it.
+    SetOutcome(status, &slot->response);
+    absl::Status serialized = SerializeResponse(slot->response, &slot->wire);
+    if (!serialized.ok()) {
+      SetOutcome(serialized, &slot->response);  // an error answer is small and always serializes
+      SerializeResponse(slot->response, &slot->wire).IgnoreError();
+    }
     {
       absl::MutexLock lock(&mu_);
-      const grpc::Status g = ToGrpcStatus(status);
-      slot->response.set_code(static_cast<int32_t>(g.error_code()));
-      slot->response.set_message(g.error_message());
-      if (!status.ok()) slot->response.clear_response();
       slot->done = true;
       // SlotDone may run on a scheduler thread, outside any gRPC reaction, so nothing stops OnDone from
       // deleting the reactor once Finish is called; the pin keeps others from finishing until this
@@ -220,6 +262,13 @@ class EncodeStreamReactor final
       ++pins_;
     }
     Advance(/*unpin=*/true);
+  }
+
+  static void SetOutcome(const absl::Status& status, v1::EncodeStreamResponse* response) {
+    const grpc::Status g = ToGrpcStatus(status);
+    response->set_code(static_cast<int32_t>(g.error_code()));
+    response->set_message(g.error_message());
+    if (!status.ok()) response->clear_response();
   }
 
   void BreakLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -233,7 +282,7 @@ class EncodeStreamReactor final
   // last thread that may touch the reactor.
   void Advance(bool unpin = false) {
     enum { kNothing, kWrite, kRead, kFinish } action;
-    const v1::EncodeStreamResponse* to_write = nullptr;
+    const grpc::ByteBuffer* to_write = nullptr;
     grpc::Status finish_status;
     for (;;) {
       {
@@ -245,7 +294,7 @@ class EncodeStreamReactor final
         }
         if (!cancelled_ && !writing_ && !slots_.empty() && slots_.front()->done) {
           writing_ = true;
-          to_write = &slots_.front()->response;
+          to_write = &slots_.front()->wire;
           action = kWrite;
         } else if (!reading_ && !reads_done_ && static_cast<int>(slots_.size()) < window_) {
           reading_ = true;
@@ -282,7 +331,7 @@ class EncodeStreamReactor final
   const EncoderService* const service_;
   const absl::Time deadline_;
   const int window_;
-  v1::EncodeStreamRequest incoming_;  // written by the one outstanding read
+  grpc::ByteBuffer incoming_;  // written by the one outstanding read
 
   absl::Mutex mu_;
   std::deque<std::unique_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);
@@ -324,37 +373,53 @@ absl::StatusOr<EncoderService::Backend> EncoderService::Acquire() const {
 }
 
 grpc::ServerUnaryReactor* EncoderService::Encode(grpc::CallbackServerContext* context,
-                                                 const v1::EncodeRequest* request, v1::EncodeResponse* response) {
+                                                 const grpc::ByteBuffer* request,
+                                                 grpc::ByteBuffer* response) {
   absl::StatusOr<Backend> backend = Acquire();
   if (!backend.ok()) return new ErrorReactor(backend.status());
+  v1::EncodeRequest parsed;
+  absl::Status status = ParseRequest(*request, &parsed);
+  if (!status.ok()) return new ErrorReactor(status);
   auto* reactor = new EncodeReactor(*backend, Deadline(context), response);
-  reactor->Start(*request);
+  reactor->Start(parsed);
   return reactor;
 }
 
-grpc::ServerBidiReactor<v1::EncodeStreamRequest, v1::EncodeStreamResponse>* EncoderService::EncodeStream(
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* EncoderService::EncodeStream(
     grpc::CallbackServerContext* context) {
   // Availability is checked per request, so that a stream opened while serving sees the drain.
   return new EncodeStreamReactor(this, Deadline(context), config_.max_stream_in_flight);
 }
 
 grpc::ServerUnaryReactor* EncoderService::Tokenize(grpc::CallbackServerContext* context,
-                                                   const v1::TokenizeRequest* request,
-                                                   v1::TokenizeResponse* response) {
+                                                   const grpc::ByteBuffer* request,
+                                                   grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<Backend> backend = Acquire();
-  absl::Status status = backend.ok() ? qkv::Tokenize(*request, *backend->model, response) : backend.status();
+  v1::TokenizeRequest parsed;
+  v1::TokenizeResponse tokens;
+  absl::Status status = backend.status();
+  if (status.ok()) status = ParseRequest(*request, &parsed);
+  if (status.ok()) status = qkv::Tokenize(parsed, *backend->model, &tokens);
+  if (status.ok()) status = SerializeResponse(tokens, response);
   reactor->Finish(ToGrpcStatus(status));
   return reactor;
 }
 
 grpc::ServerUnaryReactor* EncoderService::GetModelInfo(grpc::CallbackServerContext* context,
-                                                       const v1::GetModelInfoRequest* /*request*/,
-                                                       v1::GetModelInfoResponse* response) {
+                                                       const grpc::ByteBuffer* request,
+                                                       grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<Backend> backend = Acquire();
-  if (backend.ok()) FillModelInfo(*backend->model, *backend->config, response);
-  reactor->Finish(ToGrpcStatus(backend.status()));
+  v1::GetModelInfoRequest parsed;
+  v1::GetModelInfoResponse info;
+  absl::Status status = backend.status();
+  if (status.ok()) status = ParseRequest(*request, &parsed);
+  if (status.ok()) {
+    FillModelInfo(*backend->model, *backend->config, &info);
+    status = SerializeResponse(info, response);
+  }
+  reactor->Finish(ToGrpcStatus(status));
   return reactor;
 }
 

@@ -1,13 +1,19 @@
 // EncoderService: the qkv.v1.EncoderService implementation on gRPC's callback API.
 //
-// Reactors stay thin and never compute: they validate and convert (proto_convert.h), Submit to the
-// BatchScheduler, and Finish from the scheduler's done callback (on a worker thread). Encode uses a
-// ServerUnaryReactor that cancels its queued job when the call is cancelled or its deadline passes;
+// Reactors stay thin and never compute: they parse (message_codec.h), validate and convert
+// (proto_convert.h), Submit to the BatchScheduler, and Finish from the scheduler's done callback (on a
+// worker thread). Encode uses a ServerUnaryReactor that cancels its queued job when the call is cancelled
+// or its deadline passes;
 // EncodeStream uses a ServerBidiReactor that keeps at most max_stream_in_flight requests in flight, writes
 // the answers in request order, and reads the next request only when its window has room (backpressure).
 //
 // Until SetReady() every RPC answers UNAVAILABLE ("loading"); after StartDraining() new calls answer
 // UNAVAILABLE ("draining") while calls already running finish.
+//
+// Every method is a raw callback method: requests arrive as bytes and are parsed here (message_codec.h),
+// so that a request protobuf cannot parse (e.g. a string field holding invalid UTF-8) is answered
+// INVALID_ARGUMENT naming the field, and inside EncodeStream gets its own error response while the stream
+// goes on. (gRPC's typed handlers answer UNIMPLEMENTED with no message, or end the stream's reads.)
 //
 // Thread safety: all methods may be called from any thread.
 #ifndef QKV_SERVER_ENCODER_SERVICE_H_
@@ -25,7 +31,12 @@
 
 namespace qkv {
 
-class EncoderService final : public v1::EncoderService::CallbackService {
+// qkv.v1.EncoderService with all four methods taking and returning grpc::ByteBuffer.
+using RawEncoderServiceBase = v1::EncoderService::WithRawCallbackMethod_Encode<
+    v1::EncoderService::WithRawCallbackMethod_EncodeStream<v1::EncoderService::WithRawCallbackMethod_Tokenize<
+        v1::EncoderService::WithRawCallbackMethod_GetModelInfo<v1::EncoderService::Service>>>>;
+
+class EncoderService final : public RawEncoderServiceBase {
  public:
   // `config` is copied; its limits apply to every request.
   explicit EncoderService(const ServerConfig& config);
@@ -44,15 +55,19 @@ class EncoderService final : public v1::EncoderService::CallbackService {
   };
   absl::StatusOr<Backend> Acquire() const;
 
-  grpc::ServerUnaryReactor* Encode(grpc::CallbackServerContext* context, const v1::EncodeRequest* request,
-                                   v1::EncodeResponse* response) override;
-  grpc::ServerBidiReactor<v1::EncodeStreamRequest, v1::EncodeStreamResponse>* EncodeStream(
+  // `request` holds a serialized v1::EncodeRequest; `response` gets the v1::EncodeResponse.
+  grpc::ServerUnaryReactor* Encode(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override;
+  // Reads v1::EncodeStreamRequest, writes v1::EncodeStreamResponse.
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* EncodeStream(
       grpc::CallbackServerContext* context) override;
-  grpc::ServerUnaryReactor* Tokenize(grpc::CallbackServerContext* context, const v1::TokenizeRequest* request,
-                                     v1::TokenizeResponse* response) override;
+  // v1::TokenizeRequest -> v1::TokenizeResponse.
+  grpc::ServerUnaryReactor* Tokenize(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+                                     grpc::ByteBuffer* response) override;
+  // v1::GetModelInfoRequest -> v1::GetModelInfoResponse.
   grpc::ServerUnaryReactor* GetModelInfo(grpc::CallbackServerContext* context,
-                                         const v1::GetModelInfoRequest* request,
-                                         v1::GetModelInfoResponse* response) override;
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
 
  private:
   enum class State { kLoading, kServing, kDraining };

@@ -155,13 +155,16 @@ TEST_F(EncoderServiceTest, TokenizeTruncatesOrRejects) {
   EXPECT_THAT(s.error_message(), HasSubstr("max_length: 513 out of range [0, 512]"));
 }
 
-// proto3 strings must be UTF-8: protobuf itself refuses to parse anything else, so such a request fails
-// before the service sees it, and the server keeps serving.
-TEST_F(EncoderServiceTest, InvalidUtf8NeverReachesTheServiceOverTheWire) {
+// proto3 strings must be UTF-8 and protobuf refuses to parse anything else; the service parses requests
+// itself and answers INVALID_ARGUMENT naming the field (malformed_request_test.cc covers every field and
+// the stream), and keeps serving.
+TEST_F(EncoderServiceTest, InvalidUtf8OverTheWireIsInvalidArgumentNamingTheField) {
   v1::TokenizeRequest request;
   request.set_text("bad \xff byte");
   v1::TokenizeResponse response;
-  EXPECT_FALSE(stub()->Tokenize(Context().get(), request, &response).ok());
+  grpc::Status s = stub()->Tokenize(Context().get(), request, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "text: not valid UTF-8");
   request.set_text("good");
   EXPECT_TRUE(stub()->Tokenize(Context().get(), request, &response).ok());
 }

@@ -3,8 +3,8 @@
 
 Usage: interop_client.py ADDRESS STUBS_DIR GOLDENS_JSON
 Calls GetModelInfo, Tokenize, Encode (text and ids; vectors and attention compared with the fixture's
-float64 goldens), an INVALID_ARGUMENT error, EncodeStream and grpc.health.v1 Check. Exits non-zero on the
-first mismatch.
+float64 goldens), an INVALID_ARGUMENT error, invalid UTF-8 sent as raw bytes (unary and inside a
+stream), EncodeStream and grpc.health.v1 Check. Exits non-zero on the first mismatch.
 """
 import json
 import sys
@@ -86,6 +86,34 @@ def main():
     except grpc.RpcError as e:
         check(e.code() == grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT for an out-of-range id")
         check("inputs[0].ids.ids[1]: id 40000 out of range [0, 30522)" in e.details(), "message: " + e.details())
+
+    # Invalid UTF-8 in a string field, sent as raw bytes (Python protobuf refuses to build such a message):
+    # serialize with a placeholder byte, then swap in 0xff (same length, so the framing stays valid).
+    def with_bad_byte(message):
+        data = message.SerializeToString()
+        check(data.count(b"\x01") == 1, "one placeholder byte in the serialized request")
+        return data.replace(b"\x01", b"\xff")
+
+    raw_tokenize = channel.unary_unary("/qkv.v1.EncoderService/Tokenize",
+                                       response_deserializer=pb.TokenizeResponse.FromString)
+    try:
+        raw_tokenize(with_bad_byte(pb.TokenizeRequest(text="ok", text_pair="bad \x01 byte")), timeout=30)
+        check(False, "invalid UTF-8 is refused")
+    except grpc.RpcError as e:
+        check(e.code() == grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT for invalid UTF-8")
+        check(e.details() == "text_pair: not valid UTF-8", "message: " + e.details())
+
+    raw_stream = channel.stream_stream("/qkv.v1.EncoderService/EncodeStream",
+                                       response_deserializer=pb.EncodeStreamResponse.FromString)
+    bad = pb.EncodeStreamRequest(request_id="bad", request=pb.EncodeRequest(
+        inputs=[pb.Input(ids=pb.TokenIds(ids=[101, 102])), pb.Input(text=pb.TextInput(text="bad \x01 byte"))]))
+    good = pb.EncodeStreamRequest(request_id="good", request=pb.EncodeRequest(
+        inputs=[pb.Input(ids=pb.TokenIds(ids=[101, 102]))]))
+    answers = list(raw_stream(iter([good.SerializeToString(), with_bad_byte(bad), good.SerializeToString()]),
+                              timeout=30))
+    check([(a.request_id, a.code) for a in answers] == [("good", 0), ("bad", 3), ("good", 0)],
+          "EncodeStream answers an unparsable request in place and goes on")
+    check(answers[1].message == "request.inputs[1].text.text: not valid UTF-8", "message: " + answers[1].message)
 
     def stream_requests():
         for i in range(5):
