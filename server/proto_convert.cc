@@ -181,8 +181,11 @@ absl::StatusOr<PreparedEncode> PrepareEncode(const v1::EncodeRequest& request, c
   QKV_ASSIGN_OR_RETURN(spec.hidden_state_layers,
                        ResolveIndices(options.hidden_state_layers(), layers + 1, /*allow_negative=*/true,
                                       "options.hidden_state_layers", "layer"));
+  // An attention message without layers asks for the last layer.
+  google::protobuf::RepeatedField<int32_t> attention_layers = options.attention().layers();
+  if (options.has_attention() && attention_layers.empty()) attention_layers.Add(-1);
   QKV_ASSIGN_OR_RETURN(spec.attention_layers,
-                       ResolveIndices(options.attention().layers(), layers, /*allow_negative=*/true,
+                       ResolveIndices(attention_layers, layers, /*allow_negative=*/true,
                                       "options.attention.layers", "layer"));
   QKV_ASSIGN_OR_RETURN(prepared.attention_heads,
                        ResolveIndices(options.attention().heads(), heads, /*allow_negative=*/false,

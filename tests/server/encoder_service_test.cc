@@ -293,6 +293,24 @@ TEST_F(EncoderServiceTest, EncodeMatchesCoreBitForBit) {
   }
 }
 
+// An attention message without layers means the last layer; no attention message means no attention.
+TEST_F(EncoderServiceTest, AttentionWithoutLayersIsTheLastLayer) {
+  v1::EncodeRequest request = IdsRequest({{101, 7592, 2088, 102}});
+  v1::EncodeResponse without;
+  ASSERT_TRUE(Encode(request, &without).ok());
+  EXPECT_EQ(without.outputs(0).attention_size(), 0);
+
+  request.mutable_options()->mutable_attention()->add_heads(1);
+  v1::EncodeResponse with;
+  grpc::Status s = Encode(request, &with);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(with.outputs(0).attention_size(), 1);
+  const v1::LayerAttention& a = with.outputs(0).attention(0);
+  EXPECT_EQ(a.layer(), 1);  // bert-tiny-random has 2 layers
+  EXPECT_THAT(a.heads(), ElementsAre(1));
+  EXPECT_THAT(a.probs().shape(), ElementsAre(1, 4, 4));
+}
+
 TEST_F(EncoderServiceTest, DefaultPoolingIsThePoolerAndNoneLeavesPooledUnset) {
   v1::EncodeRequest request = IdsRequest({{101, 7592, 102}});
   v1::EncodeResponse response;
