@@ -23,6 +23,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "server/openmp_env.h"
 #include "server/server.h"
 #include "server/server_config.h"
 
@@ -212,4 +213,7 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace qkv
 
-int main(int argc, char** argv) { return qkv::Main(argc, argv); }
+int main(int argc, char** argv) {
+  qkv::ReexecWithOpenMpDefaults(argv);
+  return qkv::Main(argc, argv);
+}

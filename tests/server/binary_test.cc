@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -222,6 +223,36 @@ TEST_F(BinaryTest, EnvironmentSetsDefaultsAndFlagsWin) {
   EXPECT_THAT(line, HasSubstr("max_queue_delay=5ms "));
   kill(flag_wins.pid(), SIGTERM);
   EXPECT_EQ(flag_wins.Wait(absl::Seconds(30)), 0);
+}
+
+// The environment variable `name` of a running process, or "" when unset.
+std::string ProcessEnv(pid_t pid, const std::string& name) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/environ"), std::ios::binary);
+  std::string entry;
+  while (std::getline(in, entry, '\0')) {
+    if (entry.rfind(name + "=", 0) == 0) return entry.substr(name.size() + 1);
+  }
+  return "";
+}
+
+// The server runs with a short OpenMP spin (openmp_env.h) unless the user chose a wait policy.
+TEST_F(BinaryTest, RunsWithShortOpenMpSpinUnlessTheUserSetOne) {
+  if (std::getenv("GOMP_SPINCOUNT") == nullptr && std::getenv("OMP_WAIT_POLICY") == nullptr) {
+    ServerProcess server({"--listen=127.0.0.1:0", absl::StrCat("--model=", kModelDir)});
+    ASSERT_THAT(server.ReadStartupLine(absl::Seconds(60)), HasSubstr("listening on"));
+    EXPECT_EQ(ProcessEnv(server.pid(), "GOMP_SPINCOUNT"), "1000");
+    kill(server.pid(), SIGTERM);
+    EXPECT_EQ(server.Wait(absl::Seconds(30)), 0);
+  }
+  ServerProcess passive({"--listen=127.0.0.1:0", absl::StrCat("--model=", kModelDir)},
+                        {"OMP_WAIT_POLICY=passive"});
+  ASSERT_THAT(passive.ReadStartupLine(absl::Seconds(60)), HasSubstr("listening on"));
+  EXPECT_EQ(ProcessEnv(passive.pid(), "OMP_WAIT_POLICY"), "passive");
+  if (std::getenv("GOMP_SPINCOUNT") == nullptr) {
+    EXPECT_EQ(ProcessEnv(passive.pid(), "GOMP_SPINCOUNT"), "");
+  }
+  kill(passive.pid(), SIGTERM);
+  EXPECT_EQ(passive.Wait(absl::Seconds(30)), 0);
 }
 
 TEST_F(BinaryTest, MissingModelAndTakenPortExitNonZeroWithAMessage) {
