@@ -207,6 +207,14 @@ absl::StatusOr<PreparedEncode> PrepareEncode(const v1::EncodeRequest& request, c
         QKV_ASSIGN_OR_RETURN(Encoding encoding,
                              EncodeText(text.text(), text.has_text_pair() ? &text.text_pair() : nullptr,
                                         field + ".text", model, options.truncation(), limit));
+        // A pair's second segment has type 1, which a model with type_vocab_size 1 has no embedding for.
+        for (int32_t type : encoding.type_ids) {
+          if (type >= mc.type_vocab_size) {
+            return Invalid(field + ".text.text_pair",
+                           absl::StrCat("the model has type_vocab_size ", mc.type_vocab_size,
+                                        ", so no second segment; send the texts as one text or as ids"));
+          }
+        }
         seq.ids = std::move(encoding.ids);
         seq.type_ids = std::move(encoding.type_ids);
         seq.tokens = std::move(encoding.tokens);

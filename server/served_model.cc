@@ -7,8 +7,10 @@
 #include <optional>
 #include <sstream>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/model_loader.h"
 #include "core/status_macros.h"
 #include "nlohmann/json.hpp"
@@ -37,18 +39,27 @@ std::string Basename(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-// The sentence-transformers pooling mode in <dir>/1_Pooling/config.json, if any.
-std::optional<Pooling> SentenceTransformersPooling(const std::string& dir) {
-  std::ifstream in(dir + "/1_Pooling/config.json");
-  if (!in) return std::nullopt;
+// The sentence-transformers pooling mode in <dir>/1_Pooling/config.json; std::nullopt when there is no such
+// file or it enables no mode. A file that is not a JSON object, or that enables any other mode (max, weighted
+// mean, ...) or several, is an error: serving it with another default pooling would return wrong vectors.
+absl::StatusOr<std::optional<Pooling>> SentenceTransformersPooling(const std::string& dir) {
+  const std::string path = dir + "/1_Pooling/config.json";
+  std::ifstream in(path);
+  if (!in) return std::optional<Pooling>();
   std::stringstream text;
   text << in.rdbuf();
   nlohmann::json json = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-  if (!json.is_object()) return std::nullopt;
-  auto enabled = [&json](const char* key) { return json.contains(key) && json[key].is_boolean() && json[key].get<bool>(); };
-  if (enabled("pooling_mode_mean_tokens")) return Pooling::kMean;
-  if (enabled("pooling_mode_cls_token")) return Pooling::kCls;
-  return std::nullopt;
+  if (!json.is_object()) return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON object"));
+  std::vector<std::string> enabled;
+  for (const auto& [key, value] : json.items()) {
+    if (key.rfind("pooling_mode_", 0) == 0 && value.is_boolean() && value.get<bool>()) enabled.push_back(key);
+  }
+  if (enabled.empty()) return std::optional<Pooling>();
+  if (enabled.size() == 1 && enabled[0] == "pooling_mode_mean_tokens") return std::optional<Pooling>(Pooling::kMean);
+  if (enabled.size() == 1 && enabled[0] == "pooling_mode_cls_token") return std::optional<Pooling>(Pooling::kCls);
+  return absl::UnimplementedError(absl::StrCat(path, ": unsupported pooling (", absl::StrJoin(enabled, " + "),
+                                               "); only pooling_mode_mean_tokens or pooling_mode_cls_token alone is "
+                                               "supported"));
 }
 
 }  // namespace
@@ -69,8 +80,9 @@ absl::StatusOr<std::unique_ptr<ServedModel>> LoadServedModel(const std::string& 
   QKV_ASSIGN_OR_RETURN(model->encoder, Encoder::Create(loaded.config, std::move(loaded.weights), options));
   model->has_pooler = model->encoder->has_pooler();
   model->kernels = model->encoder->KernelInfo();
-  if (std::optional<Pooling> st = SentenceTransformersPooling(dir)) {
-    model->default_pooling = *st;
+  QKV_ASSIGN_OR_RETURN(std::optional<Pooling> st_pooling, SentenceTransformersPooling(dir));
+  if (st_pooling.has_value()) {
+    model->default_pooling = *st_pooling;
   } else {
     model->default_pooling = model->has_pooler ? Pooling::kPooler : Pooling::kCls;
   }
@@ -79,7 +91,8 @@ absl::StatusOr<std::unique_ptr<ServedModel>> LoadServedModel(const std::string& 
 
 absl::Status WarmUp(const ServedModel& model) {
   const SpecialTokens& special = model.tokenizer.special_tokens();
-  const std::vector<int32_t> ids = {special.cls, special.sep};
+  std::vector<int32_t> ids = {special.cls, special.sep};
+  if (model.config.max_position_embeddings < 2) ids.resize(1);
   SequenceInput input{ids, {}, OutputSpec{}};
   input.spec.pooling = model.default_pooling;
   std::unique_ptr<Workspace> workspace = model.encoder->NewWorkspace();

@@ -187,6 +187,34 @@ TEST_F(EncoderServiceTest, ConversionRejectsInvalidUtf8NamingTheField) {
   EXPECT_THAT(std::string(prepared.status().message()), HasSubstr("inputs[1].text: "));
 }
 
+// A text pair's second segment has type id 1. On a model with type_vocab_size 1 that is INVALID_ARGUMENT naming
+// the pair at validation; it used to reach the encoder, fail there naming the batch position ("sequence 1:
+// token_type_ids[8]"), and fail every other request batched with it.
+TEST_F(EncoderServiceTest, TextPairOnAModelWithOneTokenTypeIsInvalidArgumentNamingThePair) {
+  std::unique_ptr<ServedModel> model = LoadTinyModel();
+  ASSERT_NE(model, nullptr);
+  model->config.type_vocab_size = 1;
+  v1::EncodeRequest encode;
+  encode.add_inputs()->mutable_text()->set_text("one text");
+  absl::StatusOr<PreparedEncode> prepared = PrepareEncode(encode, *model, TestConfig());
+  ASSERT_TRUE(prepared.ok()) << prepared.status();
+  EXPECT_THAT(prepared->sequences[0].type_ids, ::testing::Each(0));
+
+  v1::TextInput* pair = encode.add_inputs()->mutable_text();
+  pair->set_text("a question");
+  pair->set_text_pair("a passage");
+  prepared = PrepareEncode(encode, *model, TestConfig());
+  EXPECT_EQ(prepared.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(prepared.status().message()), HasSubstr("inputs[1].text.text_pair: "));
+  EXPECT_THAT(std::string(prepared.status().message()), HasSubstr("type_vocab_size 1"));
+
+  encode.mutable_options()->set_truncation(v1::TRUNCATION_TRUNCATE);  // even when truncation leaves only [SEP]s
+  encode.mutable_options()->set_max_length(3);
+  prepared = PrepareEncode(encode, *model, TestConfig());
+  EXPECT_EQ(prepared.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(prepared.status().message()), HasSubstr("inputs[1].text.text_pair: "));
+}
+
 // Encode results equal the core's own output for the same inputs, bit for bit: token vectors, pooled,
 // hidden states and attention (all heads, and a selection of heads).
 TEST_F(EncoderServiceTest, EncodeMatchesCoreBitForBit) {

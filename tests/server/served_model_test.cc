@@ -1,0 +1,88 @@
+// LoadServedModel's reading of a sentence-transformers 1_Pooling/config.json beside the bundled model: the
+// supported modes set the default pooling; a corrupt file or a mode qkv lacks stops the load, naming the file
+// (it used to be ignored silently, serving the pooler output where the model wants max / weighted pooling).
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/served_model.h"
+#include "server_test_util.h"
+
+namespace qkv {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+// A model directory linking the bundled model's files, with `pooling_json` as 1_Pooling/config.json
+// (none when empty).
+std::string ModelDirWithPooling(const std::string& name, const std::string& pooling_json) {
+  const fs::path dir = fs::path(::testing::TempDir()) / absl::StrCat("qkv_served_model_", getpid(), "_", name);
+  fs::remove_all(dir);
+  fs::create_directories(dir / "1_Pooling");
+  for (const char* file : {"config.json", "vocab.txt", "tokenizer_config.json", "model.safetensors"}) {
+    fs::create_symlink(fs::path(testing_util::kModelDir) / file, dir / file);
+  }
+  if (!pooling_json.empty()) std::ofstream(dir / "1_Pooling" / "config.json") << pooling_json;
+  return dir.string();
+}
+
+std::string Modes(bool mean, bool cls, bool max) {
+  return absl::StrCat(R"({"word_embedding_dimension": 128, "pooling_mode_mean_tokens": )", mean ? "true" : "false",
+                      R"(, "pooling_mode_cls_token": )", cls ? "true" : "false",
+                      R"(, "pooling_mode_max_tokens": )", max ? "true" : "false",
+                      R"(, "pooling_mode_mean_sqrt_len_tokens": false})");
+}
+
+TEST(ServedModelTest, SentenceTransformersPoolingSetsTheDefault) {
+  struct Case {
+    const char* name;
+    std::string json;
+    Pooling want;
+  };
+  const Case cases[] = {{"none", "", Pooling::kPooler},
+                        {"mean", Modes(true, false, false), Pooling::kMean},
+                        {"cls", Modes(false, true, false), Pooling::kCls},
+                        {"all_false", Modes(false, false, false), Pooling::kPooler}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    absl::StatusOr<std::unique_ptr<ServedModel>> model = LoadServedModel(ModelDirWithPooling(c.name, c.json), 8192);
+    ASSERT_TRUE(model.ok()) << model.status();
+    EXPECT_EQ((*model)->default_pooling, c.want);
+  }
+}
+
+TEST(ServedModelTest, UnsupportedOrCorruptPoolingConfigIsAnErrorNamingTheFile) {
+  struct Case {
+    const char* name;
+    std::string json;
+    absl::StatusCode code;
+    const char* says;
+  };
+  const Case cases[] = {
+      {"max", Modes(false, false, true), absl::StatusCode::kUnimplemented, "pooling_mode_max_tokens"},
+      {"mean_and_max", Modes(true, false, true), absl::StatusCode::kUnimplemented,
+       "pooling_mode_max_tokens + pooling_mode_mean_tokens"},  // nlohmann::json orders keys
+      {"weighted", R"({"pooling_mode_weightedmean_tokens": true})", absl::StatusCode::kUnimplemented,
+       "pooling_mode_weightedmean_tokens"},
+      {"not_json", "{", absl::StatusCode::kInvalidArgument, "not a JSON object"},
+      {"array", "[]", absl::StatusCode::kInvalidArgument, "not a JSON object"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    absl::StatusOr<std::unique_ptr<ServedModel>> model = LoadServedModel(ModelDirWithPooling(c.name, c.json), 8192);
+    ASSERT_FALSE(model.ok());
+    EXPECT_EQ(model.status().code(), c.code);
+    EXPECT_THAT(std::string(model.status().message()), HasSubstr("1_Pooling/config.json: "));
+    EXPECT_THAT(std::string(model.status().message()), HasSubstr(c.says));
+  }
+}
+
+}  // namespace
+}  // namespace qkv
