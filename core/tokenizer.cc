@@ -199,6 +199,12 @@ absl::StatusOr<Tokenizer> Tokenizer::FromTokens(std::vector<std::string> tokens,
   if (tokens.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
     return absl::InvalidArgumentError(absl::StrCat(source, ": the vocabulary is too large"));
   }
+  // Tokens go out in responses as proto3 strings, which a client cannot parse unless they are UTF-8.
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (!DecodeUtf8(tokens[i]).ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(source, ": token ", i, " is not valid UTF-8"));
+    }
+  }
   Tokenizer tokenizer;
   tokenizer.options_ = options;
   tokenizer.token_to_id_.reserve(tokens.size());

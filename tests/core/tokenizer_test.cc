@@ -472,6 +472,16 @@ TEST(TokenizerLoadTest, VocabFileErrorsNameTheFile) {
   }
 }
 
+// A token that is not UTF-8 would make every response holding it unparsable (proto3 strings): refused at load.
+TEST(TokenizerLoadTest, VocabTokenThatIsNotUtf8IsAnErrorNamingTheFileAndId) {
+  ScratchDir dir;
+  const std::string path = dir.Write("vocab.txt", "[UNK]\n[CLS]\n[SEP]\nok\n\xff\xfe\n");
+  absl::Status status = Tokenizer::FromVocabFile(path, TokenizerOptions()).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr(path));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("token 4 is not valid UTF-8"));
+}
+
 TEST(TokenizerLoadTest, ModelDirectoryOptions) {
   absl::StatusOr<Tokenizer> bert = Tokenizer::FromModelDirectory(kBertTinyDir);
   ASSERT_TRUE(bert.ok()) << bert.status();
