@@ -71,7 +71,7 @@ struct SchedulerOptions {
   int threads_per_worker = 1;                           // OpenMP threads per worker, >= 1
   int64_t max_batch_tokens = 8192;                      // token budget of one batch, >= 1
   int max_batch_sequences = 64;                         // sequences in one batch, >= 1
-  absl::Duration max_queue_delay = absl::Milliseconds(2);  // longest wait for batch-mates
+  absl::Duration max_queue_delay = absl::Microseconds(500);  // longest wait for batch-mates
   int64_t max_queued_tokens = 262144;                   // queue bound, >= 1
 };
 

@@ -42,7 +42,7 @@ ABSL_FLAG(int64_t, max_batch_tokens, qkv::ServerConfig().max_batch_tokens,
 ABSL_FLAG(int, max_batch_sequences, qkv::ServerConfig().max_batch_sequences,
           "Most sequences in one batch and in one request.");
 ABSL_FLAG(absl::Duration, max_queue_delay, qkv::ServerConfig().max_queue_delay,
-          "Longest time the oldest queued request waits for batch-mates, e.g. 2ms; 0 = never wait.");
+          "Longest time the oldest queued request waits for batch-mates, e.g. 500us or 2ms; 0 = never wait.");
 ABSL_FLAG(int64_t, max_queued_tokens, qkv::ServerConfig().max_queued_tokens,
           "Most tokens waiting in the queue; more is refused at once with RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int, max_stream_in_flight, qkv::ServerConfig().max_stream_in_flight,

@@ -28,7 +28,7 @@ struct ServerConfig {
   // Most sequences in one batch, and in one EncodeRequest.
   int max_batch_sequences = 64;
   // How long the oldest queued request waits for batch-mates before its batch starts anyway.
-  absl::Duration max_queue_delay = absl::Milliseconds(2);
+  absl::Duration max_queue_delay = absl::Microseconds(500);
   // Most tokens waiting in the queue; a request that would exceed it gets RESOURCE_EXHAUSTED at once.
   int64_t max_queued_tokens = 262144;
   // Requests one EncodeStream call may have in flight before the server stops reading from it.
