@@ -11,6 +11,7 @@
 //            closed-loop client keeping `concurrency` Encode calls outstanding. The client runs on the same
 //            CPUs, so its cost (serialization, HTTP/2) is charged to the service.
 // Prints sequences/s for both, the ratio service/bare, and the service's latency percentiles.
+#include <grpcpp/grpcpp.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -20,8 +21,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -59,7 +58,8 @@ std::vector<std::vector<int32_t>> MakeIds(const Workload& w) {
 }
 
 // Sequences per second of the bare encoder.
-double Bare(const ServedModel& model, const ServerConfig& config, const Workload& w, absl::Duration duration) {
+double Bare(const ServedModel& model, const ServerConfig& config, const Workload& w,
+            absl::Duration duration) {
   const std::vector<std::vector<int32_t>> ids = MakeIds(w);
   OutputSpec spec;
   spec.token_vectors = w.token_vectors;

@@ -18,8 +18,9 @@ std::string ShapeString(const std::vector<int64_t>& shape) {
 absl::Status CheckShape(const Tensor& tensor, const std::string& name, const std::vector<int64_t>& expected,
                         absl::string_view layout = "") {
   if (tensor.shape != expected) {
-    return absl::InvalidArgumentError(absl::StrCat("tensor ", name, layout, " has shape ", ShapeString(tensor.shape),
-                                                   ", expected ", ShapeString(expected)));
+    return absl::InvalidArgumentError(absl::StrCat("tensor ", name, layout, " has shape ",
+                                                   ShapeString(tensor.shape), ", expected ",
+                                                   ShapeString(expected)));
   }
   // Shapes are bounded by ModelConfig::Validate(), so the product cannot overflow.
   if (static_cast<int64_t>(tensor.data.size()) != tensor.NumElements()) {
@@ -48,7 +49,8 @@ absl::Status BertWeights::Validate(const ModelConfig& config) const {
   if (auto status = config.Validate(); !status.ok()) return status;
   const int64_t d = config.hidden_size;
   const int64_t f = config.intermediate_size;
-  absl::Status status = CheckShape(word_embeddings, "embeddings.word_embeddings.weight", {config.vocab_size, d});
+  absl::Status status =
+      CheckShape(word_embeddings, "embeddings.word_embeddings.weight", {config.vocab_size, d});
   if (status.ok()) {
     status = CheckShape(position_embeddings, "embeddings.position_embeddings.weight",
                         {config.max_position_embeddings, d});
@@ -61,9 +63,9 @@ absl::Status BertWeights::Validate(const ModelConfig& config) const {
   if (!status.ok()) return status;
 
   if (static_cast<int64_t>(layers.size()) != config.num_hidden_layers) {
-    return absl::InvalidArgumentError(absl::StrCat("the weights have ", layers.size(),
-                                                   " encoder layers, the config says num_hidden_layers = ",
-                                                   config.num_hidden_layers));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the weights have ", layers.size(),
+                     " encoder layers, the config says num_hidden_layers = ", config.num_hidden_layers));
   }
   for (size_t i = 0; i < layers.size(); ++i) {
     const EncoderLayerWeights& layer = layers[i];

@@ -29,8 +29,8 @@ struct EncoderLayerWeights {
   LinearWeights value;             // [D, D]
   LinearWeights attention_output;  // [D, D]
   LayerNormWeights attention_norm;
-  LinearWeights intermediate;      // [D, F]
-  LinearWeights output;            // [F, D]
+  LinearWeights intermediate;  // [D, F]
+  LinearWeights output;        // [F, D]
   LayerNormWeights output_norm;
 };
 

@@ -59,7 +59,8 @@ class Assembler {
   }
 
   // std::nullopt when neither `prefix`.weight nor `prefix`.bias exists.
-  absl::StatusOr<std::optional<LinearWeights>> OptionalLinear(const std::string& prefix, int64_t in, int64_t out) {
+  absl::StatusOr<std::optional<LinearWeights>> OptionalLinear(const std::string& prefix, int64_t in,
+                                                              int64_t out) {
     QKV_ASSIGN_OR_RETURN(std::optional<SourceTensor> weight, lookup_(prefix + ".weight"));
     QKV_ASSIGN_OR_RETURN(std::optional<SourceTensor> bias, lookup_(prefix + ".bias"));
     if (!weight.has_value() && !bias.has_value()) return std::optional<LinearWeights>();
@@ -94,7 +95,8 @@ class Assembler {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<Tensor> ToInOut(const std::string& name, SourceTensor source, int64_t in, int64_t out) const {
+  absl::StatusOr<Tensor> ToInOut(const std::string& name, SourceTensor source, int64_t in,
+                                 int64_t out) const {
     if (source.in_out_layout) {
       QKV_RETURN_IF_ERROR(CheckShape(name, source.tensor, {in, out}, " ([in, out] MatMul operand)"));
       return std::move(source.tensor);
@@ -114,7 +116,8 @@ std::string CanonicalBertName(absl::string_view name) {
   return std::string(name);
 }
 
-absl::StatusOr<BertWeights> AssembleBertWeights(const ModelConfig& config, const std::vector<std::string>& names,
+absl::StatusOr<BertWeights> AssembleBertWeights(const ModelConfig& config,
+                                                const std::vector<std::string>& names,
                                                 const TensorLookup& lookup, const std::string& file) {
   QKV_RETURN_IF_ERROR(config.Validate());
   for (const std::string& name : names) {
@@ -122,9 +125,9 @@ absl::StatusOr<BertWeights> AssembleBertWeights(const ModelConfig& config, const
     absl::string_view rest = absl::string_view(name).substr(kLayerPrefix.size());
     int64_t layer = 0;
     if (absl::SimpleAtoi(rest.substr(0, rest.find('.')), &layer) && layer >= config.num_hidden_layers) {
-      return absl::InvalidArgumentError(absl::StrCat(file, ": tensor ", name, " belongs to layer ", layer,
-                                                     " but the config has num_hidden_layers = ",
-                                                     config.num_hidden_layers));
+      return absl::InvalidArgumentError(
+          absl::StrCat(file, ": tensor ", name, " belongs to layer ", layer,
+                       " but the config has num_hidden_layers = ", config.num_hidden_layers));
     }
   }
 
@@ -132,7 +135,8 @@ absl::StatusOr<BertWeights> AssembleBertWeights(const ModelConfig& config, const
   const int64_t f = config.intermediate_size;
   Assembler a(lookup, file);
   BertWeights w;
-  QKV_ASSIGN_OR_RETURN(w.word_embeddings, a.Plain("embeddings.word_embeddings.weight", {config.vocab_size, d}));
+  QKV_ASSIGN_OR_RETURN(w.word_embeddings,
+                       a.Plain("embeddings.word_embeddings.weight", {config.vocab_size, d}));
   QKV_ASSIGN_OR_RETURN(w.position_embeddings,
                        a.Plain("embeddings.position_embeddings.weight", {config.max_position_embeddings, d}));
   QKV_ASSIGN_OR_RETURN(w.token_type_embeddings,

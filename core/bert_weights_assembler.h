@@ -38,7 +38,8 @@ std::string CanonicalBertName(absl::string_view name);
 // Other unused tensors (cls.*, embeddings.position_ids, ...) are ignored. The pooler is optional: absent
 // when the file has neither pooler tensor. Errors name `file` and the tensor: NotFound for a missing
 // tensor, InvalidArgument (with both shapes) for a wrong shape.
-absl::StatusOr<BertWeights> AssembleBertWeights(const ModelConfig& config, const std::vector<std::string>& names,
+absl::StatusOr<BertWeights> AssembleBertWeights(const ModelConfig& config,
+                                                const std::vector<std::string>& names,
                                                 const TensorLookup& lookup, const std::string& file);
 
 }  // namespace qkv

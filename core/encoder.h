@@ -37,9 +37,9 @@ enum class Pooling {
 
 // What to compute for one sequence. Layer numbers are already resolved (non-negative).
 struct OutputSpec {
-  bool token_vectors = true;               // fill SequenceOutput::last_hidden
+  bool token_vectors = true;  // fill SequenceOutput::last_hidden
   Pooling pooling = Pooling::kCls;
-  bool normalize = false;                  // L2-normalize the pooled vector
+  bool normalize = false;  // L2-normalize the pooled vector
   // Hidden states to return: 0 = embeddings output, l in 1..L = output of layer l (HF hidden_states order).
   std::vector<int> hidden_state_layers;
   // Attention probabilities to return: l in 0..L-1 (the l-th layer). Copied only when asked.
@@ -58,11 +58,11 @@ struct LayerTensor {
 };
 
 struct SequenceOutput {
-  int64_t num_tokens = 0;                 // T
-  std::vector<float> last_hidden;         // [T, D] when spec.token_vectors, else empty
-  std::vector<float> pooled;              // [D] unless pooling == kNone
-  std::vector<LayerTensor> hidden_states; // each [T, D], in spec.hidden_state_layers order
-  std::vector<LayerTensor> attentions;    // each [H, T, T] (head, query, key), in spec.attention_layers order
+  int64_t num_tokens = 0;                  // T
+  std::vector<float> last_hidden;          // [T, D] when spec.token_vectors, else empty
+  std::vector<float> pooled;               // [D] unless pooling == kNone
+  std::vector<LayerTensor> hidden_states;  // each [T, D], in spec.hidden_state_layers order
+  std::vector<LayerTensor> attentions;  // each [H, T, T] (head, query, key), in spec.attention_layers order
 };
 
 struct EncoderOptions {

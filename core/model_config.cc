@@ -20,7 +20,8 @@ constexpr int64_t kMaxLayers = 1000;
 
 // Reads the integer field `key` into `*out`. A missing field is an error when `required`, else leaves the
 // default; a JSON null counts as missing.
-absl::Status ReadInt(const json& j, const char* key, bool required, absl::string_view file_name, int64_t* out) {
+absl::Status ReadInt(const json& j, const char* key, bool required, absl::string_view file_name,
+                     int64_t* out) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) {
     if (!required) return absl::OkStatus();
@@ -57,17 +58,19 @@ absl::StatusOr<ModelConfig> ParseJsonObject(const json& j, absl::string_view fil
   config.model_type.clear();
   if (auto status = ReadString(j, "model_type", file_name, &config.model_type); !status.ok()) return status;
   if (config.model_type != "bert") {
-    return absl::UnimplementedError(absl::StrCat(
-        file_name, ": unsupported model_type \"", config.model_type,
-        "\"; only \"bert\" (BERT-family encoders with absolute positions) is supported"));
+    return absl::UnimplementedError(
+        absl::StrCat(file_name, ": unsupported model_type \"", config.model_type,
+                     "\"; only \"bert\" (BERT-family encoders with absolute positions) is supported"));
   }
   std::string position_embedding_type = "absolute";
-  if (auto status = ReadString(j, "position_embedding_type", file_name, &position_embedding_type); !status.ok()) {
+  if (auto status = ReadString(j, "position_embedding_type", file_name, &position_embedding_type);
+      !status.ok()) {
     return status;
   }
   if (position_embedding_type != "absolute") {
     return absl::UnimplementedError(absl::StrCat(file_name, ": unsupported position_embedding_type \"",
-                                                 position_embedding_type, "\"; only \"absolute\" is supported"));
+                                                 position_embedding_type,
+                                                 "\"; only \"absolute\" is supported"));
   }
   if (auto status = ReadString(j, "hidden_act", file_name, &config.hidden_act); !status.ok()) return status;
   if (config.hidden_act != "gelu") {
@@ -91,7 +94,8 @@ absl::StatusOr<ModelConfig> ParseJsonObject(const json& j, absl::string_view fil
       {"pad_token_id", false, &config.pad_token_id},
   };
   for (const IntField& field : fields) {
-    if (auto status = ReadInt(j, field.key, field.required, file_name, field.out); !status.ok()) return status;
+    if (auto status = ReadInt(j, field.key, field.required, file_name, field.out); !status.ok())
+      return status;
   }
 
   auto eps = j.find("layer_norm_eps");
@@ -133,9 +137,8 @@ absl::Status ModelConfig::Validate() const {
     }
   }
   if (hidden_size % num_attention_heads != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("hidden_size ", hidden_size,
-                                                   " is not a multiple of num_attention_heads ",
-                                                   num_attention_heads));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "hidden_size ", hidden_size, " is not a multiple of num_attention_heads ", num_attention_heads));
   }
   if (pad_token_id < 0 || pad_token_id >= vocab_size) {
     return absl::InvalidArgumentError(

@@ -22,7 +22,7 @@ struct ModelConfig {
   int64_t max_position_embeddings = 0;  // P
   int64_t type_vocab_size = 2;
   double layer_norm_eps = 1e-12;
-  std::string hidden_act = "gelu";      // only exact erf "gelu" is supported
+  std::string hidden_act = "gelu";  // only exact erf "gelu" is supported
   int64_t pad_token_id = 0;
 
   int64_t head_size() const { return hidden_size / num_attention_heads; }

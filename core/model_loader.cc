@@ -1,8 +1,7 @@
 #include "core/model_loader.h"
 
-#include <sys/stat.h>
-
 #include <dirent.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <string>
@@ -66,16 +65,17 @@ absl::StatusOr<std::string> FindWeightsFile(const std::string& dir) {
   const std::string onnx = Join(dir, "model.onnx");
   if (Kind(onnx) == PathKind::kFile) return onnx;
   if (Kind(Join(dir, "model.safetensors.index.json")) == PathKind::kFile) {
-    return absl::UnimplementedError(
-        absl::StrCat(dir, ": sharded safetensors checkpoints (model.safetensors.index.json) are not supported"));
+    return absl::UnimplementedError(absl::StrCat(
+        dir, ": sharded safetensors checkpoints (model.safetensors.index.json) are not supported"));
   }
   std::vector<std::string> onnx_files = FilesWithExtension(dir, kOnnxExtension);
   if (onnx_files.size() == 1) return Join(dir, onnx_files[0]);
   if (onnx_files.size() > 1) {
-    return absl::InvalidArgumentError(absl::StrCat(dir, ": several .onnx files (", absl::StrJoin(onnx_files, ", "),
-                                                   "); pass the one to load"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        dir, ": several .onnx files (", absl::StrJoin(onnx_files, ", "), "); pass the one to load"));
   }
-  return absl::NotFoundError(absl::StrCat(dir, ": no model.safetensors, model.onnx or other .onnx weights file"));
+  return absl::NotFoundError(
+      absl::StrCat(dir, ": no model.safetensors, model.onnx or other .onnx weights file"));
 }
 
 }  // namespace
@@ -94,7 +94,8 @@ absl::StatusOr<LoadedModel> LoadModel(const std::string& path) {
     dir = Parent(path);
     weights_path = path;
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not a model directory, .safetensors or .onnx file"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not a model directory, .safetensors or .onnx file"));
   }
   const bool onnx = absl::EndsWith(weights_path, kOnnxExtension);
 

@@ -41,11 +41,13 @@ absl::StatusOr<onnx::ModelProto> ParseModel(const std::string& path) {
   ::close(fd);
   if (!parsed) {
     return absl::InvalidArgumentError(
-        absl::StrCat(path, ": not a valid ONNX model (the protobuf does not parse: truncated or corrupt file, or "
-                           "over 2 GiB)"));
+        absl::StrCat(path,
+                     ": not a valid ONNX model (the protobuf does not parse: truncated or corrupt file, or "
+                     "over 2 GiB)"));
   }
   if (!model.has_graph() || model.graph().initializer_size() == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not an ONNX model with weights (no initializers)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not an ONNX model with weights (no initializers)"));
   }
   return model;
 }
@@ -54,7 +56,8 @@ absl::StatusOr<onnx::ModelProto> ParseModel(const std::string& path) {
 absl::StatusOr<Tensor> ConvertInitializer(const onnx::TensorProto& t, const std::string& name,
                                           const std::string& path) {
   auto invalid = [&](absl::string_view what) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": initializer ", name, " (\"", t.name(), "\"): ", what));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": initializer ", name, " (\"", t.name(), "\"): ", what));
   };
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
     return absl::UnimplementedError(absl::StrCat(path, ": initializer ", name, " (\"", t.name(),
@@ -124,10 +127,10 @@ absl::StatusOr<Tensor> ConvertInitializer(const onnx::TensorProto& t, const std:
       }
       break;
     default:
-      return absl::UnimplementedError(
-          absl::StrCat(path, ": initializer ", name, " (\"", t.name(), "\") has data type ",
-                       onnx::TensorProto::DataType_Name(static_cast<onnx::TensorProto::DataType>(t.data_type())),
-                       "; only FLOAT, FLOAT16, BFLOAT16 and DOUBLE weights are supported"));
+      return absl::UnimplementedError(absl::StrCat(
+          path, ": initializer ", name, " (\"", t.name(), "\") has data type ",
+          onnx::TensorProto::DataType_Name(static_cast<onnx::TensorProto::DataType>(t.data_type())),
+          "; only FLOAT, FLOAT16, BFLOAT16 and DOUBLE weights are supported"));
   }
   return out;
 }
@@ -192,8 +195,9 @@ class GraphIndex {
     }
     auto it = bindings_.find(name);
     if (it != bindings_.end() && it->second.initializer != &weight) {
-      return absl::InvalidArgumentError(absl::StrCat(path_, ": both initializer \"", it->second.initializer->name(),
-                                                     "\" and \"", weight.name(), "\" resolve to tensor ", name));
+      return absl::InvalidArgumentError(absl::StrCat(path_, ": both initializer \"",
+                                                     it->second.initializer->name(), "\" and \"",
+                                                     weight.name(), "\" resolve to tensor ", name));
     }
     bindings_[name] = Binding{&weight, in_out_layout};
     return absl::OkStatus();
@@ -265,10 +269,10 @@ absl::StatusOr<BertWeights> ReadOnnxBertWeights(const std::string& path, const M
   };
   absl::StatusOr<BertWeights> weights = AssembleBertWeights(config, names, lookup, path);
   if (absl::IsNotFound(weights.status()) && !index.unidentified().empty()) {
-    return absl::NotFoundError(absl::StrCat(
-        weights.status().message(), " (", index.unidentified().size(),
-        " MatMul/Gemm weight initializers could not be named because no bias Add follows them: ",
-        absl::StrJoin(index.unidentified(), ", "), ")"));
+    return absl::NotFoundError(
+        absl::StrCat(weights.status().message(), " (", index.unidentified().size(),
+                     " MatMul/Gemm weight initializers could not be named because no bias Add follows them: ",
+                     absl::StrJoin(index.unidentified(), ", "), ")"));
   }
   return weights;
 }

@@ -37,12 +37,13 @@ absl::Status Invalid(const std::string& path, absl::string_view what) {
 }
 
 absl::Status InvalidTensor(const std::string& path, const std::string& name, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(path, ": invalid safetensors file: tensor \"", name, "\": ", what));
+  return absl::InvalidArgumentError(
+      absl::StrCat(path, ": invalid safetensors file: tensor \"", name, "\": ", what));
 }
 
 // Parses one header entry. `data_size` is the byte length of the data section.
-absl::Status ParseEntry(const std::string& path, const std::string& name, const json& value, uint64_t data_size,
-                        SafetensorsEntry* entry) {
+absl::Status ParseEntry(const std::string& path, const std::string& name, const json& value,
+                        uint64_t data_size, SafetensorsEntry* entry) {
   if (!value.is_object()) return InvalidTensor(path, name, "entry is not a JSON object");
   auto dtype = value.find("dtype");
   auto shape = value.find("shape");
@@ -53,7 +54,8 @@ absl::Status ParseEntry(const std::string& path, const std::string& name, const 
   if (!dtype->is_string()) return InvalidTensor(path, name, "\"dtype\" is not a string");
   entry->dtype = dtype->get<std::string>();
   entry->item_size = ItemSize(entry->dtype);
-  if (entry->item_size == 0) return InvalidTensor(path, name, absl::StrCat("unknown dtype \"", entry->dtype, "\""));
+  if (entry->item_size == 0)
+    return InvalidTensor(path, name, absl::StrCat("unknown dtype \"", entry->dtype, "\""));
 
   if (!shape->is_array()) return InvalidTensor(path, name, "\"shape\" is not an array");
   // Overflow-safe: the element count is checked against the data size after each dimension (a zero
@@ -62,7 +64,8 @@ absl::Status ParseEntry(const std::string& path, const std::string& name, const 
   bool has_zero = false;
   for (const json& dim : *shape) {
     if (!dim.is_number_unsigned()) {
-      return InvalidTensor(path, name, absl::StrCat("shape entry ", dim.dump(), " is not a non-negative integer"));
+      return InvalidTensor(path, name,
+                           absl::StrCat("shape entry ", dim.dump(), " is not a non-negative integer"));
     }
     const uint64_t d = dim.get<uint64_t>();
     if (d > static_cast<uint64_t>(INT64_MAX)) {
@@ -82,24 +85,28 @@ absl::Status ParseEntry(const std::string& path, const std::string& name, const 
 
   if (!offsets->is_array() || offsets->size() != 2 || !(*offsets)[0].is_number_unsigned() ||
       !(*offsets)[1].is_number_unsigned()) {
-    return InvalidTensor(path, name, absl::StrCat("\"data_offsets\" ", offsets->dump(),
-                                                  " is not a pair of non-negative integers"));
+    return InvalidTensor(
+        path, name,
+        absl::StrCat("\"data_offsets\" ", offsets->dump(), " is not a pair of non-negative integers"));
   }
   entry->begin = (*offsets)[0].get<uint64_t>();
   entry->end = (*offsets)[1].get<uint64_t>();
   if (entry->begin > entry->end) {
-    return InvalidTensor(path, name, absl::StrCat("data_offsets begin ", entry->begin, " > end ", entry->end));
+    return InvalidTensor(path, name,
+                         absl::StrCat("data_offsets begin ", entry->begin, " > end ", entry->end));
   }
   if (entry->end > data_size) {
-    return InvalidTensor(path, name, absl::StrCat("data_offsets [", entry->begin, ", ", entry->end,
-                                                  ") run past the end of the data (", data_size, " bytes)"));
+    return InvalidTensor(path, name,
+                         absl::StrCat("data_offsets [", entry->begin, ", ", entry->end,
+                                      ") run past the end of the data (", data_size, " bytes)"));
   }
   // elements <= data_size and item_size <= 8, so the product fits in uint64_t.
   const uint64_t expected_bytes = elements * static_cast<uint64_t>(entry->item_size);
   if (entry->end - entry->begin != expected_bytes) {
-    return InvalidTensor(path, name, absl::StrCat("shape ", shape->dump(), " of ", entry->dtype, " needs ",
-                                                  expected_bytes, " bytes, data_offsets span ",
-                                                  entry->end - entry->begin));
+    return InvalidTensor(
+        path, name,
+        absl::StrCat("shape ", shape->dump(), " of ", entry->dtype, " needs ", expected_bytes,
+                     " bytes, data_offsets span ", entry->end - entry->begin));
   }
   return absl::OkStatus();
 }
@@ -117,7 +124,8 @@ absl::StatusOr<std::unique_ptr<SafetensorsReader>> SafetensorsReader::Open(const
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
   if (file_size < 8) {
     ::close(fd);
-    return Invalid(path, absl::StrCat("the file has ", file_size, " bytes, shorter than the 8-byte header length"));
+    return Invalid(path,
+                   absl::StrCat("the file has ", file_size, " bytes, shorter than the 8-byte header length"));
   }
   void* mapping = ::mmap(nullptr, file_size, PROT_READ, MAP_PRIVATE, fd, 0);
   const int mmap_errno = errno;
@@ -132,8 +140,8 @@ absl::StatusOr<std::unique_ptr<SafetensorsReader>> SafetensorsReader::Open(const
   uint64_t header_size = 0;
   for (int i = 0; i < 8; ++i) header_size |= static_cast<uint64_t>(reader->mapping_[i]) << (8 * i);
   if (header_size > kMaxHeaderBytes) {
-    return Invalid(path, absl::StrCat("header length ", header_size, " exceeds the ", kMaxHeaderBytes,
-                                      "-byte limit"));
+    return Invalid(
+        path, absl::StrCat("header length ", header_size, " exceeds the ", kMaxHeaderBytes, "-byte limit"));
   }
   if (header_size > file_size - 8) {
     return Invalid(path, absl::StrCat("header length ", header_size, " runs past the end of the file (",
@@ -143,7 +151,8 @@ absl::StatusOr<std::unique_ptr<SafetensorsReader>> SafetensorsReader::Open(const
   const uint64_t data_size = file_size - reader->data_offset_;
 
   const char* header_begin = reinterpret_cast<const char*>(reader->mapping_ + 8);
-  json header = json::parse(header_begin, header_begin + header_size, /*cb=*/nullptr, /*allow_exceptions=*/false);
+  json header =
+      json::parse(header_begin, header_begin + header_size, /*cb=*/nullptr, /*allow_exceptions=*/false);
   if (header.is_discarded()) return Invalid(path, "the header is not valid JSON");
   if (!header.is_object()) return Invalid(path, "the header is not a JSON object");
 
@@ -151,7 +160,8 @@ absl::StatusOr<std::unique_ptr<SafetensorsReader>> SafetensorsReader::Open(const
     for (auto it = header.begin(); it != header.end(); ++it) {
       if (it.key() == "__metadata__") continue;
       SafetensorsEntry entry;
-      if (auto status = ParseEntry(path, it.key(), it.value(), data_size, &entry); !status.ok()) return status;
+      if (auto status = ParseEntry(path, it.key(), it.value(), data_size, &entry); !status.ok())
+        return status;
       reader->entries_.emplace(it.key(), std::move(entry));
     }
   } catch (const json::exception& e) {
@@ -167,10 +177,11 @@ absl::StatusOr<std::unique_ptr<SafetensorsReader>> SafetensorsReader::Open(const
             [](const auto& a, const auto& b) { return a.second->begin < b.second->begin; });
   for (size_t i = 1; i < ranges.size(); ++i) {
     if (ranges[i].second->begin < ranges[i - 1].second->end) {
-      return InvalidTensor(path, *ranges[i].first,
-                           absl::StrCat("data_offsets [", ranges[i].second->begin, ", ", ranges[i].second->end,
-                                        ") overlap tensor \"", *ranges[i - 1].first, "\" [",
-                                        ranges[i - 1].second->begin, ", ", ranges[i - 1].second->end, ")"));
+      return InvalidTensor(
+          path, *ranges[i].first,
+          absl::StrCat("data_offsets [", ranges[i].second->begin, ", ", ranges[i].second->end,
+                       ") overlap tensor \"", *ranges[i - 1].first, "\" [", ranges[i - 1].second->begin, ", ",
+                       ranges[i - 1].second->end, ")"));
     }
   }
   return reader;

@@ -62,7 +62,7 @@ class SafetensorsReader {
   std::string path_;
   const unsigned char* mapping_;  // owned: munmap'd in the destructor
   size_t mapping_size_;
-  uint64_t data_offset_ = 0;      // file offset of the data section (8 + header length)
+  uint64_t data_offset_ = 0;  // file offset of the data section (8 + header length)
   std::map<std::string, SafetensorsEntry> entries_;
 };
 

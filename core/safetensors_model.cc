@@ -24,8 +24,8 @@ absl::StatusOr<BertWeights> ReadSafetensorsBertWeights(const std::string& path, 
     std::string canonical = CanonicalBertName(name);
     auto [it, inserted] = file_names.emplace(canonical, name);
     if (!inserted) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": tensors ", it->second, " and ", name,
-                                                     " both name ", canonical));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": tensors ", it->second, " and ", name, " both name ", canonical));
     }
     canonical_names.push_back(std::move(canonical));
   }

@@ -10,9 +10,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-#define QKV_RETURN_IF_ERROR(expr)                        \
-  do {                                                   \
-    ::absl::Status qkv_status_internal_ = (expr);        \
+#define QKV_RETURN_IF_ERROR(expr)                                \
+  do {                                                           \
+    ::absl::Status qkv_status_internal_ = (expr);                \
     if (!qkv_status_internal_.ok()) return qkv_status_internal_; \
   } while (0)
 
@@ -22,8 +22,8 @@
 #define QKV_ASSIGN_OR_RETURN(lhs, expr) \
   QKV_ASSIGN_OR_RETURN_IMPL_(QKV_STATUS_MACROS_CONCAT_(qkv_statusor_, __LINE__), lhs, expr)
 
-#define QKV_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \
-  auto statusor = (expr);                               \
+#define QKV_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr)    \
+  auto statusor = (expr);                                  \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 

@@ -181,16 +181,16 @@ absl::Status CheckMaxLength(int max_length, int specials) {
     return absl::InvalidArgumentError(absl::StrCat("max_length must be >= 0, got ", max_length));
   }
   if (max_length > 0 && max_length < specials) {
-    return absl::InvalidArgumentError(absl::StrCat("max_length ", max_length, " cannot hold the ", specials,
-                                                   " special tokens"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_length ", max_length, " cannot hold the ", specials, " special tokens"));
   }
   return absl::OkStatus();
 }
 
 }  // namespace
 
-absl::StatusOr<Tokenizer> Tokenizer::FromTokens(std::vector<std::string> tokens, const TokenizerOptions& options,
-                                                const std::string& source) {
+absl::StatusOr<Tokenizer> Tokenizer::FromTokens(std::vector<std::string> tokens,
+                                                const TokenizerOptions& options, const std::string& source) {
   if (options.max_chars_per_word <= 0) {
     return absl::InvalidArgumentError(
         absl::StrCat(source, ": max_chars_per_word must be > 0, got ", options.max_chars_per_word));
@@ -219,7 +219,8 @@ absl::StatusOr<Tokenizer> Tokenizer::FromTokens(std::vector<std::string> tokens,
   special.unk = tokenizer.TokenToId("[UNK]");
   special.mask = tokenizer.TokenToId("[MASK]");
   for (const auto& [name, id] : {std::pair<const char*, int32_t>{"[UNK]", special.unk},
-                                 {"[CLS]", special.cls}, {"[SEP]", special.sep}}) {
+                                 {"[CLS]", special.cls},
+                                 {"[SEP]", special.sep}}) {
     if (id < 0) {
       return absl::InvalidArgumentError(absl::StrCat(source, ": the vocabulary has no ", name, " token"));
     }

@@ -46,15 +46,16 @@ struct Encoding {
   // Byte offsets [begin, end) into the text the token came from (the first text when type_ids[i] == 0, the
   // second when 1). Special tokens have {0, 0}.
   std::vector<std::pair<int32_t, int32_t>> offsets;
-  std::vector<bool> special;      // true for [CLS] / [SEP]
-  bool truncated = false;         // true when tokens were dropped to fit max_length
+  std::vector<bool> special;  // true for [CLS] / [SEP]
+  bool truncated = false;     // true when tokens were dropped to fit max_length
 };
 
 class Tokenizer {
  public:
   // Reads a vocab.txt (one token per line; the line number is the id). REQUIRES the vocabulary to hold
   // [CLS], [SEP] and [UNK]; an error names the file otherwise.
-  static absl::StatusOr<Tokenizer> FromVocabFile(const std::string& vocab_path, const TokenizerOptions& options);
+  static absl::StatusOr<Tokenizer> FromVocabFile(const std::string& vocab_path,
+                                                 const TokenizerOptions& options);
 
   // Reads a Hugging Face model directory: vocab.txt (or the WordPiece vocab inside tokenizer.json when there
   // is no vocab.txt), and the casing options from tokenizer.json's normalizer, else tokenizer_config.json,
@@ -85,8 +86,8 @@ class Tokenizer {
   Tokenizer() = default;
   // Builds the maps from `tokens` (id = index; the first of duplicate tokens keeps its id) and checks the
   // options and the special tokens. `source` names the file in errors.
-  static absl::StatusOr<Tokenizer> FromTokens(std::vector<std::string> tokens, const TokenizerOptions& options,
-                                              const std::string& source);
+  static absl::StatusOr<Tokenizer> FromTokens(std::vector<std::string> tokens,
+                                              const TokenizerOptions& options, const std::string& source);
 
   // Implementation state (vocab maps, options); the implementation may add members.
   TokenizerOptions options_;

@@ -75,7 +75,8 @@ void ApplyTokenizerConfig(const Json& config, TokenizerOptions* options) {
 // Returns the model's vocabulary by id when `want_vocab`.
 std::optional<std::vector<std::string>> ApplyTokenizerJson(const Json& tokenizer, bool want_vocab,
                                                            TokenizerOptions* options) {
-  if (!tokenizer.is_object()) throw Json::type_error::create(302, "the top level is not an object", &tokenizer);
+  if (!tokenizer.is_object())
+    throw Json::type_error::create(302, "the top level is not an object", &tokenizer);
   const auto normalizer = tokenizer.find("normalizer");
   if (normalizer != tokenizer.end() && normalizer->is_object() &&
       normalizer->value("type", std::string()) == "BertNormalizer") {
@@ -119,7 +120,8 @@ std::optional<fs::path> FindTokenizerJson(const fs::path& dir) {
   std::vector<fs::path> candidates;
   for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
     const std::string name = it->path().filename().string();
-    if (absl::EndsWith(name, "tokenizer.json") && it->is_regular_file(error)) candidates.push_back(it->path());
+    if (absl::EndsWith(name, "tokenizer.json") && it->is_regular_file(error))
+      candidates.push_back(it->path());
   }
   if (candidates.empty()) return std::nullopt;
   return *std::min_element(candidates.begin(), candidates.end());
@@ -127,7 +129,8 @@ std::optional<fs::path> FindTokenizerJson(const fs::path& dir) {
 
 }  // namespace
 
-absl::StatusOr<Tokenizer> Tokenizer::FromVocabFile(const std::string& vocab_path, const TokenizerOptions& options) {
+absl::StatusOr<Tokenizer> Tokenizer::FromVocabFile(const std::string& vocab_path,
+                                                   const TokenizerOptions& options) {
   QKV_ASSIGN_OR_RETURN(const std::string contents, ReadFile(vocab_path));
   return FromTokens(SplitVocabLines(contents), options, vocab_path);
 }

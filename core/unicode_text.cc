@@ -14,8 +14,7 @@ namespace qkv {
 namespace {
 
 absl::Status Utf8Error(absl::string_view what, size_t offset) {
-  return absl::InvalidArgumentError(
-      absl::StrFormat("text is not valid UTF-8: %s at byte %d", what, offset));
+  return absl::InvalidArgumentError(absl::StrFormat("text is not valid UTF-8: %s at byte %d", what, offset));
 }
 
 bool IsContinuation(uint8_t b) { return (b & 0xC0) == 0x80; }
@@ -119,8 +118,7 @@ bool IsBertControl(char32_t c) {
 
 bool IsWordSeparator(char32_t c) {
   if (c < 0x80) return c == ' ' || (c >= '\t' && c <= '\r');
-  return u_isUWhiteSpace(static_cast<UChar32>(c)) ||
-         u_charType(static_cast<UChar32>(c)) == U_SPACE_SEPARATOR;
+  return u_isUWhiteSpace(static_cast<UChar32>(c)) || u_charType(static_cast<UChar32>(c)) == U_SPACE_SEPARATOR;
 }
 
 bool IsBertPunctuation(char32_t c) {

@@ -14,10 +14,10 @@ struct BatchScheduler::Job {
   EncodeJob spec;
   JobDone done;
   absl::Time arrival;
-  int next = 0;              // first sequence not yet taken into a batch
-  int running_batches = 0;   // batches in flight holding some of this job's sequences
-  absl::Status status;       // the first error; OK while the job is healthy
-  JobResult result;          // outputs sized to spec.sequences
+  int next = 0;             // first sequence not yet taken into a batch
+  int running_batches = 0;  // batches in flight holding some of this job's sequences
+  absl::Status status;      // the first error; OK while the job is healthy
+  JobResult result;         // outputs sized to spec.sequences
 
   int size() const { return static_cast<int>(spec.sequences.size()); }
   int64_t tokens(int i) const { return static_cast<int64_t>(spec.sequences[i].token_ids.size()); }
@@ -45,9 +45,9 @@ absl::StatusOr<JobId> BatchScheduler::Submit(EncodeJob job, JobDone done) {
   if (stopping_) return absl::UnavailableError("the server is shutting down");
   if (queued_tokens_ + tokens > options_.max_queued_tokens) {
     ++refused_jobs_;
-    return absl::ResourceExhaustedError(absl::StrCat("queue full: ", queued_tokens_, " tokens queued + ", tokens,
-                                                     " requested > --max_queued_tokens=",
-                                                     options_.max_queued_tokens));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("queue full: ", queued_tokens_, " tokens queued + ", tokens,
+                     " requested > --max_queued_tokens=", options_.max_queued_tokens));
   }
   const JobId id = next_id_++;
   owned->id = id;
@@ -140,7 +140,7 @@ void BatchScheduler::RunDone(std::vector<Finished>* finished) {
 }
 
 std::vector<BatchScheduler::BatchItem> BatchScheduler::TakeBatchLocked(absl::Time now,
-                                                                      std::vector<Finished>* finished) {
+                                                                       std::vector<Finished>* finished) {
   std::vector<BatchItem> batch;
   int64_t tokens = 0;
   while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_batch_sequences) {
@@ -203,8 +203,8 @@ void BatchScheduler::WorkerLoop(int /*worker_index*/) {
     absl::Status status = runner_->Run(inputs, workspace.get(), &outputs);
     const absl::Duration compute = absl::Now() - start;
     if (status.ok() && outputs.size() != inputs.size()) {
-      status = absl::InternalError(absl::StrCat("the encoder returned ", outputs.size(), " outputs for ",
-                                                inputs.size(), " inputs"));
+      status = absl::InternalError(
+          absl::StrCat("the encoder returned ", outputs.size(), " outputs for ", inputs.size(), " inputs"));
     }
     if (status.ok()) {
       // Each (job, sequence) slot belongs to this batch alone, and the job lives while running_batches > 0.

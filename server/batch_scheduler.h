@@ -67,12 +67,12 @@ class EncoderRunner : public BatchRunner {
 };
 
 struct SchedulerOptions {
-  int workers = 1;                                      // worker threads, >= 1
-  int threads_per_worker = 1;                           // OpenMP threads per worker, >= 1
-  int64_t max_batch_tokens = 8192;                      // token budget of one batch, >= 1
-  int max_batch_sequences = 64;                         // sequences in one batch, >= 1
+  int workers = 1;                                           // worker threads, >= 1
+  int threads_per_worker = 1;                                // OpenMP threads per worker, >= 1
+  int64_t max_batch_tokens = 8192;                           // token budget of one batch, >= 1
+  int max_batch_sequences = 64;                              // sequences in one batch, >= 1
   absl::Duration max_queue_delay = absl::Microseconds(500);  // longest wait for batch-mates
-  int64_t max_queued_tokens = 262144;                   // queue bound, >= 1
+  int64_t max_queued_tokens = 262144;                        // queue bound, >= 1
 };
 
 // One unit of work: the sequences of one request.

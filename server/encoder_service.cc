@@ -33,7 +33,8 @@ class EncodeCall : public std::enable_shared_from_this<EncodeCall> {
  public:
   using Finish = std::function<void(const absl::Status&)>;
 
-  EncodeCall(EncoderService::Backend backend, absl::Time deadline, v1::EncodeResponse* response, Finish finish)
+  EncodeCall(EncoderService::Backend backend, absl::Time deadline, v1::EncodeResponse* response,
+             Finish finish)
       : backend_(backend), deadline_(deadline), response_(response), finish_(std::move(finish)) {}
 
   // `request` is only read before Start returns.
@@ -51,9 +52,11 @@ class EncodeCall : public std::enable_shared_from_this<EncodeCall> {
         refused = absl::CancelledError("cancelled by the caller");
       } else {
         // OnDone takes mu_ first, so it cannot finish the call while this block runs.
-        absl::StatusOr<JobId> id = backend_.scheduler->Submit(
-            MakeEncodeJob(prepared_, deadline_),
-            [self = shared_from_this()](absl::StatusOr<JobResult> result) { self->OnDone(std::move(result)); });
+        absl::StatusOr<JobId> id =
+            backend_.scheduler->Submit(MakeEncodeJob(prepared_, deadline_),
+                                       [self = shared_from_this()](absl::StatusOr<JobResult> result) {
+                                         self->OnDone(std::move(result));
+                                       });
         if (id.ok()) {
           job_ = *id;
         } else {
@@ -306,8 +309,8 @@ class EncodeStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffe
           }
           if (!finished_ && pins_ == 0 && reads_done_ && !reading_ && !writing_ && slots_.empty()) {
             finished_ = true;
-            finish_status = cancelled_ ? grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled")
-                                       : grpc::Status::OK;
+            finish_status =
+                cancelled_ ? grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled") : grpc::Status::OK;
             action = kFinish;
           }
         }

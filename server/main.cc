@@ -27,15 +27,18 @@
 #include "server/server.h"
 #include "server/server_config.h"
 
-ABSL_FLAG(std::string, model, "",
-          "Model to serve: a Hugging Face model directory (config.json, vocab.txt, model.safetensors or "
-          "model.onnx) or a .safetensors/.onnx file beside them. Default: the bundled bert-tiny-random, looked "
-          "up as models/bert-tiny-random or share/qkv/models/bert-tiny-random in the binary's directory and up "
-          "to four parents, then in the source tree the binary was built from, then "
-          "/usr/share/qkv/models/bert-tiny-random.");
-ABSL_FLAG(std::string, listen, qkv::ServerConfig().listen, "host:port to listen on; port 0 picks a free one.");
-ABSL_FLAG(int, workers, 0, "Worker threads running batches; 0 = derive from the usable CPUs (cgroup quota "
-                           "and affinity aware).");
+ABSL_FLAG(
+    std::string, model, "",
+    "Model to serve: a Hugging Face model directory (config.json, vocab.txt, model.safetensors or "
+    "model.onnx) or a .safetensors/.onnx file beside them. Default: the bundled bert-tiny-random, looked "
+    "up as models/bert-tiny-random or share/qkv/models/bert-tiny-random in the binary's directory and up "
+    "to four parents, then in the source tree the binary was built from, then "
+    "/usr/share/qkv/models/bert-tiny-random.");
+ABSL_FLAG(std::string, listen, qkv::ServerConfig().listen,
+          "host:port to listen on; port 0 picks a free one.");
+ABSL_FLAG(int, workers, 0,
+          "Worker threads running batches; 0 = derive from the usable CPUs (cgroup quota "
+          "and affinity aware).");
 ABSL_FLAG(int, threads_per_worker, 0, "OpenMP threads per worker for oneDNN; 0 = derive from the CPUs.");
 ABSL_FLAG(int64_t, max_batch_tokens, qkv::ServerConfig().max_batch_tokens,
           "Most tokens (sum of sequence lengths) in one batch.");
@@ -53,8 +56,9 @@ ABSL_FLAG(int64_t, max_attention_bytes, qkv::ServerConfig().max_attention_bytes,
           "Largest attention output of one request in bytes.");
 ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate (chain); with --tls_key turns TLS on.");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
-ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA bundle; when set, clients must present a certificate it "
-                                          "signed (mTLS).");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle; when set, clients must present a certificate it "
+          "signed (mTLS).");
 ABSL_FLAG(absl::Duration, keepalive_time, qkv::ServerConfig().keepalive_time,
           "Interval of HTTP/2 keepalive pings to clients.");
 ABSL_FLAG(absl::Duration, keepalive_timeout, qkv::ServerConfig().keepalive_timeout,
@@ -66,10 +70,23 @@ namespace qkv {
 namespace {
 
 constexpr const char* kEnvFlags[] = {
-    "model",          "listen",          "workers",           "threads_per_worker", "max_batch_tokens",
-    "max_batch_sequences", "max_queue_delay", "max_queued_tokens", "max_stream_in_flight",
-    "max_message_bytes", "max_attention_bytes", "tls_cert",      "tls_key",            "tls_client_ca",
-    "keepalive_time", "keepalive_timeout", "grace_period",
+    "model",
+    "listen",
+    "workers",
+    "threads_per_worker",
+    "max_batch_tokens",
+    "max_batch_sequences",
+    "max_queue_delay",
+    "max_queued_tokens",
+    "max_stream_in_flight",
+    "max_message_bytes",
+    "max_attention_bytes",
+    "tls_cert",
+    "tls_key",
+    "tls_client_ca",
+    "keepalive_time",
+    "keepalive_timeout",
+    "grace_period",
 };
 
 // Applies QKV_<FLAG> environment variables as flag values; called before the command line is parsed, so
@@ -148,12 +165,14 @@ std::string StartupLine(const Server& server) {
   const char* security = c.tls_cert.empty() ? "plaintext" : (c.tls_client_ca.empty() ? "TLS" : "mTLS");
   const std::string host = c.listen.substr(0, c.listen.rfind(':'));
   return absl::StrCat(
-      "qkv-server listening on ", host, ":", server.port(), " (", security, "); model ", m.name, " (", m.format,
-      " ", m.weights_path, "; L=", mc.num_hidden_layers, " D=", mc.hidden_size, " H=", mc.num_attention_heads,
-      " F=", mc.intermediate_size, " V=", mc.vocab_size, " P=", mc.max_position_embeddings,
-      ", pooler=", m.has_pooler ? "yes" : "no", ", fp32); workers=", c.workers, " threads_per_worker=",
-      c.threads_per_worker, " (cpus=", AvailableCpus(), "); max_batch_tokens=", c.max_batch_tokens,
-      " max_batch_sequences=", c.max_batch_sequences, " max_queue_delay=", absl::FormatDuration(c.max_queue_delay),
+      "qkv-server listening on ", host, ":", server.port(), " (", security, "); model ", m.name, " (",
+      m.format, " ", m.weights_path, "; L=", mc.num_hidden_layers, " D=", mc.hidden_size,
+      " H=", mc.num_attention_heads, " F=", mc.intermediate_size, " V=", mc.vocab_size,
+      " P=", mc.max_position_embeddings, ", pooler=", m.has_pooler ? "yes" : "no",
+      ", fp32); workers=", c.workers, " threads_per_worker=", c.threads_per_worker,
+      " (cpus=", AvailableCpus(), "); max_batch_tokens=", c.max_batch_tokens,
+      " max_batch_sequences=", c.max_batch_sequences,
+      " max_queue_delay=", absl::FormatDuration(c.max_queue_delay),
       " max_queued_tokens=", c.max_queued_tokens, " max_message_bytes=", c.max_message_bytes,
       " max_attention_bytes=", c.max_attention_bytes, "; kernels: ", absl::StrJoin(m.kernels, ", "));
 }
@@ -167,8 +186,9 @@ int Main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  absl::SetProgramUsageMessage("Serves a BERT-family encoder over gRPC. Flags also read QKV_<FLAG> from the "
-                               "environment (an explicit flag wins).");
+  absl::SetProgramUsageMessage(
+      "Serves a BERT-family encoder over gRPC. Flags also read QKV_<FLAG> from the "
+      "environment (an explicit flag wins).");
   if (!ApplyEnvironment()) return 2;
   absl::ParseCommandLine(argc, argv);
   ServerConfig config = ConfigFromFlags();

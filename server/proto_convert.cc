@@ -124,17 +124,16 @@ absl::StatusOr<Encoding> EncodeText(const std::string& text, const std::string* 
   return encoding;
 }
 
-absl::StatusOr<int> LengthLimit(v1::Truncation truncation, int32_t max_length, const std::string& field_prefix,
-                                const ServedModel& model) {
+absl::StatusOr<int> LengthLimit(v1::Truncation truncation, int32_t max_length,
+                                const std::string& field_prefix, const ServedModel& model) {
   if (truncation != v1::TRUNCATION_UNSPECIFIED && truncation != v1::TRUNCATION_REJECT &&
       truncation != v1::TRUNCATION_TRUNCATE) {
     return Invalid(field_prefix + "truncation", absl::StrCat("unknown value ", static_cast<int>(truncation)));
   }
   const int64_t positions = model.config.max_position_embeddings;
   if (max_length < 0 || max_length > positions) {
-    return Invalid(field_prefix + "max_length",
-                   absl::StrCat(max_length, " out of range [0, ", positions, "] (0 = the model's ", positions,
-                                ")"));
+    return Invalid(field_prefix + "max_length", absl::StrCat(max_length, " out of range [0, ", positions,
+                                                             "] (0 = the model's ", positions, ")"));
   }
   return max_length == 0 ? static_cast<int>(positions) : max_length;
 }
@@ -168,8 +167,8 @@ absl::StatusOr<PreparedEncode> PrepareEncode(const v1::EncodeRequest& request, c
   const int64_t hidden = mc.hidden_size;
   if (request.inputs().empty()) return Invalid("inputs", "no inputs; send at least one");
   if (request.inputs_size() > config.max_batch_sequences) {
-    return Invalid("inputs", absl::StrCat(request.inputs_size(), " inputs > --max_batch_sequences=",
-                                          config.max_batch_sequences));
+    return Invalid("inputs", absl::StrCat(request.inputs_size(),
+                                          " inputs > --max_batch_sequences=", config.max_batch_sequences));
   }
 
   const v1::EncodeOptions& options = request.options();
@@ -184,13 +183,14 @@ absl::StatusOr<PreparedEncode> PrepareEncode(const v1::EncodeRequest& request, c
   // An attention message without layers asks for the last layer.
   google::protobuf::RepeatedField<int32_t> attention_layers = options.attention().layers();
   if (options.has_attention() && attention_layers.empty()) attention_layers.Add(-1);
-  QKV_ASSIGN_OR_RETURN(spec.attention_layers,
-                       ResolveIndices(attention_layers, layers, /*allow_negative=*/true,
-                                      "options.attention.layers", "layer"));
+  QKV_ASSIGN_OR_RETURN(
+      spec.attention_layers,
+      ResolveIndices(attention_layers, layers, /*allow_negative=*/true, "options.attention.layers", "layer"));
   QKV_ASSIGN_OR_RETURN(prepared.attention_heads,
                        ResolveIndices(options.attention().heads(), heads, /*allow_negative=*/false,
                                       "options.attention.heads", "head"));
-  QKV_ASSIGN_OR_RETURN(const int limit, LengthLimit(options.truncation(), options.max_length(), "options.", model));
+  QKV_ASSIGN_OR_RETURN(const int limit,
+                       LengthLimit(options.truncation(), options.max_length(), "options.", model));
 
   prepared.sequences.resize(request.inputs_size());
   for (int i = 0; i < request.inputs_size(); ++i) {
@@ -200,7 +200,8 @@ absl::StatusOr<PreparedEncode> PrepareEncode(const v1::EncodeRequest& request, c
     seq.id = input.id();
     switch (input.content_case()) {
       case v1::Input::kIds:
-        QKV_RETURN_IF_ERROR(PrepareIds(input.ids(), field + ".ids", model, options.truncation(), limit, &seq));
+        QKV_RETURN_IF_ERROR(
+            PrepareIds(input.ids(), field + ".ids", model, options.truncation(), limit, &seq));
         break;
       case v1::Input::kText: {
         const v1::TextInput& text = input.text();
@@ -228,24 +229,29 @@ absl::StatusOr<PreparedEncode> PrepareEncode(const v1::EncodeRequest& request, c
   }
 
   // Size checks before any compute. The encoder copies all H heads of each requested layer.
-  const int out_heads = prepared.attention_heads.empty() ? heads : static_cast<int>(prepared.attention_heads.size());
+  const int out_heads =
+      prepared.attention_heads.empty() ? heads : static_cast<int>(prepared.attention_heads.size());
   int64_t attention_bytes = 0, response_bytes = 0;
   for (const PreparedSequence& seq : prepared.sequences) {
     const int64_t t = static_cast<int64_t>(seq.ids.size());
     const int64_t n_layers = static_cast<int64_t>(spec.attention_layers.size());
     attention_bytes += 4 * heads * t * t * n_layers;
-    response_bytes += 4 * (t * hidden * ((spec.token_vectors ? 1 : 0) + static_cast<int64_t>(spec.hidden_state_layers.size())) +
-                           (spec.pooling == Pooling::kNone ? 0 : hidden) + out_heads * t * t * n_layers);
+    response_bytes +=
+        4 *
+        (t * hidden * ((spec.token_vectors ? 1 : 0) + static_cast<int64_t>(spec.hidden_state_layers.size())) +
+         (spec.pooling == Pooling::kNone ? 0 : hidden) + out_heads * t * t * n_layers);
   }
   if (attention_bytes > config.max_attention_bytes) {
-    return Invalid("options.attention", absl::StrCat(attention_bytes, " bytes of attention probabilities > "
-                                                     "--max_attention_bytes=", config.max_attention_bytes,
-                                                     "; ask for fewer layers or shorter inputs"));
+    return Invalid("options.attention",
+                   absl::StrCat(attention_bytes,
+                                " bytes of attention probabilities > "
+                                "--max_attention_bytes=",
+                                config.max_attention_bytes, "; ask for fewer layers or shorter inputs"));
   }
   if (response_bytes > config.max_message_bytes) {
-    return absl::ResourceExhaustedError(absl::StrCat("the response would exceed ", response_bytes,
-                                                     " bytes > --max_message_bytes=", config.max_message_bytes,
-                                                     "; ask for fewer outputs or split the request"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the response would exceed ", response_bytes, " bytes > --max_message_bytes=",
+                     config.max_message_bytes, "; ask for fewer outputs or split the request"));
   }
   return prepared;
 }
@@ -267,8 +273,8 @@ absl::Status FillEncodeResponse(const PreparedEncode& prepared, JobResult result
   const int64_t h = model.config.num_attention_heads;
   const OutputSpec& spec = prepared.spec;
   if (result.outputs.size() != prepared.sequences.size()) {
-    return absl::InternalError(absl::StrCat("got ", result.outputs.size(), " outputs for ",
-                                            prepared.sequences.size(), " inputs"));
+    return absl::InternalError(
+        absl::StrCat("got ", result.outputs.size(), " outputs for ", prepared.sequences.size(), " inputs"));
   }
   for (size_t i = 0; i < prepared.sequences.size(); ++i) {
     const PreparedSequence& seq = prepared.sequences[i];
@@ -290,13 +296,15 @@ absl::Status FillEncodeResponse(const PreparedEncode& prepared, JobResult result
     }
     if (spec.pooling != Pooling::kNone) {
       if (out.pooled.size() != static_cast<size_t>(d)) {
-        return absl::InternalError(absl::StrCat("inputs[", i, "]: pooled has ", out.pooled.size(), " values"));
+        return absl::InternalError(
+            absl::StrCat("inputs[", i, "]: pooled has ", out.pooled.size(), " values"));
       }
       SetTensor({d}, out.pooled.data(), out.pooled.size(), o->mutable_pooled());
     }
     if (out.hidden_states.size() != spec.hidden_state_layers.size() ||
         out.attentions.size() != spec.attention_layers.size()) {
-      return absl::InternalError(absl::StrCat("inputs[", i, "]: wrong number of hidden states or attentions"));
+      return absl::InternalError(
+          absl::StrCat("inputs[", i, "]: wrong number of hidden states or attentions"));
     }
     for (const LayerTensor& layer : out.hidden_states) {
       if (layer.data.size() != td) return absl::InternalError("hidden state of the wrong size");
@@ -306,7 +314,8 @@ absl::Status FillEncodeResponse(const PreparedEncode& prepared, JobResult result
     }
     const size_t tt = static_cast<size_t>(t * t);
     for (const LayerTensor& layer : out.attentions) {
-      if (layer.data.size() != static_cast<size_t>(h) * tt) return absl::InternalError("attention of the wrong size");
+      if (layer.data.size() != static_cast<size_t>(h) * tt)
+        return absl::InternalError("attention of the wrong size");
       v1::LayerAttention* la = o->add_attention();
       la->set_layer(layer.layer);
       if (prepared.attention_heads.empty()) {
@@ -337,9 +346,9 @@ absl::Status FillEncodeResponse(const PreparedEncode& prepared, JobResult result
   response->set_model(model.name);
   const size_t bytes = response->ByteSizeLong();
   if (bytes > static_cast<size_t>(config.max_message_bytes)) {
-    return absl::ResourceExhaustedError(absl::StrCat("the response has ", bytes, " bytes > --max_message_bytes=",
-                                                     config.max_message_bytes,
-                                                     "; ask for fewer outputs or split the request"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the response has ", bytes, " bytes > --max_message_bytes=", config.max_message_bytes,
+                     "; ask for fewer outputs or split the request"));
   }
   return absl::OkStatus();
 }

@@ -22,10 +22,10 @@ namespace qkv {
 
 // One validated input: the tokens the model will run on (owned here; EncodeJob spans point into them).
 struct PreparedSequence {
-  std::string id;                    // Input.id
-  std::vector<int32_t> ids;          // [T]
-  std::vector<int32_t> type_ids;     // [T]
-  std::vector<std::string> tokens;   // [T]
+  std::string id;                   // Input.id
+  std::vector<int32_t> ids;         // [T]
+  std::vector<int32_t> type_ids;    // [T]
+  std::vector<std::string> tokens;  // [T]
   bool truncated = false;
 };
 

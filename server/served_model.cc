@@ -55,16 +55,20 @@ absl::StatusOr<std::optional<Pooling>> SentenceTransformersPooling(const std::st
     if (key.rfind("pooling_mode_", 0) == 0 && value.is_boolean() && value.get<bool>()) enabled.push_back(key);
   }
   if (enabled.empty()) return std::optional<Pooling>();
-  if (enabled.size() == 1 && enabled[0] == "pooling_mode_mean_tokens") return std::optional<Pooling>(Pooling::kMean);
-  if (enabled.size() == 1 && enabled[0] == "pooling_mode_cls_token") return std::optional<Pooling>(Pooling::kCls);
-  return absl::UnimplementedError(absl::StrCat(path, ": unsupported pooling (", absl::StrJoin(enabled, " + "),
-                                               "); only pooling_mode_mean_tokens or pooling_mode_cls_token alone is "
-                                               "supported"));
+  if (enabled.size() == 1 && enabled[0] == "pooling_mode_mean_tokens")
+    return std::optional<Pooling>(Pooling::kMean);
+  if (enabled.size() == 1 && enabled[0] == "pooling_mode_cls_token")
+    return std::optional<Pooling>(Pooling::kCls);
+  return absl::UnimplementedError(
+      absl::StrCat(path, ": unsupported pooling (", absl::StrJoin(enabled, " + "),
+                   "); only pooling_mode_mean_tokens or pooling_mode_cls_token alone is "
+                   "supported"));
 }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ServedModel>> LoadServedModel(const std::string& path, int64_t max_batch_tokens) {
+absl::StatusOr<std::unique_ptr<ServedModel>> LoadServedModel(const std::string& path,
+                                                             int64_t max_batch_tokens) {
   QKV_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModel(path));
   auto model = std::make_unique<ServedModel>(std::move(loaded.tokenizer));
   const std::string clean = StripTrailingSlashes(path);
@@ -98,7 +102,8 @@ absl::Status WarmUp(const ServedModel& model) {
   std::unique_ptr<Workspace> workspace = model.encoder->NewWorkspace();
   std::vector<SequenceOutput> outputs;
   absl::Status status = model.encoder->Run({input}, workspace.get(), &outputs);
-  if (!status.ok()) return absl::Status(status.code(), absl::StrCat("warm-up run failed: ", status.message()));
+  if (!status.ok())
+    return absl::Status(status.code(), absl::StrCat("warm-up run failed: ", status.message()));
   return absl::OkStatus();
 }
 

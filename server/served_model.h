@@ -37,13 +37,15 @@ struct ServedModel {
 };
 
 // Loads the model at `path` (see core/model_loader.h for accepted paths) and builds the encoder.
-// `max_batch_tokens` bounds one Run (Encoder splits bigger batches). A 1_Pooling/config.json that is not a JSON
-// object, or asks for a pooling qkv lacks (max, weighted mean, several modes at once), is an error naming it.
-absl::StatusOr<std::unique_ptr<ServedModel>> LoadServedModel(const std::string& path, int64_t max_batch_tokens);
+// `max_batch_tokens` bounds one Run (Encoder splits bigger batches). A 1_Pooling/config.json that is not a
+// JSON object, or asks for a pooling qkv lacks (max, weighted mean, several modes at once), is an error
+// naming it.
+absl::StatusOr<std::unique_ptr<ServedModel>> LoadServedModel(const std::string& path,
+                                                             int64_t max_batch_tokens);
 
-// Runs one short sequence ([CLS] [SEP]; [CLS] alone when max_position_embeddings is 1) through the encoder with
-// a fresh workspace, so that the first request pays no one-time costs and a broken model fails at startup.
-// REQUIRES: model.encoder.
+// Runs one short sequence ([CLS] [SEP]; [CLS] alone when max_position_embeddings is 1) through the encoder
+// with a fresh workspace, so that the first request pays no one-time costs and a broken model fails at
+// startup. REQUIRES: model.encoder.
 absl::Status WarmUp(const ServedModel& model);
 
 }  // namespace qkv

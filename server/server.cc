@@ -1,11 +1,11 @@
 #include "server/server.h"
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
 #include <fstream>
 #include <sstream>
 #include <utility>
-
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -19,7 +19,8 @@ absl::StatusOr<std::string> ReadPemFile(const std::string& path, const char* fla
   if (!in) return absl::NotFoundError(absl::StrCat("--", flag, ": cannot read ", path));
   std::stringstream text;
   text << in.rdbuf();
-  if (text.str().empty()) return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", path, " is empty"));
+  if (text.str().empty())
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", path, " is empty"));
   return text.str();
 }
 
@@ -92,7 +93,8 @@ void Server::SetHealth(bool serving) {
 }
 
 absl::Status Server::LoadModel() {
-  QKV_ASSIGN_OR_RETURN(std::unique_ptr<ServedModel> model, LoadServedModel(config_.model, config_.max_batch_tokens));
+  QKV_ASSIGN_OR_RETURN(std::unique_ptr<ServedModel> model,
+                       LoadServedModel(config_.model, config_.max_batch_tokens));
   QKV_RETURN_IF_ERROR(WarmUp(*model));
   return Serve(std::move(model));
 }

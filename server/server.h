@@ -14,10 +14,10 @@
 #ifndef QKV_SERVER_SERVER_H_
 #define QKV_SERVER_SERVER_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

@@ -51,12 +51,13 @@ absl::Status ServerConfig::Validate() const {
   if (auto s = Positive("max_attention_bytes", max_attention_bytes); !s.ok()) return s;
   // gRPC takes message sizes as int.
   if (max_message_bytes < 1024 || max_message_bytes > INT32_MAX) {
-    return absl::InvalidArgumentError(absl::StrCat("--max_message_bytes must be in [1024, ", INT32_MAX,
-                                                   "] (got ", max_message_bytes, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_message_bytes must be in [1024, ", INT32_MAX, "] (got ", max_message_bytes, ")"));
   }
   if (max_queued_tokens < max_batch_tokens) {
     return absl::InvalidArgumentError(absl::StrCat("--max_queued_tokens (", max_queued_tokens,
-                                                   ") must be >= --max_batch_tokens (", max_batch_tokens, ")"));
+                                                   ") must be >= --max_batch_tokens (", max_batch_tokens,
+                                                   ")"));
   }
   if (auto s = PositiveDuration("max_queue_delay", max_queue_delay, /*zero_ok=*/true); !s.ok()) return s;
   if (auto s = PositiveDuration("keepalive_time", keepalive_time, false); !s.ok()) return s;
@@ -66,8 +67,9 @@ absl::Status ServerConfig::Validate() const {
     return absl::InvalidArgumentError("--tls_cert and --tls_key must be given together");
   }
   if (!tls_client_ca.empty() && tls_cert.empty()) {
-    return absl::InvalidArgumentError("--tls_client_ca needs --tls_cert and --tls_key (mTLS is TLS plus client "
-                                      "certificates)");
+    return absl::InvalidArgumentError(
+        "--tls_client_ca needs --tls_cert and --tls_key (mTLS is TLS plus client "
+        "certificates)");
   }
   return absl::OkStatus();
 }

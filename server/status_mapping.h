@@ -6,10 +6,10 @@
 #ifndef QKV_SERVER_STATUS_MAPPING_H_
 #define QKV_SERVER_STATUS_MAPPING_H_
 
+#include <grpcpp/support/status.h>
+
 #include <cstddef>
 #include <string>
-
-#include <grpcpp/support/status.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"

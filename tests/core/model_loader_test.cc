@@ -67,8 +67,8 @@ void ExpectSameWeights(const BertWeights& a, const BertWeights& b) {
   ASSERT_EQ(a.layers.size(), b.layers.size());
   for (size_t i = 0; i < a.layers.size(); ++i) {
     const auto linears = [](const EncoderLayerWeights& l) {
-      return std::vector<const LinearWeights*>{&l.query, &l.key, &l.value, &l.attention_output, &l.intermediate,
-                                               &l.output};
+      return std::vector<const LinearWeights*>{&l.query,        &l.key,   &l.value, &l.attention_output,
+                                               &l.intermediate, &l.output};
     };
     const auto la = linears(a.layers[i]);
     const auto lb = linears(b.layers[i]);
@@ -76,7 +76,8 @@ void ExpectSameWeights(const BertWeights& a, const BertWeights& b) {
       ExpectSameTensor(la[j]->weight, lb[j]->weight, absl::StrCat("layer ", i, " linear ", j, " weight"));
       ExpectSameTensor(la[j]->bias, lb[j]->bias, absl::StrCat("layer ", i, " linear ", j, " bias"));
     }
-    ExpectSameTensor(a.layers[i].attention_norm.gamma, b.layers[i].attention_norm.gamma, "attention_norm.gamma");
+    ExpectSameTensor(a.layers[i].attention_norm.gamma, b.layers[i].attention_norm.gamma,
+                     "attention_norm.gamma");
     ExpectSameTensor(a.layers[i].attention_norm.beta, b.layers[i].attention_norm.beta, "attention_norm.beta");
     ExpectSameTensor(a.layers[i].output_norm.gamma, b.layers[i].output_norm.gamma, "output_norm.gamma");
     ExpectSameTensor(a.layers[i].output_norm.beta, b.layers[i].output_norm.beta, "output_norm.beta");
@@ -104,10 +105,10 @@ struct TinyBert {
 TinyBert MakeTinyBert(bool with_pooler, uint32_t seed) {
   const int64_t v = 40, d = 8, h = 2, f = 12, p = 16, t = 2, layers = 2;
   TinyBert bert;
-  bert.config = {{"model_type", "bert"},      {"vocab_size", v},          {"hidden_size", d},
-                 {"num_hidden_layers", layers}, {"num_attention_heads", h}, {"intermediate_size", f},
-                 {"max_position_embeddings", p}, {"type_vocab_size", t},  {"hidden_act", "gelu"},
-                 {"layer_norm_eps", 1e-12},    {"pad_token_id", 0}};
+  bert.config = {{"model_type", "bert"},         {"vocab_size", v},          {"hidden_size", d},
+                 {"num_hidden_layers", layers},  {"num_attention_heads", h}, {"intermediate_size", f},
+                 {"max_position_embeddings", p}, {"type_vocab_size", t},     {"hidden_act", "gelu"},
+                 {"layer_norm_eps", 1e-12},      {"pad_token_id", 0}};
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> k(-128, 128);
   auto add = [&](const std::string& name, std::vector<int64_t> shape) {
@@ -144,7 +145,8 @@ TinyBert MakeTinyBert(bool with_pooler, uint32_t seed) {
   return bert;
 }
 
-std::vector<RawTensor> ToRawTensors(const TinyBert& bert, const std::string& dtype, const std::string& prefix) {
+std::vector<RawTensor> ToRawTensors(const TinyBert& bert, const std::string& dtype,
+                                    const std::string& prefix) {
   std::vector<RawTensor> raw;
   for (const auto& [name, tensor] : bert.tensors) {
     raw.push_back({prefix + name, dtype, tensor.shape, EncodeFloats(tensor.values, dtype)});
@@ -166,10 +168,12 @@ Tensor Expected(const TinyBert& bert, const std::string& name, bool transpose = 
 }
 
 BertWeights ExpectedWeights(const TinyBert& bert) {
-  auto linear = [&](const std::string& p) { return LinearWeights{Expected(bert, p + ".weight", true),
-                                                                 Expected(bert, p + ".bias")}; };
-  auto norm = [&](const std::string& p) { return LayerNormWeights{Expected(bert, p + ".weight"),
-                                                                  Expected(bert, p + ".bias")}; };
+  auto linear = [&](const std::string& p) {
+    return LinearWeights{Expected(bert, p + ".weight", true), Expected(bert, p + ".bias")};
+  };
+  auto norm = [&](const std::string& p) {
+    return LayerNormWeights{Expected(bert, p + ".weight"), Expected(bert, p + ".bias")};
+  };
   BertWeights w;
   w.word_embeddings = Expected(bert, "embeddings.word_embeddings.weight");
   w.position_embeddings = Expected(bert, "embeddings.position_embeddings.weight");
@@ -189,7 +193,8 @@ BertWeights ExpectedWeights(const TinyBert& bert) {
 const char kVocab[] = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\nquick\nbrown\nfox\n##es\n";
 
 // Writes config.json, vocab.txt and model.safetensors (from `tensors`) into `dir`.
-void WriteModelDir(const std::string& dir, const nlohmann::json& config, const std::vector<RawTensor>& tensors) {
+void WriteModelDir(const std::string& dir, const nlohmann::json& config,
+                   const std::vector<RawTensor>& tensors) {
   WriteFile(dir + "/config.json", config.dump(2));
   WriteFile(dir + "/vocab.txt", kVocab);
   WriteFile(dir + "/model.safetensors", SafetensorsBytes(tensors));
@@ -236,10 +241,10 @@ TEST(ModelLoaderTest, TribuoOnnxLoadsWithGraphNamedWeights) {
   // raw_data). Initializers 182/183/186/192/193/194 are the [in, out] MatMul weights (tests/data/
   // tribuo-tinybert-random/SOURCE.md), so [r, c] there is weight.data[r * out + c] here.
   const EncoderLayerWeights& l = w.layers[0];
-  EXPECT_EQ(l.query.weight.data[0 * 50 + 1], -0.005625612568110228f);    // 182[0, 1]
-  EXPECT_EQ(l.query.weight.data[3 * 50 + 7], -0.012306427583098412f);    // 182[3, 7]
-  EXPECT_EQ(l.key.weight.data[49 * 50 + 0], -0.005699329078197479f);     // 183[49, 0]
-  EXPECT_EQ(l.value.weight.data[10 * 50 + 20], 0.00283784419298172f);    // 186[10, 20]
+  EXPECT_EQ(l.query.weight.data[0 * 50 + 1], -0.005625612568110228f);            // 182[0, 1]
+  EXPECT_EQ(l.query.weight.data[3 * 50 + 7], -0.012306427583098412f);            // 182[3, 7]
+  EXPECT_EQ(l.key.weight.data[49 * 50 + 0], -0.005699329078197479f);             // 183[49, 0]
+  EXPECT_EQ(l.value.weight.data[10 * 50 + 20], 0.00283784419298172f);            // 186[10, 20]
   EXPECT_EQ(l.attention_output.weight.data[5 * 50 + 5], 0.018657278269529343f);  // 192[5, 5]
   EXPECT_EQ(l.intermediate.weight.data[2 * 200 + 150], -0.020278898999094963f);  // 193[2, 150]
   EXPECT_EQ(l.output.weight.data[199 * 50 + 49], -0.005819598212838173f);        // 194[199, 49]
@@ -339,24 +344,27 @@ OnnxGraph MakeOnnxGraph(const TinyBert& bert) {
   for (int l = 0; l < bert.config["num_hidden_layers"].get<int>(); ++l) {
     const std::string p = absl::StrCat("encoder.layer.", l, ".");
     int k = 0;
-    for (const char* linear : {"attention.self.query", "attention.self.key", "attention.self.value",
-                               "attention.output.dense"}) {
+    for (const char* linear :
+         {"attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"}) {
       const std::string w = absl::StrCat("onnx::MatMul_", ++counter), y = w + "_out";
       init(w, transposed(p + linear + ".weight"), testing_util::kOnnxFloat16, OnnxStorage::kRaw);
       named(p + linear + ".bias", testing_util::kOnnxFloat, OnnxStorage::kRaw);
       g.nodes.push_back({"MatMul", {x, w}, {y}, {}});
       const std::string b = "bert." + p + linear + ".bias";
-      g.nodes.push_back({"Add", (k++ % 2 == 0) ? std::vector<std::string>{b, y} : std::vector<std::string>{y, b},
-                         {y + "_biased"}, {}});
+      g.nodes.push_back({"Add",
+                         (k++ % 2 == 0) ? std::vector<std::string>{b, y} : std::vector<std::string>{y, b},
+                         {y + "_biased"},
+                         {}});
     }
     const std::string w1 = absl::StrCat(++counter), w2 = absl::StrCat(++counter);
     init(w1, transposed(p + "intermediate.dense.weight"), testing_util::kOnnxFloat, OnnxStorage::kRaw);
     init(w2, bert.tensors.at(p + "output.dense.weight"), testing_util::kOnnxFloat16, OnnxStorage::kTyped);
     named(p + "intermediate.dense.bias", testing_util::kOnnxFloat, OnnxStorage::kTyped);
     named(p + "output.dense.bias", testing_util::kOnnxFloat, OnnxStorage::kRaw);
-    g.nodes.push_back({"Gemm", {x, w1, "bert." + p + "intermediate.dense.bias"}, {w1 + "_out"}, {{"transB", 0}}});
-    g.nodes.push_back({"Gemm", {w1 + "_out", w2, "bert." + p + "output.dense.bias"}, {w2 + "_out"},
-                       {{"transB", 1}}});
+    g.nodes.push_back(
+        {"Gemm", {x, w1, "bert." + p + "intermediate.dense.bias"}, {w1 + "_out"}, {{"transB", 0}}});
+    g.nodes.push_back(
+        {"Gemm", {w1 + "_out", w2, "bert." + p + "output.dense.bias"}, {w2 + "_out"}, {{"transB", 1}}});
     for (const char* norm : {"attention.output.LayerNorm", "output.LayerNorm"}) {
       named(p + norm + ".weight", testing_util::kOnnxFloat, OnnxStorage::kRaw);
       named(p + norm + ".bias", testing_util::kOnnxFloat, OnnxStorage::kRaw);
@@ -365,7 +373,8 @@ OnnxGraph MakeOnnxGraph(const TinyBert& bert) {
   }
   named("pooler.dense.weight", testing_util::kOnnxFloat, OnnxStorage::kRaw);
   named("pooler.dense.bias", testing_util::kOnnxFloat, OnnxStorage::kRaw);
-  g.nodes.push_back({"Gemm", {x, "bert.pooler.dense.weight", "bert.pooler.dense.bias"}, {"pooled"}, {{"transB", 1}}});
+  g.nodes.push_back(
+      {"Gemm", {x, "bert.pooler.dense.weight", "bert.pooler.dense.bias"}, {"pooled"}, {{"transB", 1}}});
   return g;
 }
 
@@ -392,16 +401,26 @@ TEST(OnnxModelTest, ExternalDataAndBadInitializersAreClearErrors) {
     std::vector<std::string> message;
   };
   const std::vector<Case> cases = {
-      {"external_data", [](OnnxGraph* g) { g->inits[1].storage = OnnxStorage::kExternal; },
-       absl::StatusCode::kUnimplemented, {"embeddings.position_embeddings.weight", "external data"}},
-      {"raw_data_too_short", [](OnnxGraph* g) { g->inits[1].raw.resize(g->inits[1].raw.size() - 4); },
-       absl::StatusCode::kInvalidArgument, {"embeddings.position_embeddings.weight", "raw_data has"}},
-      {"float_data_too_short", [](OnnxGraph* g) { g->inits[0].typed.pop_back(); },
-       absl::StatusCode::kInvalidArgument, {"embeddings.word_embeddings.weight", "float_data has"}},
-      {"unsupported_data_type", [](OnnxGraph* g) { g->inits[0].data_type = 7; },  // INT64
-       absl::StatusCode::kUnimplemented, {"embeddings.word_embeddings.weight", "INT64"}},
-      {"negative_dim", [](OnnxGraph* g) { g->inits[1].dims[0] = -1; },
-       absl::StatusCode::kInvalidArgument, {"embeddings.position_embeddings.weight", "negative dimension"}},
+      {"external_data",
+       [](OnnxGraph* g) { g->inits[1].storage = OnnxStorage::kExternal; },
+       absl::StatusCode::kUnimplemented,
+       {"embeddings.position_embeddings.weight", "external data"}},
+      {"raw_data_too_short",
+       [](OnnxGraph* g) { g->inits[1].raw.resize(g->inits[1].raw.size() - 4); },
+       absl::StatusCode::kInvalidArgument,
+       {"embeddings.position_embeddings.weight", "raw_data has"}},
+      {"float_data_too_short",
+       [](OnnxGraph* g) { g->inits[0].typed.pop_back(); },
+       absl::StatusCode::kInvalidArgument,
+       {"embeddings.word_embeddings.weight", "float_data has"}},
+      {"unsupported_data_type",
+       [](OnnxGraph* g) { g->inits[0].data_type = 7; },  // INT64
+       absl::StatusCode::kUnimplemented,
+       {"embeddings.word_embeddings.weight", "INT64"}},
+      {"negative_dim",
+       [](OnnxGraph* g) { g->inits[1].dims[0] = -1; },
+       absl::StatusCode::kInvalidArgument,
+       {"embeddings.position_embeddings.weight", "negative dimension"}},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
@@ -430,11 +449,12 @@ std::string ReplaceAll(std::string bytes, const std::string& from, const std::st
 
 struct BadModelCase {
   std::string name;
-  // Builds the case in `dir` (which starts out holding a valid safetensors model) and returns the path to load.
+  // Builds the case in `dir` (which starts out holding a valid safetensors model) and returns the path to
+  // load.
   std::function<std::string(const std::string& dir, const TinyBert& bert)> make;
   absl::StatusCode code;
-  std::string file;                 // the file the message must name
-  std::vector<std::string> also;    // further substrings the message must hold (tensor name, field value)
+  std::string file;               // the file the message must name
+  std::vector<std::string> also;  // further substrings the message must hold (tensor name, field value)
 };
 
 // A one-tensor safetensors file with `entry` as the header entry of word_embeddings, over 64 bytes of data.
@@ -442,7 +462,8 @@ std::string OneEntry(const std::string& entry) {
   return RawSafetensors("{\"embeddings.word_embeddings.weight\":" + entry + "}", std::string(64, '\0'));
 }
 
-std::string WithConfig(const std::string& dir, const TinyBert& bert, const std::string& key, nlohmann::json v) {
+std::string WithConfig(const std::string& dir, const TinyBert& bert, const std::string& key,
+                       nlohmann::json v) {
   nlohmann::json config = bert.config;
   config[key] = v;
   WriteFile(dir + "/config.json", config.dump());
@@ -481,27 +502,39 @@ TEST(ModelLoaderTest, CorruptOrUnsupportedModelsReturnClearStatus) {
          std::remove((dir + "/config.json").c_str());
          return dir;
        },
-       StatusCode::kNotFound, "config.json", {}},
+       StatusCode::kNotFound,
+       "config.json",
+       {}},
       {"config_not_json",
        [](const std::string& dir, const TinyBert&) {
          WriteFile(dir + "/config.json", "{\"model_type\": \"bert\",");
          return dir;
        },
-       StatusCode::kInvalidArgument, "config.json", {"invalid JSON"}},
+       StatusCode::kInvalidArgument,
+       "config.json",
+       {"invalid JSON"}},
       {"unsupported_model_type",
        [](const std::string& dir, const TinyBert& b) { return WithConfig(dir, b, "model_type", "roberta"); },
-       StatusCode::kUnimplemented, "config.json", {"model_type", "roberta"}},
+       StatusCode::kUnimplemented,
+       "config.json",
+       {"model_type", "roberta"}},
       {"unsupported_hidden_act",
        [](const std::string& dir, const TinyBert& b) { return WithConfig(dir, b, "hidden_act", "gelu_new"); },
-       StatusCode::kUnimplemented, "config.json", {"hidden_act", "gelu_new"}},
+       StatusCode::kUnimplemented,
+       "config.json",
+       {"hidden_act", "gelu_new"}},
       {"relative_positions",
        [](const std::string& dir, const TinyBert& b) {
          return WithConfig(dir, b, "position_embedding_type", "relative_key");
        },
-       StatusCode::kUnimplemented, "config.json", {"relative_key"}},
+       StatusCode::kUnimplemented,
+       "config.json",
+       {"relative_key"}},
       {"heads_do_not_divide_hidden",
        [](const std::string& dir, const TinyBert& b) { return WithConfig(dir, b, "num_attention_heads", 3); },
-       StatusCode::kInvalidArgument, "config.json", {"num_attention_heads 3"}},
+       StatusCode::kInvalidArgument,
+       "config.json",
+       {"num_attention_heads 3"}},
       {"missing_required_field",
        [](const std::string& dir, const TinyBert& b) {
          nlohmann::json config = b.config;
@@ -509,78 +542,113 @@ TEST(ModelLoaderTest, CorruptOrUnsupportedModelsReturnClearStatus) {
          WriteFile(dir + "/config.json", config.dump());
          return dir;
        },
-       StatusCode::kInvalidArgument, "config.json", {"intermediate_size"}},
+       StatusCode::kInvalidArgument,
+       "config.json",
+       {"intermediate_size"}},
       {"missing_vocab",
        [](const std::string& dir, const TinyBert&) {
          std::remove((dir + "/vocab.txt").c_str());
          return dir;
        },
-       StatusCode::kNotFound, "model_loader_test_missing_vocab", {"vocab.txt"}},
+       StatusCode::kNotFound,
+       "model_loader_test_missing_vocab",
+       {"vocab.txt"}},
       {"missing_weights_file",
        [](const std::string& dir, const TinyBert&) {
          std::remove((dir + "/model.safetensors").c_str());
          return dir;
        },
-       StatusCode::kNotFound, "model_loader_test_missing_weights_file", {"model.safetensors"}},
+       StatusCode::kNotFound,
+       "model_loader_test_missing_weights_file",
+       {"model.safetensors"}},
       {"unsupported_extension",
        [](const std::string& dir, const TinyBert&) {
          WriteFile(dir + "/model.bin", "pickle");
          return dir + "/model.bin";
        },
-       StatusCode::kInvalidArgument, "model.bin", {}},
+       StatusCode::kInvalidArgument,
+       "model.bin",
+       {}},
       {"safetensors_shorter_than_8_bytes",
        [](const std::string& dir, const TinyBert&) { return WithWeights(dir, "abc"); },
-       StatusCode::kInvalidArgument, "model.safetensors", {"shorter than the 8-byte"}},
+       StatusCode::kInvalidArgument,
+       "model.safetensors",
+       {"shorter than the 8-byte"}},
       {"header_length_past_eof",
-       [](const std::string& dir, const TinyBert&) { return WithWeights(dir, RawSafetensors(4096, "{}", "")); },
-       StatusCode::kInvalidArgument, "model.safetensors", {"past the end of the file"}},
+       [](const std::string& dir, const TinyBert&) {
+         return WithWeights(dir, RawSafetensors(4096, "{}", ""));
+       },
+       StatusCode::kInvalidArgument,
+       "model.safetensors",
+       {"past the end of the file"}},
       {"absurd_header_size",
        [](const std::string& dir, const TinyBert&) {
          return WithWeights(dir, RawSafetensors(uint64_t{1} << 40, "{}", ""));
        },
-       StatusCode::kInvalidArgument, "model.safetensors", {"exceeds"}},
+       StatusCode::kInvalidArgument,
+       "model.safetensors",
+       {"exceeds"}},
       {"header_not_json",
-       [](const std::string& dir, const TinyBert&) { return WithWeights(dir, RawSafetensors("not json!", "")); },
-       StatusCode::kInvalidArgument, "model.safetensors", {"not valid JSON"}},
+       [](const std::string& dir, const TinyBert&) {
+         return WithWeights(dir, RawSafetensors("not json!", ""));
+       },
+       StatusCode::kInvalidArgument,
+       "model.safetensors",
+       {"not valid JSON"}},
       {"header_missing_dtype",
        [](const std::string& dir, const TinyBert&) {
          return WithWeights(dir, OneEntry(R"({"shape":[2],"data_offsets":[0,8]})"));
        },
-       StatusCode::kInvalidArgument, "model.safetensors", {kWe, "dtype"}},
+       StatusCode::kInvalidArgument,
+       "model.safetensors",
+       {kWe, "dtype"}},
       {"unknown_dtype",
        [](const std::string& dir, const TinyBert&) {
          return WithWeights(dir, OneEntry(R"({"dtype":"Q4","shape":[2],"data_offsets":[0,8]})"));
        },
-       StatusCode::kInvalidArgument, "model.safetensors", {kWe, "Q4"}},
+       StatusCode::kInvalidArgument,
+       "model.safetensors",
+       {kWe, "Q4"}},
       {"negative_shape",
        [](const std::string& dir, const TinyBert&) {
          return WithWeights(dir, OneEntry(R"({"dtype":"F32","shape":[-1,2],"data_offsets":[0,8]})"));
        },
-       StatusCode::kInvalidArgument, "model.safetensors", {kWe, "-1"}},
+       StatusCode::kInvalidArgument,
+       "model.safetensors",
+       {kWe, "-1"}},
       {"shape_bytes_mismatch",
        [](const std::string& dir, const TinyBert&) {
          return WithWeights(dir, OneEntry(R"({"dtype":"F32","shape":[3,2],"data_offsets":[0,16]})"));
        },
-       StatusCode::kInvalidArgument, "model.safetensors", {kWe, "needs 24 bytes"}},
+       StatusCode::kInvalidArgument,
+       "model.safetensors",
+       {kWe, "needs 24 bytes"}},
       {"offsets_out_of_range",
        [](const std::string& dir, const TinyBert&) {
          return WithWeights(dir, OneEntry(R"({"dtype":"F32","shape":[4],"data_offsets":[56,72]})"));
        },
-       StatusCode::kInvalidArgument, "model.safetensors", {kWe, "past the end"}},
+       StatusCode::kInvalidArgument,
+       "model.safetensors",
+       {kWe, "past the end"}},
       {"offsets_begin_after_end",
        [](const std::string& dir, const TinyBert&) {
          return WithWeights(dir, OneEntry(R"({"dtype":"F32","shape":[0],"data_offsets":[16,8]})"));
        },
-       StatusCode::kInvalidArgument, "model.safetensors", {kWe, "begin 16 > end 8"}},
+       StatusCode::kInvalidArgument,
+       "model.safetensors",
+       {kWe, "begin 16 > end 8"}},
       {"overlapping_offsets",
        [](const std::string& dir, const TinyBert&) {
          return WithWeights(
-             dir, RawSafetensors(R"({"embeddings.LayerNorm.bias":{"dtype":"F32","shape":[8],"data_offsets":[0,32]},)"
-                                 R"("embeddings.word_embeddings.weight":{"dtype":"F32","shape":[8],)"
-                                 R"("data_offsets":[16,48]}})",
-                                 std::string(64, '\0')));
+             dir, RawSafetensors(
+                      R"({"embeddings.LayerNorm.bias":{"dtype":"F32","shape":[8],"data_offsets":[0,32]},)"
+                      R"("embeddings.word_embeddings.weight":{"dtype":"F32","shape":[8],)"
+                      R"("data_offsets":[16,48]}})",
+                      std::string(64, '\0')));
        },
-       StatusCode::kInvalidArgument, "model.safetensors", {kWe, "overlap", "embeddings.LayerNorm.bias"}},
+       StatusCode::kInvalidArgument,
+       "model.safetensors",
+       {kWe, "overlap", "embeddings.LayerNorm.bias"}},
       {"missing_tensor",
        [](const std::string& dir, const TinyBert& b) {
          return WithTensors(dir, b, [](std::vector<RawTensor>* raw) {
@@ -592,7 +660,9 @@ TEST(ModelLoaderTest, CorruptOrUnsupportedModelsReturnClearStatus) {
            }
          });
        },
-       StatusCode::kNotFound, "model.safetensors", {"encoder.layer.1.output.dense.bias"}},
+       StatusCode::kNotFound,
+       "model.safetensors",
+       {"encoder.layer.1.output.dense.bias"}},
       {"wrong_shape",
        [kQuery](const std::string& dir, const TinyBert& b) {
          return WithTensors(dir, b, [kQuery](std::vector<RawTensor>* raw) {
@@ -601,7 +671,9 @@ TEST(ModelLoaderTest, CorruptOrUnsupportedModelsReturnClearStatus) {
            }
          });
        },
-       StatusCode::kInvalidArgument, "model.safetensors", {kQuery, "[16, 4]", "[8, 8]"}},
+       StatusCode::kInvalidArgument,
+       "model.safetensors",
+       {kQuery, "[16, 4]", "[8, 8]"}},
       {"integer_weights",
        [kQuery](const std::string& dir, const TinyBert& b) {
          return WithTensors(dir, b, [kQuery](std::vector<RawTensor>* raw) {
@@ -610,10 +682,14 @@ TEST(ModelLoaderTest, CorruptOrUnsupportedModelsReturnClearStatus) {
            }
          });
        },
-       StatusCode::kUnimplemented, "model.safetensors", {kQuery, "I32"}},
+       StatusCode::kUnimplemented,
+       "model.safetensors",
+       {kQuery, "I32"}},
       {"config_vocab_size_differs_from_weights",
        [](const std::string& dir, const TinyBert& b) { return WithConfig(dir, b, "vocab_size", 41); },
-       StatusCode::kInvalidArgument, "model.safetensors", {kWe, "[40, 8]", "[41, 8]"}},
+       StatusCode::kInvalidArgument,
+       "model.safetensors",
+       {kWe, "[40, 8]", "[41, 8]"}},
       {"vocab_larger_than_config_vocab_size",
        [](const std::string& dir, const TinyBert& b) {
          std::string vocab = kVocab;
@@ -621,19 +697,27 @@ TEST(ModelLoaderTest, CorruptOrUnsupportedModelsReturnClearStatus) {
          WriteFile(dir + "/vocab.txt", vocab);
          return WithConfig(dir, b, "vocab_size", 40);
        },
-       StatusCode::kInvalidArgument, "config.json", {"vocab_size 40", "50 tokens"}},
+       StatusCode::kInvalidArgument,
+       "config.json",
+       {"vocab_size 40", "50 tokens"}},
       {"more_layers_than_config",
        [](const std::string& dir, const TinyBert& b) { return WithConfig(dir, b, "num_hidden_layers", 1); },
-       StatusCode::kInvalidArgument, "model.safetensors", {"encoder.layer.1", "num_hidden_layers = 1"}},
+       StatusCode::kInvalidArgument,
+       "model.safetensors",
+       {"encoder.layer.1", "num_hidden_layers = 1"}},
       {"truncated_onnx",
        [](const std::string& dir, const TinyBert&) {
          const std::string onnx = ReadFile(kTribuoDir + "/tinybert.onnx");
          return TribuoWith(dir, onnx.substr(0, onnx.size() / 2));
        },
-       StatusCode::kInvalidArgument, "tinybert.onnx", {"not a valid ONNX model"}},
+       StatusCode::kInvalidArgument,
+       "tinybert.onnx",
+       {"not a valid ONNX model"}},
       {"garbage_onnx",
        [](const std::string& dir, const TinyBert&) { return TribuoWith(dir, std::string(100, '\xff')); },
-       StatusCode::kInvalidArgument, "tinybert.onnx", {"ONNX"}},
+       StatusCode::kInvalidArgument,
+       "tinybert.onnx",
+       {"ONNX"}},
       {"onnx_bias_missing_so_matmul_weight_unnamed",
        [](const std::string& dir, const TinyBert&) {
          // Renaming the bias (initializer and Add input alike) leaves MatMul "182" with no named bias.
@@ -641,7 +725,9 @@ TEST(ModelLoaderTest, CorruptOrUnsupportedModelsReturnClearStatus) {
                                            "encoder.layer.0.attention.self.query.bias",
                                            "encoder.layer.0.attention.self.query.xxxx"));
        },
-       StatusCode::kNotFound, "tinybert.onnx", {"encoder.layer.0.attention.self.query.weight", "182"}},
+       StatusCode::kNotFound,
+       "tinybert.onnx",
+       {"encoder.layer.0.attention.self.query.weight", "182"}},
   };
   ASSERT_GE(cases.size(), 14u);
 

@@ -72,7 +72,8 @@ struct OnnxNode {
   std::vector<OnnxAttribute> attributes;  // INT attributes only
 };
 
-inline std::string OnnxModelBytes(const std::vector<OnnxNode>& nodes, const std::vector<OnnxInitializer>& inits) {
+inline std::string OnnxModelBytes(const std::vector<OnnxNode>& nodes,
+                                  const std::vector<OnnxInitializer>& inits) {
   ProtoWriter graph;
   for (const OnnxNode& node : nodes) {
     ProtoWriter n;
@@ -80,7 +81,8 @@ inline std::string OnnxModelBytes(const std::vector<OnnxNode>& nodes, const std:
     for (const std::string& out : node.outputs) n.Bytes(2, out);
     n.Bytes(4, node.op_type);
     for (const OnnxAttribute& attr : node.attributes) {
-      n.Bytes(5, ProtoWriter().Bytes(1, attr.name).Varint(3, static_cast<uint64_t>(attr.i)).Varint(20, 2).str());
+      n.Bytes(5,
+              ProtoWriter().Bytes(1, attr.name).Varint(3, static_cast<uint64_t>(attr.i)).Varint(20, 2).str());
     }
     graph.Bytes(1, n.str());
   }
@@ -107,7 +109,7 @@ inline std::string OnnxModelBytes(const std::vector<OnnxNode>& nodes, const std:
     graph.Bytes(5, t.str());
   }
   ProtoWriter model;
-  model.Varint(1, 8);                                       // ir_version
+  model.Varint(1, 8);                                              // ir_version
   model.Bytes(8, ProtoWriter().Bytes(1, "").Varint(2, 14).str());  // opset_import
   model.Bytes(7, graph.str());
   return model.str();

@@ -30,11 +30,17 @@ TEST(SafetensorsReaderTest, ConvertsHalfAndBFloat16BitPatternsExactly) {
   const std::string path = TempPath("bits");
   // 1, -2, 65504 (max half), 2^-24 (smallest subnormal), 2^-14 (smallest normal), -0, +inf.
   const std::vector<uint16_t> half_bits = {0x3c00, 0xc000, 0x7bff, 0x0001, 0x0400, 0x8000, 0x7c00};
-  const std::vector<float> half_values = {1.0f, -2.0f, 65504.0f, std::ldexp(1.0f, -24), std::ldexp(1.0f, -14),
-                                          -0.0f, std::numeric_limits<float>::infinity()};
+  const std::vector<float> half_values = {1.0f,
+                                          -2.0f,
+                                          65504.0f,
+                                          std::ldexp(1.0f, -24),
+                                          std::ldexp(1.0f, -14),
+                                          -0.0f,
+                                          std::numeric_limits<float>::infinity()};
   // 1, 3.140625, -1e38-ish (0xfe96 -> -0x1.2cp+126), the smallest bf16 subnormal 2^-133.
   const std::vector<uint16_t> bf16_bits = {0x3f80, 0x4049, 0xfe96, 0x0001};
-  const std::vector<float> bf16_values = {1.0f, 3.140625f, -std::ldexp(1.171875f, 126), std::ldexp(1.0f, -133)};
+  const std::vector<float> bf16_values = {1.0f, 3.140625f, -std::ldexp(1.171875f, 126),
+                                          std::ldexp(1.0f, -133)};
   WriteFile(path, SafetensorsBytes({
                       {"half", "F16", {7}, EncodeU16(half_bits)},
                       {"bf16", "BF16", {2, 2}, EncodeU16(bf16_bits)},
@@ -104,7 +110,8 @@ TEST(SafetensorsReaderTest, RejectsMalformedHeaders) {
       {"missing_shape", one(R"({"dtype":"F32","data_offsets":[0,8]})"), "\"t\": missing \"shape\""},
       {"missing_offsets", one(R"({"dtype":"F32","shape":[2]})"), "\"t\": missing \"data_offsets\""},
       {"unknown_dtype", one(R"({"dtype":"F17","shape":[2],"data_offsets":[0,8]})"), "unknown dtype \"F17\""},
-      {"negative_dim", one(R"({"dtype":"F32","shape":[-2],"data_offsets":[0,8]})"), "not a non-negative integer"},
+      {"negative_dim", one(R"({"dtype":"F32","shape":[-2],"data_offsets":[0,8]})"),
+       "not a non-negative integer"},
       {"fractional_dim", one(R"({"dtype":"F32","shape":[2.5],"data_offsets":[0,8]})"), "not a non-negative"},
       {"overflowing_shape",
        one(R"({"dtype":"F32","shape":[4611686018427387904,4611686018427387904,16],"data_offsets":[0,8]})"),
@@ -132,7 +139,8 @@ TEST(SafetensorsReaderTest, RejectsMalformedHeaders) {
 }
 
 TEST(SafetensorsReaderTest, MissingFileIsNotFound) {
-  absl::StatusOr<std::unique_ptr<SafetensorsReader>> reader = SafetensorsReader::Open(TempPath("does_not_exist"));
+  absl::StatusOr<std::unique_ptr<SafetensorsReader>> reader =
+      SafetensorsReader::Open(TempPath("does_not_exist"));
   EXPECT_EQ(reader.status().code(), absl::StatusCode::kNotFound);
 }
 

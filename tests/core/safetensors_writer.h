@@ -72,7 +72,8 @@ inline std::string EncodeU16(const std::vector<uint16_t>& values) {
 }
 
 // An 8-byte little-endian `header_length`, then `header`, then `data`.
-inline std::string RawSafetensors(uint64_t header_length, const std::string& header, const std::string& data) {
+inline std::string RawSafetensors(uint64_t header_length, const std::string& header,
+                                  const std::string& data) {
   std::string out;
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((header_length >> (8 * i)) & 0xff));
   return out + header + data;
@@ -87,7 +88,9 @@ inline std::string SafetensorsBytes(const std::vector<RawTensor>& tensors) {
   nlohmann::json header = {{"__metadata__", {{"format", "pt"}}}};
   std::string data;
   for (const RawTensor& t : tensors) {
-    header[t.name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {data.size(), data.size() + t.bytes.size()}}};
+    header[t.name] = {{"dtype", t.dtype},
+                      {"shape", t.shape},
+                      {"data_offsets", {data.size(), data.size() + t.bytes.size()}}};
     data += t.bytes;
   }
   std::string text = header.dump();

@@ -61,9 +61,10 @@ std::string VocabText(const std::vector<std::string>& tokens) {
 
 // ids 0..: a small vocabulary whose WordPiece splits are easy to predict.
 const std::vector<std::string> kSmallVocab = {
-    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##aff", "##able", "runn", "##ing", "hello", "world",
-    ",", "!", "—", "cafe", "café", "Café", "naive", "力", "分", "##分", "ééééé", "a", "b", "c", "d", "e", "x",
-    "##x", "i", "¿", "ab", "cd", "?", "the", "end"};
+    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un",   "##aff", "##able", "runn",  "##ing",
+    "hello", "world", ",",     "!",     "—",      "cafe", "café",  "Café",   "naive", "力",
+    "分",    "##分",  "ééééé", "a",     "b",      "c",    "d",     "e",      "x",     "##x",
+    "i",     "¿",     "ab",    "cd",    "?",      "the",  "end"};
 
 class TokenizerSmallVocabTest : public ::testing::Test {
  protected:
@@ -158,7 +159,8 @@ TEST(TokenizerGoldenTest, BertTinyRandomAllCases) { ExpectGoldensMatch(kBertTiny
 
 TEST(TokenizerGoldenTest, SharedMiniLmAllCases) {
   const std::string dir = std::string(QKV_SHARED_DIR) + "/models/minilm-l6-random";
-  if (!fs::exists(dir + "/goldens.json")) GTEST_SKIP() << dir << " is absent (shared fixtures not checked out)";
+  if (!fs::exists(dir + "/goldens.json"))
+    GTEST_SKIP() << dir << " is absent (shared fixtures not checked out)";
   ExpectGoldensMatch(dir);
 }
 
@@ -177,7 +179,8 @@ TEST(TokenizerGoldenTest, BertVocabSpecialIdsAndChinese) {
   EXPECT_THAT(*pieces, ElementsAre("hello", "力", "分", "world"));
 }
 
-// --- Normalization and WordPiece ------------------------------------------------------------------------------
+// --- Normalization and WordPiece
+// ------------------------------------------------------------------------------
 
 TEST_F(TokenizerSmallVocabTest, GreedyLongestMatchFirst) {
   const Tokenizer tokenizer = Make();
@@ -248,7 +251,10 @@ TEST_F(TokenizerSmallVocabTest, ControlCharactersAreDroppedAndUnicodeSpacesSplit
   EXPECT_THAT(Pieces(tokenizer, std::string("hel\0lo", 6)), ElementsAre("hello"));
   EXPECT_THAT(Pieces(tokenizer, "he\x01l\x7Fl\xE2\x80\x8Bo\xEF\xBF\xBD"), ElementsAre("hello"));
   // Tabs, newlines, NBSP (U+00A0), ideographic space (U+3000) and U+2028 separate words.
-  EXPECT_THAT(Pieces(tokenizer, "hello\tworld\r\nhello\xC2\xA0world\xE3\x80\x80" "a\xE2\x80\xA8" "b"),
+  EXPECT_THAT(Pieces(tokenizer,
+                     "hello\tworld\r\nhello\xC2\xA0world\xE3\x80\x80"
+                     "a\xE2\x80\xA8"
+                     "b"),
               ElementsAre("hello", "world", "hello", "world", "a", "b"));
 
   TokenizerOptions no_clean;
@@ -282,7 +288,8 @@ TEST_F(TokenizerSmallVocabTest, PairTypeIds) {
   EXPECT_FALSE(encoding->truncated);
 }
 
-// --- Truncation ---------------------------------------------------------------------------------------------
+// --- Truncation
+// ---------------------------------------------------------------------------------------------
 
 TEST_F(TokenizerSmallVocabTest, TruncateSingleKeepsTheFirstPieces) {
   const Tokenizer tokenizer = Make();
@@ -344,7 +351,8 @@ TEST_F(TokenizerSmallVocabTest, TruncatePairLongestFirst) {
   EXPECT_EQ(tokenizer.EncodePair("a", "b", 2).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-// --- Offsets ------------------------------------------------------------------------------------------------
+// --- Offsets
+// ------------------------------------------------------------------------------------------------
 
 using Offset = std::pair<int32_t, int32_t>;
 
@@ -376,9 +384,8 @@ TEST_F(TokenizerSmallVocabTest, OffsetsMapNormalizedTextBackToTheOriginal) {
   absl::StatusOr<Encoding> encoding = tokenizer.Encode(text);
   ASSERT_TRUE(encoding.ok()) << encoding.status();
   EXPECT_THAT(encoding->tokens, ElementsAre("[CLS]", "x", "un", "##aff", "##able", "!", "[SEP]"));
-  EXPECT_THAT(encoding->offsets,
-              ElementsAre(Offset(0, 0), Offset(0, 1), Offset(2, 5), Offset(5, 8), Offset(8, 12),
-                          Offset(12, 13), Offset(0, 0)));
+  EXPECT_THAT(encoding->offsets, ElementsAre(Offset(0, 0), Offset(0, 1), Offset(2, 5), Offset(5, 8),
+                                             Offset(8, 12), Offset(12, 13), Offset(0, 0)));
   // "##" pieces lie inside their word and tile it.
   EXPECT_EQ(encoding->offsets[2].second, encoding->offsets[3].first);
   EXPECT_EQ(encoding->offsets[3].second, encoding->offsets[4].first);
@@ -395,27 +402,32 @@ TEST_F(TokenizerSmallVocabTest, PairOffsetsPointIntoTheSecondText) {
   const Tokenizer tokenizer = Make();
   absl::StatusOr<Encoding> encoding = tokenizer.EncodePair("hello world", "¿unaffable?");
   ASSERT_TRUE(encoding.ok()) << encoding.status();
-  EXPECT_THAT(encoding->tokens, ElementsAre("[CLS]", "hello", "world", "[SEP]", "¿", "un", "##aff", "##able",
-                                            "?", "[SEP]"));
+  EXPECT_THAT(encoding->tokens,
+              ElementsAre("[CLS]", "hello", "world", "[SEP]", "¿", "un", "##aff", "##able", "?", "[SEP]"));
   EXPECT_THAT(encoding->offsets,
               ElementsAre(Offset(0, 0), Offset(0, 5), Offset(6, 11), Offset(0, 0), Offset(0, 2), Offset(2, 4),
                           Offset(4, 7), Offset(7, 11), Offset(11, 12), Offset(0, 0)));
 }
 
-// --- Invalid UTF-8 ------------------------------------------------------------------------------------------
+// --- Invalid UTF-8
+// ------------------------------------------------------------------------------------------
 
 TEST_F(TokenizerSmallVocabTest, InvalidUtf8IsRejectedWithTheByteOffset) {
   const Tokenizer tokenizer = Make();
   const std::vector<std::pair<std::string, int>> cases = {
-      {"ab\xFF", 2},                  // invalid lead byte
-      {"a\x80" "b", 1},               // stray continuation byte
-      {"hello \xC3", 6},              // truncated at the end
-      {"\xE2\x82" "a", 0},            // truncated before an ASCII byte
-      {"x\xC0\xAF", 1},               // overlong 2-byte
-      {"xy\xE0\x80\xAF", 2},          // overlong 3-byte
-      {"\xF0\x82\x82\xAC", 0},        // overlong 4-byte
-      {"a\xED\xA0\x80", 1},           // UTF-16 surrogate U+D800
-      {"\xF4\x90\x80\x80", 0},        // U+110000
+      {"ab\xFF", 2},  // invalid lead byte
+      {"a\x80"
+       "b",
+       1},                // stray continuation byte
+      {"hello \xC3", 6},  // truncated at the end
+      {"\xE2\x82"
+       "a",
+       0},                             // truncated before an ASCII byte
+      {"x\xC0\xAF", 1},                // overlong 2-byte
+      {"xy\xE0\x80\xAF", 2},           // overlong 3-byte
+      {"\xF0\x82\x82\xAC", 0},         // overlong 4-byte
+      {"a\xED\xA0\x80", 1},            // UTF-16 surrogate U+D800
+      {"\xF4\x90\x80\x80", 0},         // U+110000
       {"ok \xF8\x88\x80\x80\x80", 3},  // 5-byte form
   };
   for (const auto& [text, offset] : cases) {
@@ -430,13 +442,13 @@ TEST_F(TokenizerSmallVocabTest, InvalidUtf8IsRejectedWithTheByteOffset) {
   EXPECT_TRUE(tokenizer.Encode("\xF4\x8F\xBF\xBF \xED\x9F\xBF \xEE\x80\x80").ok());
 }
 
-// --- Loading ------------------------------------------------------------------------------------------------
+// --- Loading
+// ------------------------------------------------------------------------------------------------
 
 TEST(TokenizerLoadTest, VocabFileLinesAndDuplicates) {
   ScratchDir dir;
   // CRLF endings, a token with inner and leading spaces, a duplicate (the first id wins), no final newline.
-  const std::string path =
-      dir.Write("vocab.txt", "[UNK]\r\n[CLS]\r\n[SEP]\r\nhello\r\n a b\nhello\n[MASK]");
+  const std::string path = dir.Write("vocab.txt", "[UNK]\r\n[CLS]\r\n[SEP]\r\nhello\r\n a b\nhello\n[MASK]");
   absl::StatusOr<Tokenizer> tokenizer = Tokenizer::FromVocabFile(path, TokenizerOptions());
   ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
   EXPECT_EQ(tokenizer->vocab_size(), 7);
@@ -472,7 +484,8 @@ TEST(TokenizerLoadTest, VocabFileErrorsNameTheFile) {
   }
 }
 
-// A token that is not UTF-8 would make every response holding it unparsable (proto3 strings): refused at load.
+// A token that is not UTF-8 would make every response holding it unparsable (proto3 strings): refused at
+// load.
 TEST(TokenizerLoadTest, VocabTokenThatIsNotUtf8IsAnErrorNamingTheFileAndId) {
   ScratchDir dir;
   const std::string path = dir.Write("vocab.txt", "[UNK]\n[CLS]\n[SEP]\nok\n\xff\xfe\n");
@@ -499,16 +512,19 @@ TEST(TokenizerLoadTest, ModelDirectoryOptions) {
 
 // A tokenizer.json holding the vocabulary ([UNK]=0 [SEP]=1 [CLS]=2 Café=3 café=4 ##s=5 x=6).
 std::string TokenizerJson(const std::string& normalizer, int max_chars = 100) {
-  return absl::StrCat(R"({"version": "1.0", "normalizer": )", normalizer,
-                      R"(, "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
-      "max_input_chars_per_word": )", max_chars,
-                      R"(, "vocab": {"[UNK]": 0, "[SEP]": 1, "[CLS]": 2, "Café": 3, "café": 4, "##s": 5, "x": 6}}})");
+  return absl::StrCat(
+      R"({"version": "1.0", "normalizer": )", normalizer,
+      R"(, "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+      "max_input_chars_per_word": )",
+      max_chars,
+      R"(, "vocab": {"[UNK]": 0, "[SEP]": 1, "[CLS]": 2, "Café": 3, "café": 4, "##s": 5, "x": 6}}})");
 }
 
 TEST(TokenizerLoadTest, VocabFromTokenizerJsonAndItsNormalizer) {
   ScratchDir dir;
   dir.Write("tokenizer.json", TokenizerJson(R"({"type": "BertNormalizer", "lowercase": false,
-      "strip_accents": null, "handle_chinese_chars": true, "clean_text": true})", 4));
+      "strip_accents": null, "handle_chinese_chars": true, "clean_text": true})",
+                                            4));
   // The normalizer wins over tokenizer_config.json.
   dir.Write("tokenizer_config.json", R"({"do_lower_case": true})");
   absl::StatusOr<Tokenizer> tokenizer = Tokenizer::FromModelDirectory(dir.path());
@@ -555,7 +571,8 @@ TEST(TokenizerLoadTest, ModelDirectoryErrors) {
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(status.message()), HasSubstr("vocab.txt"));
 
-  EXPECT_EQ(Tokenizer::FromModelDirectory(dir.path() + "/absent").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Tokenizer::FromModelDirectory(dir.path() + "/absent").status().code(),
+            absl::StatusCode::kNotFound);
 
   const std::string bad = dir.Write("tokenizer.json", R"({"model": {"vocab": )");
   status = Tokenizer::FromModelDirectory(dir.path()).status();
@@ -568,7 +585,8 @@ TEST(TokenizerLoadTest, ModelDirectoryErrors) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(status.message()), HasSubstr(bad));
 
-  dir.Write("tokenizer.json", R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "[CLS]": 2, "[SEP]": 3}}})");
+  dir.Write("tokenizer.json",
+            R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "[CLS]": 2, "[SEP]": 3}}})");
   EXPECT_EQ(Tokenizer::FromModelDirectory(dir.path()).status().code(), absl::StatusCode::kInvalidArgument);
 
   dir.Write("tokenizer.json", R"({"model": {"type": "BPE", "vocab": {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2}}})");

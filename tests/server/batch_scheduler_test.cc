@@ -149,8 +149,8 @@ TEST(BatchSchedulerTest, TokenBudgetSplitsBatches) {
   ASSERT_TRUE(first.Submit(&scheduler).ok());
   runner.AwaitEntered(1);  // the worker is inside Run with [1]
 
-  JobProbe a(100, {4, 4});   // 8 tokens
-  JobProbe b(200, {3, 6});   // 9 tokens: 200 joins a's batch (11 > 10? no: 8 + 3 = 11 > 10 -> next batch)
+  JobProbe a(100, {4, 4});  // 8 tokens
+  JobProbe b(200, {3, 6});  // 9 tokens: 200 joins a's batch (11 > 10? no: 8 + 3 = 11 > 10 -> next batch)
   JobProbe c(300, {2});
   ASSERT_TRUE(a.Submit(&scheduler).ok());
   ASSERT_TRUE(b.Submit(&scheduler).ok());
@@ -162,8 +162,8 @@ TEST(BatchSchedulerTest, TokenBudgetSplitsBatches) {
   ASSERT_TRUE(b.Result().ok());
   ASSERT_TRUE(c.Result().ok());
   // [1] | [100, 101] (8) | [200, 201] (9; 300 would make 11) | [300]
-  EXPECT_THAT(runner.batches(), ElementsAre(ElementsAre(1), ElementsAre(100, 101), ElementsAre(200, 201),
-                                            ElementsAre(300)));
+  EXPECT_THAT(runner.batches(),
+              ElementsAre(ElementsAre(1), ElementsAre(100, 101), ElementsAre(200, 201), ElementsAre(300)));
   EXPECT_EQ(a.Result()->batch_tokens, 8);
   EXPECT_EQ(scheduler.queued_tokens(), 0);
 }
@@ -181,8 +181,8 @@ TEST(BatchSchedulerTest, SequenceCapSplitsBatches) {
   const absl::StatusOr<JobResult>& r = big.Result();
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->batches, 3);
-  EXPECT_THAT(runner.batches(), ElementsAre(ElementsAre(1), ElementsAre(100, 101), ElementsAre(102, 103),
-                                            ElementsAre(104)));
+  EXPECT_THAT(runner.batches(),
+              ElementsAre(ElementsAre(1), ElementsAre(100, 101), ElementsAre(102, 103), ElementsAre(104)));
   for (int i = 0; i < 5; ++i) EXPECT_EQ(r->outputs[i].last_hidden[0], 100.0f + i);
 }
 

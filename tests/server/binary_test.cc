@@ -2,6 +2,7 @@
 // answers all 50 and exits 0; bad flags, bad environment values, a missing model and a taken port are
 // refused with a message naming the cause and a non-zero exit.
 #include <fcntl.h>
+#include <grpcpp/grpcpp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -12,8 +13,6 @@
 #include <fstream>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -216,8 +215,9 @@ TEST_F(BinaryTest, EnvironmentSetsDefaultsAndFlagsWin) {
   EXPECT_THAT(err, HasSubstr("--max_batch_sequences must be >= 1 (got 0)"));
 
   // The explicit flag overrides the environment.
-  ServerProcess flag_wins({"--listen=127.0.0.1:0", absl::StrCat("--model=", kModelDir), "--max_batch_sequences=7"},
-                          {"QKV_MAX_BATCH_SEQUENCES=0", "QKV_MAX_QUEUE_DELAY=5ms"});
+  ServerProcess flag_wins(
+      {"--listen=127.0.0.1:0", absl::StrCat("--model=", kModelDir), "--max_batch_sequences=7"},
+      {"QKV_MAX_BATCH_SEQUENCES=0", "QKV_MAX_QUEUE_DELAY=5ms"});
   const std::string line = flag_wins.ReadStartupLine(absl::Seconds(60));
   EXPECT_THAT(line, HasSubstr("max_batch_sequences=7 "));
   EXPECT_THAT(line, HasSubstr("max_queue_delay=5ms "));

@@ -1,19 +1,19 @@
 // In-process gRPC tests (port 0) of every EncoderService RPC and every error class, against the bundled
 // bert-tiny-random; the vectors and attention that come back over gRPC are compared bit for bit with what
 // the core Encoder returns for the same inputs.
+#include <grpcpp/grpcpp.h>
+
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <grpcpp/grpcpp.h>
-
 #include "absl/synchronization/notification.h"
+#include "core/model_loader.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "qkv/v1/encoder.grpc.pb.h"
-#include "core/model_loader.h"
 #include "server/proto_convert.h"
 #include "server/server.h"
 #include "server_test_util.h"
@@ -34,8 +34,8 @@ using namespace testing_util;  // NOLINT(build/namespaces): test helpers
   if (n > 0 && std::memcmp(got.data(), want, n * sizeof(float)) != 0) {
     for (size_t i = 0; i < n; ++i) {
       if (std::memcmp(&got[static_cast<int>(i)], &want[i], sizeof(float)) != 0) {
-        return ::testing::AssertionFailure() << "element " << i << ": " << got[static_cast<int>(i)] << " vs "
-                                             << want[i];
+        return ::testing::AssertionFailure()
+               << "element " << i << ": " << got[static_cast<int>(i)] << " vs " << want[i];
       }
     }
   }
@@ -123,7 +123,8 @@ TEST_F(EncoderServiceTest, TokenizeReturnsIdsTokensOffsetsAndTypes) {
   request.set_text_pair("Yes.");
   response.Clear();
   ASSERT_TRUE(stub()->Tokenize(Context().get(), request, &response).ok());
-  EXPECT_THAT(response.tokens(), ElementsAre("[CLS]", "hello", ",", "world", "!", "[SEP]", "yes", ".", "[SEP]"));
+  EXPECT_THAT(response.tokens(),
+              ElementsAre("[CLS]", "hello", ",", "world", "!", "[SEP]", "yes", ".", "[SEP]"));
   EXPECT_THAT(response.token_type_ids(), ElementsAre(0, 0, 0, 0, 0, 0, 1, 1, 1));
   EXPECT_THAT(response.byte_begin(), ElementsAre(0, 0, 5, 7, 12, 0, 0, 3, 0));
 }
@@ -187,9 +188,9 @@ TEST_F(EncoderServiceTest, ConversionRejectsInvalidUtf8NamingTheField) {
   EXPECT_THAT(std::string(prepared.status().message()), HasSubstr("inputs[1].text: "));
 }
 
-// A text pair's second segment has type id 1. On a model with type_vocab_size 1 that is INVALID_ARGUMENT naming
-// the pair at validation; it used to reach the encoder, fail there naming the batch position ("sequence 1:
-// token_type_ids[8]"), and fail every other request batched with it.
+// A text pair's second segment has type id 1. On a model with type_vocab_size 1 that is INVALID_ARGUMENT
+// naming the pair at validation; it used to reach the encoder, fail there naming the batch position
+// ("sequence 1: token_type_ids[8]"), and fail every other request batched with it.
 TEST_F(EncoderServiceTest, TextPairOnAModelWithOneTokenTypeIsInvalidArgumentNamingThePair) {
   std::unique_ptr<ServedModel> model = LoadTinyModel();
   ASSERT_NE(model, nullptr);
@@ -208,7 +209,8 @@ TEST_F(EncoderServiceTest, TextPairOnAModelWithOneTokenTypeIsInvalidArgumentNami
   EXPECT_THAT(std::string(prepared.status().message()), HasSubstr("inputs[1].text.text_pair: "));
   EXPECT_THAT(std::string(prepared.status().message()), HasSubstr("type_vocab_size 1"));
 
-  encode.mutable_options()->set_truncation(v1::TRUNCATION_TRUNCATE);  // even when truncation leaves only [SEP]s
+  encode.mutable_options()->set_truncation(
+      v1::TRUNCATION_TRUNCATE);  // even when truncation leaves only [SEP]s
   encode.mutable_options()->set_max_length(3);
   prepared = PrepareEncode(encode, *model, TestConfig());
   EXPECT_EQ(prepared.status().code(), absl::StatusCode::kInvalidArgument);
@@ -316,7 +318,8 @@ TEST_F(EncoderServiceTest, EncodeMatchesCoreBitForBit) {
     EXPECT_THAT(a.heads(), ElementsAre(1, 0));
     EXPECT_THAT(a.probs().shape(), ElementsAre(2, t, t));
     std::vector<float> swapped(want[i].attentions[0].data.begin() + t * t, want[i].attentions[0].data.end());
-    swapped.insert(swapped.end(), want[i].attentions[0].data.begin(), want[i].attentions[0].data.begin() + t * t);
+    swapped.insert(swapped.end(), want[i].attentions[0].data.begin(),
+                   want[i].attentions[0].data.begin() + t * t);
     EXPECT_TRUE(SameBits(a.probs().values(), swapped.data(), swapped.size()));
   }
 }
@@ -466,7 +469,8 @@ TEST(EncoderServiceNoPoolerTest, PoolerOnAModelWithoutPoolerIsInvalid) {
   auto model = std::make_unique<ServedModel>(loaded->tokenizer);
   model->name = "no-pooler";
   model->config = loaded->config;
-  absl::StatusOr<std::unique_ptr<Encoder>> encoder = Encoder::Create(loaded->config, std::move(loaded->weights));
+  absl::StatusOr<std::unique_ptr<Encoder>> encoder =
+      Encoder::Create(loaded->config, std::move(loaded->weights));
   ASSERT_TRUE(encoder.ok()) << encoder.status();
   model->encoder = std::move(*encoder);
   model->has_pooler = model->encoder->has_pooler();
@@ -479,7 +483,8 @@ TEST(EncoderServiceNoPoolerTest, PoolerOnAModelWithoutPoolerIsInvalid) {
   v1::EncodeResponse response;
   grpc::Status s = t.stub->Encode(Context().get(), request, &response);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(s.error_message(), HasSubstr("options.pooling: POOLING_POOLER, but model no-pooler has no pooler"));
+  EXPECT_THAT(s.error_message(),
+              HasSubstr("options.pooling: POOLING_POOLER, but model no-pooler has no pooler"));
   request.mutable_options()->set_pooling(v1::POOLING_UNSPECIFIED);  // CLS here
   ASSERT_TRUE(t.stub->Encode(Context().get(), request, &response).ok());
   EXPECT_EQ(response.outputs(0).pooled().values_size(), 128);
@@ -511,9 +516,9 @@ void HoldWorker(ControlledServer* c, HeldFirstCall* held, int first_id = 2000) {
   c->runner->Close();
   held->request = IdsRequest({{first_id, 102}});
   c->t.stub->async()->Encode(&held->context, &held->request, &held->response, [held](grpc::Status s) {
-                               held->status = s;
-                               held->done.Notify();
-                             });
+    held->status = s;
+    held->done.Notify();
+  });
   c->runner->AwaitEntered(1);
 }
 
@@ -532,9 +537,9 @@ TEST(EncoderServiceErrorsTest, FullQueueIsResourceExhaustedNamingTheLimit) {
   absl::Notification queued_done;
   grpc::Status queued_status;
   c.t.stub->async()->Encode(&queued_context, &queued_request, &queued_response, [&](grpc::Status s) {
-                              queued_status = s;
-                              queued_done.Notify();
-                            });
+    queued_status = s;
+    queued_done.Notify();
+  });
   // Wait until the server has queued it (deterministic: the scheduler's own count).
   while (c.t.server->scheduler()->queued_tokens() < 6) absl::SleepFor(absl::Milliseconds(1));
 
@@ -572,7 +577,8 @@ TEST(EncoderServiceErrorsTest, DeadlineWhileQueuedIsDeadlineExceededWithoutCompu
   HeldFirstCall held;
   HoldWorker(&c, &held);
   v1::EncodeResponse response;
-  grpc::Status s = c.t.stub->Encode(Context(absl::Milliseconds(300)).get(), IdsRequest({{3000, 102}}), &response);
+  grpc::Status s =
+      c.t.stub->Encode(Context(absl::Milliseconds(300)).get(), IdsRequest({{3000, 102}}), &response);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   // The server drops the queued job when the call's deadline cancels it.
   while (c.t.server->scheduler()->pending_jobs() > 1) absl::SleepFor(absl::Milliseconds(1));
@@ -595,9 +601,9 @@ TEST(EncoderServiceErrorsTest, CancelWhileQueuedIsCancelledWithoutCompute) {
   absl::Notification done;
   grpc::Status status;
   c.t.stub->async()->Encode(&context, &request, &response, [&](grpc::Status s) {
-                              status = s;
-                              done.Notify();
-                            });
+    status = s;
+    done.Notify();
+  });
   while (c.t.server->scheduler()->pending_jobs() < 2) absl::SleepFor(absl::Milliseconds(1));
   context.TryCancel();
   ASSERT_TRUE(done.WaitForNotificationWithTimeout(kWait));
@@ -679,8 +685,8 @@ TEST_F(EncoderServiceTest, StreamAnswersInOrderAndReportsErrorsInline) {
     v1::EncodeStreamRequest request;
     request.set_request_id("r" + std::to_string(i));
     // Request 7 is invalid (id out of range); lengths vary so that completion order could differ.
-    *request.mutable_request() =
-        i == 7 ? IdsRequest({{101, 99999}}) : IdsRequest({std::vector<int32_t>(2 + (i * 37) % 200, 1000 + i)});
+    *request.mutable_request() = i == 7 ? IdsRequest({{101, 99999}})
+                                        : IdsRequest({std::vector<int32_t>(2 + (i * 37) % 200, 1000 + i)});
     ASSERT_TRUE(stream->Write(request));
   }
   stream->WritesDone();
@@ -776,8 +782,9 @@ TEST(EncoderServiceStreamTest, RefusalIsReportedPerRequest) {
   while (stream->Read(&response)) got.emplace_back(response.request_id(), response.code());
   EXPECT_TRUE(stream->Finish().ok());
   using P = std::pair<std::string, int>;
-  EXPECT_THAT(got, ElementsAre(P{"running", 0}, P{"queued", 0},
-                               P{"refused", static_cast<int>(grpc::StatusCode::RESOURCE_EXHAUSTED)}, P{"after", 0}));
+  EXPECT_THAT(
+      got, ElementsAre(P{"running", 0}, P{"queued", 0},
+                       P{"refused", static_cast<int>(grpc::StatusCode::RESOURCE_EXHAUSTED)}, P{"after", 0}));
 }
 
 }  // namespace

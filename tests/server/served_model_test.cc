@@ -1,6 +1,8 @@
 // LoadServedModel's reading of a sentence-transformers 1_Pooling/config.json beside the bundled model: the
 // supported modes set the default pooling; a corrupt file or a mode qkv lacks stops the load, naming the file
 // (it used to be ignored silently, serving the pooler output where the model wants max / weighted pooling).
+#include "server/served_model.h"
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -11,7 +13,6 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/served_model.h"
 #include "server_test_util.h"
 
 namespace qkv {
@@ -23,7 +24,8 @@ using ::testing::HasSubstr;
 // A model directory linking the bundled model's files, with `pooling_json` as 1_Pooling/config.json
 // (none when empty).
 std::string ModelDirWithPooling(const std::string& name, const std::string& pooling_json) {
-  const fs::path dir = fs::path(::testing::TempDir()) / absl::StrCat("qkv_served_model_", getpid(), "_", name);
+  const fs::path dir =
+      fs::path(::testing::TempDir()) / absl::StrCat("qkv_served_model_", getpid(), "_", name);
   fs::remove_all(dir);
   fs::create_directories(dir / "1_Pooling");
   for (const char* file : {"config.json", "vocab.txt", "tokenizer_config.json", "model.safetensors"}) {
@@ -34,8 +36,8 @@ std::string ModelDirWithPooling(const std::string& name, const std::string& pool
 }
 
 std::string Modes(bool mean, bool cls, bool max) {
-  return absl::StrCat(R"({"word_embedding_dimension": 128, "pooling_mode_mean_tokens": )", mean ? "true" : "false",
-                      R"(, "pooling_mode_cls_token": )", cls ? "true" : "false",
+  return absl::StrCat(R"({"word_embedding_dimension": 128, "pooling_mode_mean_tokens": )",
+                      mean ? "true" : "false", R"(, "pooling_mode_cls_token": )", cls ? "true" : "false",
                       R"(, "pooling_mode_max_tokens": )", max ? "true" : "false",
                       R"(, "pooling_mode_mean_sqrt_len_tokens": false})");
 }
@@ -52,7 +54,8 @@ TEST(ServedModelTest, SentenceTransformersPoolingSetsTheDefault) {
                         {"all_false", Modes(false, false, false), Pooling::kPooler}};
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
-    absl::StatusOr<std::unique_ptr<ServedModel>> model = LoadServedModel(ModelDirWithPooling(c.name, c.json), 8192);
+    absl::StatusOr<std::unique_ptr<ServedModel>> model =
+        LoadServedModel(ModelDirWithPooling(c.name, c.json), 8192);
     ASSERT_TRUE(model.ok()) << model.status();
     EXPECT_EQ((*model)->default_pooling, c.want);
   }
@@ -76,7 +79,8 @@ TEST(ServedModelTest, UnsupportedOrCorruptPoolingConfigIsAnErrorNamingTheFile) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
-    absl::StatusOr<std::unique_ptr<ServedModel>> model = LoadServedModel(ModelDirWithPooling(c.name, c.json), 8192);
+    absl::StatusOr<std::unique_ptr<ServedModel>> model =
+        LoadServedModel(ModelDirWithPooling(c.name, c.json), 8192);
     ASSERT_FALSE(model.ok());
     EXPECT_EQ(model.status().code(), c.code);
     EXPECT_THAT(std::string(model.status().message()), HasSubstr("1_Pooling/config.json: "));

@@ -39,12 +39,14 @@ TEST(ServerConfigTest, BadValuesNameTheFlag) {
       {[](ServerConfig* c) { c->threads_per_worker = 0; }, "--threads_per_worker must be >= 1"},
       {[](ServerConfig* c) { c->max_batch_tokens = 0; }, "--max_batch_tokens must be >= 1"},
       {[](ServerConfig* c) { c->max_batch_sequences = 0; }, "--max_batch_sequences must be >= 1"},
-      {[](ServerConfig* c) { c->max_queued_tokens = 100; }, "--max_queued_tokens (100) must be >= --max_batch_tokens"},
+      {[](ServerConfig* c) { c->max_queued_tokens = 100; },
+       "--max_queued_tokens (100) must be >= --max_batch_tokens"},
       {[](ServerConfig* c) { c->max_stream_in_flight = 0; }, "--max_stream_in_flight must be >= 1"},
       {[](ServerConfig* c) { c->max_attention_bytes = 0; }, "--max_attention_bytes must be >= 1"},
       {[](ServerConfig* c) { c->max_message_bytes = 10; }, "--max_message_bytes must be in [1024, "},
       {[](ServerConfig* c) { c->max_message_bytes = int64_t{1} << 40; }, "--max_message_bytes"},
-      {[](ServerConfig* c) { c->max_queue_delay = absl::Milliseconds(-1); }, "--max_queue_delay must be >= 0"},
+      {[](ServerConfig* c) { c->max_queue_delay = absl::Milliseconds(-1); },
+       "--max_queue_delay must be >= 0"},
       {[](ServerConfig* c) { c->grace_period = absl::Seconds(-1); }, "--grace_period must be >= 0"},
       {[](ServerConfig* c) { c->keepalive_time = absl::ZeroDuration(); }, "--keepalive_time must be > 0"},
       {[](ServerConfig* c) { c->listen = "nowhere"; }, "--listen must be host:port"},
@@ -104,7 +106,8 @@ TEST(ServerConfigTest, DefaultThreadingSplitsCpus) {
 TEST(StatusMappingTest, CodesCarryOverAndLongMessagesAreCut) {
   EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
   EXPECT_EQ(ToGrpcStatus(absl::InvalidArgumentError("x")).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(ToGrpcStatus(absl::ResourceExhaustedError("x")).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(ToGrpcStatus(absl::ResourceExhaustedError("x")).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_EQ(ToGrpcStatus(absl::DeadlineExceededError("x")).error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_EQ(ToGrpcStatus(absl::CancelledError("x")).error_code(), grpc::StatusCode::CANCELLED);
   EXPECT_EQ(ToGrpcStatus(absl::UnavailableError("x")).error_code(), grpc::StatusCode::UNAVAILABLE);

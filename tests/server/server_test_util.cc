@@ -43,7 +43,8 @@ void ControlledRunner::FailWith(absl::Status status) {
 void ControlledRunner::AwaitEntered(int n) const {
   absl::MutexLock lock(&mu_);
   auto reached = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return entered_ >= n; };
-  ASSERT_TRUE(mu_.AwaitWithTimeout(absl::Condition(&reached), kWait)) << "runner not entered " << n << " times";
+  ASSERT_TRUE(mu_.AwaitWithTimeout(absl::Condition(&reached), kWait))
+      << "runner not entered " << n << " times";
 }
 
 std::vector<std::vector<int>> ControlledRunner::batches() const {

@@ -3,11 +3,11 @@
 #ifndef QKV_TESTS_SERVER_SERVER_TEST_UTIL_H_
 #define QKV_TESTS_SERVER_SERVER_TEST_UTIL_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"

@@ -1,10 +1,10 @@
 // TLS and mTLS: certificates made with the openssl CLI at test time; skipped when it is missing.
+#include <grpcpp/grpcpp.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -49,7 +49,8 @@ class TlsTest : public ::testing::Test {
   }
   static std::string Path(const char* name) { return absl::StrCat(*dir_, "/", name); }
 
-  static grpc::Status Info(const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  static grpc::Status Info(const std::string& address,
+                           std::shared_ptr<grpc::ChannelCredentials> credentials) {
     grpc::ChannelArguments args;
     args.SetSslTargetNameOverride("localhost");
     auto stub = v1::EncoderService::NewStub(grpc::CreateCustomChannel(address, credentials, args));
