@@ -32,7 +32,8 @@ struct EncodeFlags {
   std::string pair;
   bool has_pair = false;
   std::string pooling = "default";
-  bool normalize = false;
+  bool normalize = false;     // --normalize: ask for unit vectors
+  bool no_normalize = false;  // --no-normalize: ask for raw vectors; neither: the model's default
   bool tokens = false;
   bool token_vectors = false;
   std::vector<int64_t> attention_layers;
@@ -106,7 +107,7 @@ class OutputSink {
 
 void FillOptions(const EncodeFlags& f, v1::EncodeOptions* o) {
   o->set_pooling(PoolingFromName(f.pooling));
-  o->set_normalize(f.normalize);
+  if (f.normalize || f.no_normalize) o->set_normalize(f.normalize);
   o->set_return_token_vectors(f.token_vectors);
   for (int64_t l : f.hidden_states) o->add_hidden_state_layers(static_cast<int32_t>(l));
   for (int64_t l : f.attention_layers) o->mutable_attention()->add_layers(static_cast<int32_t>(l));
@@ -210,7 +211,8 @@ int RunEncodeCommand(const std::vector<std::string>& args, CliEnv& env) {
   flags.AddString("pair", &f.pair, "second segment (token type 1) for every text", "TEXT");
   flags.AddChoice("pooling", &f.pooling, {"default", "cls", "mean", "pooler", "none"},
                   "pooled vector; default = the model's default");
-  flags.AddBool("normalize", &f.normalize, "L2-normalize the pooled vector");
+  flags.AddBool("normalize", &f.normalize, "L2-normalize the pooled vector (default: the model's default)");
+  flags.AddBool("no-normalize", &f.no_normalize, "do not L2-normalize, whatever the model's default");
   flags.AddBool("tokens", &f.tokens, "print the tokens of each sequence");
   flags.AddBool("token-vectors", &f.token_vectors, "return the final hidden state of every token [T, D]");
   flags.AddIntList("attention-layers", &f.attention_layers,
@@ -247,6 +249,9 @@ int RunEncodeCommand(const std::vector<std::string>& args, CliEnv& env) {
     return UsageError(kCommand, "nothing to encode: give TEXT arguments, --ids or --file", env);
   }
   if (f.has_ids && f.ids.empty()) return UsageError(kCommand, "--ids is empty", env);
+  if (f.normalize && f.no_normalize) {
+    return UsageError(kCommand, "--normalize and --no-normalize contradict each other", env);
+  }
   if (f.batch < 1 || f.window < 1) return UsageError(kCommand, "--batch and --window must be >= 1", env);
   if (f.max_length < 0) return UsageError(kCommand, "--max-length must be >= 0", env);
   for (int64_t id : f.ids) {

@@ -43,7 +43,8 @@ std::string InfoText(const v1::GetModelInfoResponse& r) {
                         a.type_vocab_size());
   absl::StrAppendFormat(&out, "special tokens:   [CLS]=%d [SEP]=%d [PAD]=%d [UNK]=%d [MASK]=%d\n", s.cls(),
                         s.sep(), s.pad(), s.unk(), s.mask());
-  absl::StrAppendFormat(&out, "pooling:          default %s, pooler %s\n", PoolingName(r.default_pooling()),
+  absl::StrAppendFormat(&out, "pooling:          default %s%s, pooler %s\n", PoolingName(r.default_pooling()),
+                        r.default_normalize() ? " (normalized)" : "",
                         r.has_pooler() ? "available" : "absent");
   absl::StrAppendFormat(&out, "precision:        %s\n", r.precision());
   absl::StrAppendFormat(
@@ -107,6 +108,8 @@ std::string InfoJson(const v1::GetModelInfoResponse& r) {
   w.EndObject();
   w.Key("default_pooling");
   w.String(PoolingName(r.default_pooling()));
+  w.Key("default_normalize");
+  w.Bool(r.default_normalize());
   w.Key("has_pooler");
   w.Bool(r.has_pooler());
   w.Key("precision");

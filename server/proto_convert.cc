@@ -175,7 +175,7 @@ absl::StatusOr<PreparedEncode> PrepareEncode(const v1::EncodeRequest& request, c
   PreparedEncode prepared;
   OutputSpec& spec = prepared.spec;
   QKV_ASSIGN_OR_RETURN(spec.pooling, FromProto(options.pooling(), model));
-  spec.normalize = options.normalize();
+  spec.normalize = options.has_normalize() ? options.normalize() : model.default_normalize;
   spec.token_vectors = options.return_token_vectors();
   QKV_ASSIGN_OR_RETURN(spec.hidden_state_layers,
                        ResolveIndices(options.hidden_state_layers(), layers + 1, /*allow_negative=*/true,
@@ -394,6 +394,7 @@ void FillModelInfo(const ServedModel& model, const ServerConfig& config, v1::Get
   ids->set_unk(special.unk);
   ids->set_mask(special.mask);
   response->set_default_pooling(ToProto(model.default_pooling));
+  response->set_default_normalize(model.default_normalize);
   response->set_has_pooler(model.has_pooler);
   response->set_precision("fp32");
   response->set_lower_case(model.tokenizer.options().lower_case);

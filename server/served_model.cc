@@ -65,6 +65,24 @@ absl::StatusOr<std::optional<Pooling>> SentenceTransformersPooling(const std::st
                    "supported"));
 }
 
+// Whether <dir>/modules.json (sentence-transformers) lists a Normalize module; false without the file.
+absl::StatusOr<bool> SentenceTransformersNormalize(const std::string& dir) {
+  const std::string path = dir + "/modules.json";
+  std::ifstream in(path);
+  if (!in) return false;
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json json = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  if (!json.is_array()) return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON array"));
+  for (const nlohmann::json& module : json) {
+    if (module.is_object() && module.contains("type") && module["type"].is_string() &&
+        module["type"].get<std::string>() == "sentence_transformers.models.Normalize") {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ServedModel>> LoadServedModel(const std::string& path,
@@ -90,6 +108,7 @@ absl::StatusOr<std::unique_ptr<ServedModel>> LoadServedModel(const std::string& 
   } else {
     model->default_pooling = model->has_pooler ? Pooling::kPooler : Pooling::kCls;
   }
+  QKV_ASSIGN_OR_RETURN(model->default_normalize, SentenceTransformersNormalize(dir));
   return model;
 }
 

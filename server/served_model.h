@@ -32,6 +32,9 @@ struct ServedModel {
   // What an unspecified pooling means: the sentence-transformers pooling config (1_Pooling/config.json)
   // when the directory has one (mean or CLS), else kPooler when the model has a pooler, else kCls.
   Pooling default_pooling = Pooling::kCls;
+  // What an unset EncodeOptions.normalize means: true when the directory's sentence-transformers
+  // modules.json has a Normalize module (the model's embeddings are meant to be unit vectors).
+  bool default_normalize = false;
   std::vector<std::string> kernels;  // Encoder::KernelInfo(), for GetModelInfo and the startup line
   std::unique_ptr<Encoder> encoder;  // null only in tests that serve through a fake runner
 };
@@ -39,7 +42,7 @@ struct ServedModel {
 // Loads the model at `path` (see core/model_loader.h for accepted paths) and builds the encoder.
 // `max_batch_tokens` bounds one Run (Encoder splits bigger batches). A 1_Pooling/config.json that is not a
 // JSON object, or asks for a pooling qkv lacks (max, weighted mean, several modes at once), is an error
-// naming it.
+// naming it; so is a modules.json that is not a JSON array.
 absl::StatusOr<std::unique_ptr<ServedModel>> LoadServedModel(const std::string& path,
                                                              int64_t max_batch_tokens);
 

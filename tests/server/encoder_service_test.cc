@@ -3,9 +3,11 @@
 // the core Encoder returns for the same inputs.
 #include <grpcpp/grpcpp.h>
 
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
@@ -186,6 +188,36 @@ TEST_F(EncoderServiceTest, ConversionRejectsInvalidUtf8NamingTheField) {
   absl::StatusOr<PreparedEncode> prepared = PrepareEncode(encode, *reference_, TestConfig());
   EXPECT_EQ(prepared.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(prepared.status().message()), HasSubstr("inputs[1].text: "));
+}
+
+// An unset normalize follows the model's default (a sentence-transformers Normalize module); an explicit
+// value wins either way. GetModelInfo reports the default.
+TEST_F(EncoderServiceTest, UnsetNormalizeFollowsTheModelDefault) {
+  std::unique_ptr<ServedModel> model = LoadTinyModel();
+  ASSERT_NE(model, nullptr);
+  model->default_normalize = true;
+  TestServer server = StartServing(TestConfig(), std::move(model));
+  auto norm = [](const v1::Tensor& t) {
+    double sum = 0;
+    for (float v : t.values()) sum += static_cast<double>(v) * v;
+    return std::sqrt(sum);
+  };
+  v1::EncodeRequest request = IdsRequest({{101, 7592, 2088, 102}});
+  request.mutable_options()->set_pooling(v1::POOLING_MEAN);
+  v1::EncodeResponse response;
+  ASSERT_TRUE(server.stub->Encode(Context().get(), request, &response).ok());
+  EXPECT_NEAR(norm(response.outputs(0).pooled()), 1.0, 1e-5);
+
+  request.mutable_options()->set_normalize(false);
+  response.Clear();
+  ASSERT_TRUE(server.stub->Encode(Context().get(), request, &response).ok());
+  EXPECT_GT(std::abs(norm(response.outputs(0).pooled()) - 1.0), 1e-2);
+
+  v1::GetModelInfoResponse info;
+  ASSERT_TRUE(server.stub->GetModelInfo(Context().get(), v1::GetModelInfoRequest(), &info).ok());
+  EXPECT_TRUE(info.default_normalize());
+  ASSERT_TRUE(stub()->GetModelInfo(Context().get(), v1::GetModelInfoRequest(), &info).ok());
+  EXPECT_FALSE(info.default_normalize());  // the bundled model has no modules.json
 }
 
 // A text pair's second segment has type id 1. On a model with type_vocab_size 1 that is INVALID_ARGUMENT
@@ -785,6 +817,117 @@ TEST(EncoderServiceStreamTest, RefusalIsReportedPerRequest) {
   EXPECT_THAT(
       got, ElementsAre(P{"running", 0}, P{"queued", 0},
                        P{"refused", static_cast<int>(grpc::StatusCode::RESOURCE_EXHAUSTED)}, P{"after", 0}));
+}
+
+// SIGTERM with a stream that keeps sending: the stream stops reading at the drain, answers the requests it
+// had read (in order, computed), then ends UNAVAILABLE; the unary call in flight completes OK; Shutdown
+// returns as soon as that work is done, well within the grace period.
+TEST(EncoderServiceStreamTest, DrainAnswersWhatTheStreamReadThenEndsUnavailable) {
+  ServerConfig config = TestConfig();
+  config.max_stream_in_flight = 3;
+  config.grace_period = absl::Seconds(30);
+  ControlledServer c = StartControlled(config);
+  c.runner->Close();
+  HeldFirstCall unary;
+  unary.request = IdsRequest({{101, 1999, 102}});
+  c.t.stub->async()->Encode(&unary.context, &unary.request, &unary.response, [&unary](grpc::Status s) {
+    unary.status = s;
+    unary.done.Notify();
+  });
+  c.runner->AwaitEntered(1);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + kWait));
+  auto stream = c.t.stub->EncodeStream(&context);
+  constexpr int kRequests = 8;
+  for (int i = 0; i < kRequests; ++i) {
+    v1::EncodeStreamRequest request;
+    request.set_request_id(std::to_string(i));
+    *request.mutable_request() = IdsRequest({{101, 2000 + i, 102}});
+    ASSERT_TRUE(stream->Write(request));  // small messages: HTTP/2 buffers them all
+  }
+  // The unary call runs; the stream's window (3) is full and stays so while the worker is held.
+  while (c.t.server->scheduler()->pending_jobs() < 4) absl::SleepFor(absl::Milliseconds(1));
+  absl::SleepFor(absl::Milliseconds(50));
+  ASSERT_EQ(c.t.server->scheduler()->pending_jobs(), 4);
+
+  const absl::Time drain_start = absl::Now();
+  absl::Time shutdown_end;
+  std::thread shutdown([&] {
+    c.t.server->Shutdown();
+    shutdown_end = absl::Now();
+  });
+  // Tokenize needs no worker: UNAVAILABLE (from the service, or from gRPC once it stops accepting calls)
+  // says the drain has begun.
+  for (;;) {
+    v1::TokenizeRequest tokenize;
+    tokenize.set_text("hello");
+    v1::TokenizeResponse tokens;
+    const grpc::Status ts = c.t.stub->Tokenize(Context().get(), tokenize, &tokens);
+    if (ts.error_code() == grpc::StatusCode::UNAVAILABLE) break;
+    ASSERT_TRUE(ts.ok()) << ts.error_message();
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  absl::SleepFor(absl::Milliseconds(50));  // the stream must neither read more nor end while work is held
+  EXPECT_EQ(c.t.server->scheduler()->pending_jobs(), 4);
+  c.runner->Open();
+
+  v1::EncodeStreamResponse response;
+  int n = 0;
+  while (stream->Read(&response)) {
+    EXPECT_EQ(response.request_id(), std::to_string(n));
+    EXPECT_EQ(response.code(), 0) << response.message();
+    ASSERT_EQ(response.response().outputs_size(), 1);
+    EXPECT_EQ(response.response().outputs(0).ids(1), 2000 + n);
+    ++n;
+  }
+  EXPECT_EQ(n, 3) << "exactly the requests read before the drain are answered";
+  const grpc::Status s = stream->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("server is shutting down; reconnect to another replica"));
+  ASSERT_TRUE(unary.done.WaitForNotificationWithTimeout(kWait));
+  EXPECT_TRUE(unary.status.ok()) << unary.status.error_message();
+  EXPECT_EQ(unary.response.outputs(0).ids(1), 1999);
+  shutdown.join();
+  EXPECT_LT(shutdown_end - drain_start, absl::Seconds(10)) << "the drain waited for the grace period";
+}
+
+// An idle open stream ends UNAVAILABLE as soon as the drain starts, a stream opened while draining ends
+// UNAVAILABLE at once, and Shutdown does not wait for the grace period.
+TEST(EncoderServiceStreamTest, IdleStreamEndsAtTheDrainAndDoesNotHoldShutdown) {
+  ServerConfig config = TestConfig();
+  config.grace_period = absl::Seconds(30);
+  TestServer t = StartServing(config);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + kWait));
+  auto stream = t.stub->EncodeStream(&context);
+  v1::EncodeStreamRequest request;
+  request.set_request_id("a");
+  *request.mutable_request() = IdsRequest({{101, 2000, 102}});
+  ASSERT_TRUE(stream->Write(request));
+  v1::EncodeStreamResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.request_id(), "a");
+  EXPECT_EQ(response.code(), 0);
+
+  const absl::Time drain_start = absl::Now();
+  t.server->BeginDrain();
+  EXPECT_FALSE(stream->Read(&response));
+  grpc::Status s = stream->Finish();
+  EXPECT_LT(absl::Now() - drain_start, absl::Seconds(5));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("shutting down"));
+
+  grpc::ClientContext late_context;
+  late_context.set_deadline(absl::ToChronoTime(absl::Now() + kWait));
+  auto late = t.stub->EncodeStream(&late_context);
+  late->Write(request);  // may fail: the server can finish the stream before the write goes out
+  EXPECT_FALSE(late->Read(&response));
+  s = late->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("shutting down"));
+
+  t.server->Shutdown();
+  EXPECT_LT(absl::Now() - drain_start, absl::Seconds(10)) << "the drain waited for the grace period";
 }
 
 }  // namespace

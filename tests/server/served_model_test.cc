@@ -90,3 +90,41 @@ TEST(ServedModelTest, UnsupportedOrCorruptPoolingConfigIsAnErrorNamingTheFile) {
 
 }  // namespace
 }  // namespace qkv
+
+namespace qkv {
+namespace {
+
+// A sentence-transformers modules.json with a Normalize module makes unit vectors the default; without one
+// (or without the file) the default stays off; a modules.json that is not an array stops the load.
+TEST(ServedModelTest, SentenceTransformersNormalizeModuleSetsTheDefault) {
+  const std::string with = ModelDirWithPooling("normalize_on", Modes(true, false, false));
+  std::ofstream(fs::path(with) / "modules.json")
+      << R"([{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}])";
+  absl::StatusOr<std::unique_ptr<ServedModel>> model = LoadServedModel(with, 8192);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_TRUE((*model)->default_normalize);
+  EXPECT_EQ((*model)->default_pooling, Pooling::kMean);
+
+  const std::string without = ModelDirWithPooling("normalize_off", Modes(true, false, false));
+  std::ofstream(fs::path(without) / "modules.json")
+      << R"([{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"}])";
+  model = LoadServedModel(without, 8192);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_FALSE((*model)->default_normalize);
+
+  model = LoadServedModel(ModelDirWithPooling("no_modules", ""), 8192);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_FALSE((*model)->default_normalize);
+
+  const std::string corrupt = ModelDirWithPooling("modules_corrupt", "");
+  std::ofstream(fs::path(corrupt) / "modules.json") << R"({"type": "oops"})";
+  model = LoadServedModel(corrupt, 8192);
+  ASSERT_FALSE(model.ok());
+  EXPECT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(model.status().message()), HasSubstr("modules.json: not a JSON array"));
+}
+
+}  // namespace
+}  // namespace qkv
