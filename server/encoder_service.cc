@@ -137,28 +137,49 @@ class ErrorReactor final : public grpc::ServerUnaryReactor {
 
 // EncodeStream. State machine, all under mu_:
 //   reading_  a StartRead is outstanding (at most one);  writing_  a StartWrite is outstanding (at most one);
+//   parsing_  a read request is being turned into a slot (reading_ stays set meanwhile);
 //   slots_    requests read and not yet written, in order; the head is written once its call is done;
-//   reads_done_ the client half-closed (or the stream broke); Finish when nothing is left.
+//   reads_done_ the client half-closed (or the stream broke); Finish (OK) when nothing is left;
+//   draining_ the server is shutting down: no new read starts, and once every slot is written the stream
+//             finishes UNAVAILABLE, even with a read outstanding (it then completes without effect).
 //
 // Requests arrive as bytes (v1::EncodeStreamRequest) and answers leave as bytes (v1::EncodeStreamResponse);
 // a request that cannot be parsed is answered INVALID_ARGUMENT in its place like any other failed request.
-class EncodeStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+class EncodeStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
+                                  public EncoderService::Stream {
  public:
-  EncodeStreamReactor(const EncoderService* service, absl::Time deadline, int window)
+  // Created under the service's lock; `draining`: the service is already draining (finish at once).
+  EncodeStreamReactor(EncoderService* service, absl::Time deadline, int window, bool draining)
       : service_(service), deadline_(deadline), window_(window) {
     absl::MutexLock lock(&mu_);
+    if (draining) {
+      draining_ = true;
+      finished_ = true;
+      Finish(DrainStatus());  // gRPC holds it until the method returns the reactor
+      return;
+    }
     reading_ = true;
     StartRead(&incoming_);
   }
+
+  bool PinForDrain() override {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return false;  // OnDone may be waiting for the service's lock to forget the stream
+    draining_ = true;
+    ++pins_;
+    return true;
+  }
+  void DrainPinned() override { Advance(/*unpin=*/true); }
 
   void OnReadDone(bool ok) override {
     grpc::ByteBuffer bytes;
     bool got = false;
     {
       absl::MutexLock lock(&mu_);
-      got = ok && !cancelled_;
+      got = ok && !cancelled_ && !finished_;  // finished (drained) with this read outstanding: drop it
       if (got) {
         bytes.Swap(&incoming_);  // reading_ stays set until the slot is queued: no read starts meanwhile
+        parsing_ = true;
       } else {
         reading_ = false;
         reads_done_ = true;
@@ -179,6 +200,7 @@ class EncodeStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffe
       }
       absl::MutexLock lock(&mu_);
       reading_ = false;
+      parsing_ = false;
       if (cancelled_) {
         reads_done_ = true;
       } else {
@@ -221,7 +243,10 @@ class EncodeStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffe
     Advance();
   }
 
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    service_->RemoveStream(this);
+    delete this;
+  }
 
  private:
   struct Slot {
@@ -233,7 +258,8 @@ class EncodeStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffe
   };
 
   void StartSlot(Slot* slot) {
-    absl::StatusOr<EncoderService::Backend> backend = service_->Acquire();
+    // The request was read, so it is answered even if the drain has begun since.
+    absl::StatusOr<EncoderService::Backend> backend = service_->AcquireAccepted();
     if (!backend.ok()) {
       SlotDone(slot, backend.status());
       return;
@@ -274,15 +300,21 @@ class EncodeStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffe
     if (!status.ok()) response->clear_response();
   }
 
+  static grpc::Status DrainStatus() {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "server is shutting down; reconnect to another replica (every request this stream "
+                        "read has been answered; resend the others)");
+  }
+
   void BreakLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     cancelled_ = true;
     reads_done_ = true;
   }
 
   // Starts whatever the state allows: the next write, the next read, or Finish. Called without mu_, from a
-  // gRPC reaction (gRPC runs OnDone only after it returns) or, with `unpin`, by a pinned SlotDone: the pin
-  // is released under mu_ in the same step that decides whether to Finish, so Finish is called only by the
-  // last thread that may touch the reactor.
+  // gRPC reaction (gRPC runs OnDone only after it returns) or, with `unpin`, by a pinned SlotDone or
+  // DrainPinned: the pin is released under mu_ in the same step that decides whether to Finish, so Finish
+  // is called only by the last thread that may touch the reactor.
   void Advance(bool unpin = false) {
     enum { kNothing, kWrite, kRead, kFinish } action;
     const grpc::ByteBuffer* to_write = nullptr;
@@ -299,7 +331,8 @@ class EncodeStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffe
           writing_ = true;
           to_write = &slots_.front()->wire;
           action = kWrite;
-        } else if (!reading_ && !reads_done_ && static_cast<int>(slots_.size()) < window_) {
+        } else if (!reading_ && !reads_done_ && !draining_ && !finished_ &&
+                   static_cast<int>(slots_.size()) < window_) {
           reading_ = true;
           action = kRead;
         } else {
@@ -307,10 +340,18 @@ class EncodeStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffe
             --pins_;
             unpin = false;
           }
-          if (!finished_ && pins_ == 0 && reads_done_ && !reading_ && !writing_ && slots_.empty()) {
+          // Reads are over when the client half-closed (or the stream broke) and the last read is back,
+          // or when draining stopped them (a read still outstanding is dropped when it completes).
+          const bool reads_over = (reads_done_ && !reading_) || (draining_ && !reads_done_ && !parsing_);
+          if (!finished_ && pins_ == 0 && reads_over && !writing_ && slots_.empty()) {
             finished_ = true;
-            finish_status =
-                cancelled_ ? grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled") : grpc::Status::OK;
+            if (cancelled_) {
+              finish_status = grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled");
+            } else if (reads_done_) {
+              finish_status = grpc::Status::OK;  // every request the client sent was answered
+            } else {
+              finish_status = DrainStatus();
+            }
             action = kFinish;
           }
         }
@@ -331,7 +372,7 @@ class EncodeStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffe
     }
   }
 
-  const EncoderService* const service_;
+  EncoderService* const service_;
   const absl::Time deadline_;
   const int window_;
   grpc::ByteBuffer incoming_;  // written by the one outstanding read
@@ -340,7 +381,9 @@ class EncodeStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffe
   std::deque<std::unique_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool parsing_ ABSL_GUARDED_BY(mu_) = false;
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   int pins_ ABSL_GUARDED_BY(mu_) = 0;  // SlotDone calls between marking a slot done and their Advance's end
@@ -358,16 +401,35 @@ void EncoderService::SetReady(const ServedModel* model, BatchScheduler* schedule
 }
 
 void EncoderService::StartDraining() {
-  absl::MutexLock lock(&mu_);
-  state_ = State::kDraining;
+  std::vector<Stream*> pinned;
+  {
+    absl::MutexLock lock(&mu_);
+    state_ = State::kDraining;
+    for (Stream* stream : streams_) {
+      if (stream->PinForDrain()) pinned.push_back(stream);
+    }
+  }
+  // Outside mu_: a stream may finish here, and its OnDone takes mu_ (RemoveStream). A pinned stream
+  // stays alive until its DrainPinned.
+  for (Stream* stream : pinned) stream->DrainPinned();
 }
 
-absl::StatusOr<EncoderService::Backend> EncoderService::Acquire() const {
+void EncoderService::RemoveStream(Stream* stream) {
+  absl::MutexLock lock(&mu_);
+  streams_.erase(stream);
+}
+
+absl::StatusOr<EncoderService::Backend> EncoderService::Acquire() const { return AcquireImpl(false); }
+
+absl::StatusOr<EncoderService::Backend> EncoderService::AcquireAccepted() const { return AcquireImpl(true); }
+
+absl::StatusOr<EncoderService::Backend> EncoderService::AcquireImpl(bool draining_ok) const {
   absl::MutexLock lock(&mu_);
   switch (state_) {
     case State::kLoading:
       return absl::UnavailableError("the model is still loading; retry shortly");
     case State::kDraining:
+      if (draining_ok && model_ != nullptr) break;  // drained before the model was ever ready: no backend
       return absl::UnavailableError("the server is shutting down; retry on another instance");
     case State::kServing:
       break;
@@ -390,8 +452,13 @@ grpc::ServerUnaryReactor* EncoderService::Encode(grpc::CallbackServerContext* co
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* EncoderService::EncodeStream(
     grpc::CallbackServerContext* context) {
-  // Availability is checked per request, so that a stream opened while serving sees the drain.
-  return new EncodeStreamReactor(this, Deadline(context), config_.max_stream_in_flight);
+  // Availability is checked per request (a stream may open while loading); the drain is pushed to every
+  // open stream by StartDraining.
+  absl::MutexLock lock(&mu_);
+  auto* reactor = new EncodeStreamReactor(this, Deadline(context), config_.max_stream_in_flight,
+                                          state_ == State::kDraining);
+  streams_.insert(reactor);
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* EncoderService::Tokenize(grpc::CallbackServerContext* context,

@@ -8,7 +8,10 @@
 // the answers in request order, and reads the next request only when its window has room (backpressure).
 //
 // Until SetReady() every RPC answers UNAVAILABLE ("loading"); after StartDraining() new calls answer
-// UNAVAILABLE ("draining") while calls already running finish.
+// UNAVAILABLE ("shutting down") while calls already running finish. Every open EncodeStream stops reading
+// at StartDraining(), answers the requests it has already read (in order, computed as usual), and then
+// ends with UNAVAILABLE ("server is shutting down; reconnect to another replica"): the client resends
+// the requests that got no answer elsewhere, and an idle stream does not hold the drain up.
 //
 // Every method is a raw callback method: requests arrive as bytes and are parsed here (message_codec.h),
 // so that a request protobuf cannot parse (e.g. a string field holding invalid UTF-8) is answered
@@ -22,6 +25,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "qkv/v1/encoder.grpc.pb.h"
@@ -44,7 +48,8 @@ class EncoderService final : public RawEncoderServiceBase {
   // Starts serving `model` through `scheduler`. Both are not owned and must outlive every call (the
   // Server shuts gRPC down before destroying them).
   void SetReady(const ServedModel* model, BatchScheduler* scheduler);
-  // New calls get UNAVAILABLE from now on; calls in flight are unaffected.
+  // New calls get UNAVAILABLE from now on; unary calls in flight are unaffected; open streams stop
+  // reading, answer what they have read and end with UNAVAILABLE. Does not block on the streams.
   void StartDraining();
 
   // The model and scheduler, or UNAVAILABLE while loading or draining. Used by the reactors.
@@ -54,6 +59,24 @@ class EncoderService final : public RawEncoderServiceBase {
     const ServerConfig* config;
   };
   absl::StatusOr<Backend> Acquire() const;
+  // Like Acquire, but also while draining: for a request a stream read before it saw the drain.
+  absl::StatusOr<Backend> AcquireAccepted() const;
+
+  // An open EncodeStream, as the service sees it to tell it that draining has begun. Lock order: the
+  // service's lock, then the stream's; a stream never calls the service while holding its own lock.
+  class Stream {
+   public:
+    virtual ~Stream() = default;
+    // Called under the service's lock. Marks the stream draining (it starts no new read) and returns
+    // true if it has not finished yet; it then stays alive (it does not finish) until DrainPinned().
+    virtual bool PinForDrain() = 0;
+    // Called without the service's lock, once after PinForDrain returned true: acts on the drain
+    // (finishes the stream when nothing is left to answer) and releases the pin. May delete the stream.
+    virtual void DrainPinned() = 0;
+  };
+  // Forgets `stream`. Called by the stream reactor as it is deleted; a stream is registered by
+  // EncodeStream() when it is created.
+  void RemoveStream(Stream* stream);
 
   // `request` holds a serialized v1::EncodeRequest; `response` gets the v1::EncodeResponse.
   grpc::ServerUnaryReactor* Encode(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
@@ -72,11 +95,14 @@ class EncoderService final : public RawEncoderServiceBase {
  private:
   enum class State { kLoading, kServing, kDraining };
 
+  absl::StatusOr<Backend> AcquireImpl(bool draining_ok) const;
+
   const ServerConfig config_;
   mutable absl::Mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kLoading;
   const ServedModel* model_ ABSL_GUARDED_BY(mu_) = nullptr;
   BatchScheduler* scheduler_ ABSL_GUARDED_BY(mu_) = nullptr;
+  absl::flat_hash_set<Stream*> streams_ ABSL_GUARDED_BY(mu_);  // open EncodeStreams, not owned
 };
 
 }  // namespace qkv

@@ -1,6 +1,7 @@
 // The real qkv-server binary, started by the test on a free port: SIGTERM with 50 requests in flight
-// answers all 50 and exits 0; bad flags, bad environment values, a missing model and a taken port are
-// refused with a message naming the cause and a non-zero exit.
+// answers all 50 and exits 0; SIGTERM with an idle open EncodeStream ends the stream UNAVAILABLE and exits
+// 0 in seconds, not after the grace period; bad flags, bad environment values, a missing model and a taken
+// port are refused with a message naming the cause and a non-zero exit.
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <poll.h>
@@ -191,6 +192,38 @@ TEST_F(BinaryTest, SigtermDrainsFiftyRequestsInFlightAndExitsZero) {
     ok += call.status.ok() && call.response.outputs_size() == 16;
   }
   EXPECT_EQ(ok, kCalls);
+}
+
+TEST_F(BinaryTest, SigtermWithAnIdleStreamOpenExitsZeroWithoutWaitingForTheGracePeriod) {
+  ServerProcess server({"--listen=127.0.0.1:0", absl::StrCat("--model=", kModelDir), "--grace_period=30s"});
+  const std::string line = server.ReadStartupLine(absl::Seconds(60));
+  ASSERT_THAT(line, HasSubstr("listening on 127.0.0.1:"));
+  auto stub =
+      v1::EncoderService::NewStub(grpc::CreateChannel(AddressFrom(line), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(120)));
+  auto stream = stub->EncodeStream(&context);
+  v1::EncodeStreamRequest request;
+  request.set_request_id("first");
+  *request.mutable_request() = IdsRequest({{101, 2000, 102}});
+  ASSERT_TRUE(stream->Write(request));
+  v1::EncodeStreamResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.code(), 0) << response.message();
+
+  // The stream stays open and idle (no WritesDone).
+  const absl::Time sigterm = absl::Now();
+  ASSERT_EQ(kill(server.pid(), SIGTERM), 0);
+  std::string err;
+  EXPECT_EQ(server.Wait(absl::Seconds(60), &err), 0) << err;
+  // The stream ends at once; what remains is gRPC closing the connection, which waits for this client to
+  // answer the server's GOAWAY ping: an idle C++ client does so from its backup poller, every 5 s.
+  EXPECT_LT(absl::Now() - sigterm, absl::Seconds(10)) << "the drain waited for the grace period\n" << err;
+  EXPECT_THAT(err, HasSubstr("drained"));
+  EXPECT_FALSE(stream->Read(&response));
+  const grpc::Status s = stream->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("server is shutting down; reconnect to another replica"));
 }
 
 TEST_F(BinaryTest, BadFlagIsRefusedNamingIt) {
