@@ -93,6 +93,11 @@ absl::StatusOr<LoadedModel> LoadModel(const std::string& path) {
              (absl::EndsWith(path, kSafetensorsExtension) || absl::EndsWith(path, kOnnxExtension))) {
     dir = Parent(path);
     weights_path = path;
+    // The Hugging Face Hub layout keeps exports in a subfolder (onnx/model.onnx) beside the root's config.
+    if (Kind(Join(dir, "config.json")) != PathKind::kFile &&
+        Kind(Join(Parent(dir), "config.json")) == PathKind::kFile) {
+      dir = Parent(dir);
+    }
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": not a model directory, .safetensors or .onnx file"));
@@ -117,8 +122,12 @@ absl::StatusOr<LoadedModel> LoadModel(const std::string& path) {
   if (absl::Status status = weights.Validate(config); !status.ok()) {
     return absl::Status(status.code(), absl::StrCat(weights_path, ": ", status.message()));
   }
-  return LoadedModel{std::move(config), std::move(weights), std::move(tokenizer), std::move(weights_path),
-                     onnx ? "onnx" : "safetensors"};
+  return LoadedModel{std::move(config),
+                     std::move(weights),
+                     std::move(tokenizer),
+                     std::move(weights_path),
+                     onnx ? "onnx" : "safetensors",
+                     std::move(dir)};
 }
 
 }  // namespace qkv

@@ -3,7 +3,8 @@
 // Accepted paths:
 //   - a Hugging Face model directory holding config.json, vocab.txt (and optionally tokenizer.json /
 //     tokenizer_config.json), and model.safetensors or model.onnx (model.safetensors wins when both exist);
-//   - a .safetensors or .onnx file, whose directory holds config.json and the vocabulary.
+//   - a .safetensors or .onnx file, whose directory holds config.json and the vocabulary, or whose parent
+//     does (the Hub's onnx/model.onnx layout).
 // Errors are absl::Status values that name the file (and tensor), never a crash.
 #ifndef QKV_CORE_MODEL_LOADER_H_
 #define QKV_CORE_MODEL_LOADER_H_
@@ -23,6 +24,7 @@ struct LoadedModel {
   Tokenizer tokenizer;
   std::string weights_path;  // the file the weights came from
   std::string format;        // "safetensors" or "onnx"
+  std::string directory;     // the model directory: where config.json and the vocabulary were read
 };
 
 absl::StatusOr<LoadedModel> LoadModel(const std::string& path);

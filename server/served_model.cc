@@ -1,7 +1,5 @@
 #include "server/served_model.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <fstream>
 #include <optional>
@@ -18,20 +16,9 @@
 namespace qkv {
 namespace {
 
-bool IsDirectory(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 std::string StripTrailingSlashes(std::string path) {
   while (path.size() > 1 && path.back() == '/') path.pop_back();
   return path;
-}
-
-std::string Dirname(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
 }
 
 std::string Basename(const std::string& path) {
@@ -89,8 +76,7 @@ absl::StatusOr<std::unique_ptr<ServedModel>> LoadServedModel(const std::string& 
                                                              int64_t max_batch_tokens) {
   QKV_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModel(path));
   auto model = std::make_unique<ServedModel>(std::move(loaded.tokenizer));
-  const std::string clean = StripTrailingSlashes(path);
-  const std::string dir = IsDirectory(clean) ? clean : Dirname(clean);
+  const std::string dir = StripTrailingSlashes(loaded.directory);
   model->name = Basename(dir == "." ? std::string("model") : dir);
   model->path = path;
   model->weights_path = loaded.weights_path;

@@ -223,6 +223,29 @@ TEST(ModelLoaderTest, BertTinySafetensorsAndOnnxGiveBitIdenticalWeights) {
   ExpectSameWeights(st->weights, file->weights);
 }
 
+// The Hub layout: config.json and the vocabulary at the root, the export in onnx/model.onnx.
+TEST(ModelLoaderTest, OnnxFileInASubfolderUsesTheParentsConfigAndVocab) {
+  const std::string dir = NewDir("hub_layout");
+  ::mkdir((dir + "/onnx").c_str(), 0755);
+  for (const char* file : {"config.json", "vocab.txt", "tokenizer_config.json"}) {
+    ASSERT_EQ(::symlink((kBertTinyDir + "/" + file).c_str(), (dir + "/" + file).c_str()), 0) << file;
+  }
+  ASSERT_EQ(::symlink((kBertTinyDir + "/model.onnx").c_str(), (dir + "/onnx/model.onnx").c_str()), 0);
+  absl::StatusOr<LoadedModel> model = LoadModel(dir + "/onnx/model.onnx");
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ(model->format, "onnx");
+  EXPECT_EQ(model->directory, dir);
+  EXPECT_EQ(model->config.hidden_size, 128);
+
+  // Without a config.json in either place, the error names the file's own directory.
+  const std::string lone = NewDir("hub_layout_no_config");
+  ::mkdir((lone + "/onnx").c_str(), 0755);
+  ASSERT_EQ(::symlink((kBertTinyDir + "/model.onnx").c_str(), (lone + "/onnx/model.onnx").c_str()), 0);
+  model = LoadModel(lone + "/onnx/model.onnx");
+  EXPECT_EQ(model.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(model.status().message()), HasSubstr(lone + "/onnx/config.json"));
+}
+
 TEST(ModelLoaderTest, TribuoOnnxLoadsWithGraphNamedWeights) {
   // The directory has no model.safetensors / model.onnx: its only .onnx file (tinybert.onnx) is picked.
   absl::StatusOr<LoadedModel> model = LoadModel(kTribuoDir);
