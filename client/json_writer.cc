@@ -95,17 +95,16 @@ void JsonWriter::Int(int64_t value) {
 
 void JsonWriter::Float(float value) {
   BeforeValue();
-  if (!std::isfinite(value)) {
-    out_->append("null");
-    return;
-  }
-  char buf[32];
-  const std::to_chars_result r = std::to_chars(buf, buf + sizeof(buf), value);
-  out_->append(buf, r.ptr);
+  AppendShortest(value);
 }
 
 void JsonWriter::Double(double value) {
   BeforeValue();
+  AppendShortest(value);
+}
+
+template <typename T>
+void JsonWriter::AppendShortest(T value) {
   if (!std::isfinite(value)) {
     out_->append("null");
     return;

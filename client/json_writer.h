@@ -45,6 +45,9 @@ class JsonWriter {
 
  private:
   void BeforeValue();
+  // The shortest text that reads back as `value` (std::to_chars); null for NaN and infinities.
+  template <typename T>
+  void AppendShortest(T value);
 
   std::string* out_;
   // One entry per open container: true once it holds an element (a comma goes before the next).

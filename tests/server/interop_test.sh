@@ -10,20 +10,13 @@ src=$(cd "$1" && pwd)
 bin=$(cd "$2" && pwd)
 server_bin="$bin/server/qkv-server"
 work="$bin/tests/interop"
-python=/usr/bin/python3
+source "$src/tests/server/python_stubs.sh"
 
-if ! "$python" -c "import grpc, google.protobuf" 2>/dev/null; then
-  echo "SKIP: /usr/bin/python3 lacks grpcio/protobuf (apt install python3-grpcio python3-protobuf)"
-  exit 77
-fi
+require_python_modules "grpc google.protobuf"
 [[ -x "$server_bin" ]] || { echo "FAIL: $server_bin is not built"; exit 1; }
 
-rm -rf "$work" && mkdir -p "$work/py"
-protoc -I "$src/proto" --python_out="$work/py" --grpc_out="$work/py" \
-  --plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin qkv/v1/encoder.proto
-# Flat, so that no generated grpc/ package shadows grpcio's.
-protoc -I "$src/proto/grpc/health/v1" --python_out="$work/py" --grpc_out="$work/py" \
-  --plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin health.proto
+rm -rf "$work"
+generate_python_stubs "$src" "$work/py" --health
 
 "$server_bin" --listen=127.0.0.1:0 --model="$src/models/bert-tiny-random" >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!

@@ -9,15 +9,11 @@ src=$(cd "$1" && pwd)
 bin=$(cd "$2" && pwd)
 server_bin="$bin/server/qkv-server"
 work="$bin/tests/unseen_models"
-python=/usr/bin/python3
+source "$src/tests/server/python_stubs.sh"
 
-if ! "$python" -c "import numpy, grpc, google.protobuf" 2>/dev/null; then
-  echo "SKIP: /usr/bin/python3 lacks numpy/grpcio/protobuf (apt install python3-numpy python3-grpcio python3-protobuf)"
-  exit 77
-fi
+require_python_modules "numpy grpc google.protobuf"
 [[ -x "$server_bin" ]] || { echo "FAIL: $server_bin is not built"; exit 1; }
 
-rm -rf "$work" && mkdir -p "$work/py"
-protoc -I "$src/proto" --python_out="$work/py" --grpc_out="$work/py" \
-  --plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin qkv/v1/encoder.proto
+rm -rf "$work"
+generate_python_stubs "$src" "$work/py"
 "$python" "$src/tests/server/unseen_models.py" "$server_bin" "$work/py" "$work/models"
