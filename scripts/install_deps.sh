@@ -8,8 +8,9 @@ BUILD_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git ca-certificates
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
   libdnnl-dev libabsl-dev libonnx-dev libicu-dev nlohmann-json3-dev libssl-dev zlib1g-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-grpcio python3-protobuf python3-numpy
+  libcpp-httplib-dev libcli11-dev libspdlog-dev
+  libgtest-dev libgmock-dev libbenchmark-dev clang-14 libfuzzer-14-dev libclang-rt-14-dev
+  python3 python3-grpcio python3-protobuf python3-numpy python3-prometheus-client python3-yaml
   nodejs npm openssl procps
 )
 RUNTIME_PACKAGES=(
