@@ -30,6 +30,7 @@
 #include "absl/synchronization/mutex.h"
 #include "qkv/v1/encoder.grpc.pb.h"
 #include "server/batch_scheduler.h"
+#include "server/observability/call_observer.h"
 #include "server/served_model.h"
 #include "server/server_config.h"
 
@@ -42,8 +43,9 @@ using RawEncoderServiceBase = v1::EncoderService::WithRawCallbackMethod_Encode<
 
 class EncoderService final : public RawEncoderServiceBase {
  public:
-  // `config` is copied; its limits apply to every request.
-  explicit EncoderService(const ServerConfig& config);
+  // `config` is copied; its limits apply to every request. `observer` (not owned, must outlive the
+  // service; null = NoopCallObserver) hears of every request: in flight, answered, and its figures.
+  explicit EncoderService(const ServerConfig& config, CallObserver* observer = nullptr);
 
   // Starts serving `model` through `scheduler`. Both are not owned and must outlive every call (the
   // Server shuts gRPC down before destroying them).
@@ -98,6 +100,7 @@ class EncoderService final : public RawEncoderServiceBase {
   absl::StatusOr<Backend> AcquireImpl(bool draining_ok) const;
 
   const ServerConfig config_;
+  CallObserver* const observer_;
   mutable absl::Mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kLoading;
   const ServedModel* model_ ABSL_GUARDED_BY(mu_) = nullptr;

@@ -11,6 +11,8 @@
 #include "absl/time/clock.h"
 #include "core/status_macros.h"
 #include "grpc/health/v1/health.pb.h"
+#include "server/http/ops_routes.h"
+#include "spdlog/spdlog.h"
 
 namespace qkv {
 
@@ -41,7 +43,10 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Serve
 
 }  // namespace
 
-Server::Server(ServerConfig config) : config_(std::move(config)) {}
+Server::Server(ServerConfig config)
+    : config_(std::move(config)),
+      metrics_(std::make_unique<ServerMetrics>()),
+      observer_(std::make_unique<ServerObserver>(metrics_.get())) {}
 
 Server::~Server() { Shutdown(); }
 
@@ -52,7 +57,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerConfig config) {
 
   std::unique_ptr<Server> server(new Server(std::move(config)));
   const ServerConfig& c = server->config_;
-  server->service_ = std::make_unique<EncoderService>(c);
+  server->service_ = std::make_unique<EncoderService>(c, server->observer_.get());
+  if (!c.http_listen.empty()) {
+    Server* s = server.get();
+    server->http_ = std::make_unique<HttpServer>(server->metrics_.get());
+    AddOpsRoutes(server->http_.get(), server->metrics_.get(), [s] { return s->Readiness(); });
+    QKV_RETURN_IF_ERROR(server->http_->Start(c.http_listen));
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -75,6 +86,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerConfig config) {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
   // A second server on a port already in use must fail, not share it (gRPC sets SO_REUSEPORT by default).
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Connection age: GOAWAY after max_connection_age, so clients re-resolve and spread over new replicas.
+  if (c.max_connection_age > absl::ZeroDuration()) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                               static_cast<int>(absl::ToInt64Milliseconds(c.max_connection_age)));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                               static_cast<int>(absl::ToInt64Milliseconds(c.max_connection_age_grace)));
+  }
   server->grpc_server_ = builder.BuildAndStart();
   if (server->grpc_server_ == nullptr || server->port_ == 0) {
     server->grpc_server_.reset();
@@ -111,18 +129,38 @@ absl::Status Server::Serve(std::unique_ptr<ServedModel> model, std::unique_ptr<B
   options.max_batch_sequences = config_.max_batch_sequences;
   options.max_queue_delay = config_.max_queue_delay;
   options.max_queued_tokens = config_.max_queued_tokens;
+  ServerMetrics* metrics = metrics_.get();
+  options.on_batch = [metrics](int sequences, int64_t tokens) { metrics->BatchRan(sequences, tokens); };
   absl::MutexLock lock(&mu_);
   if (shut_down_) return absl::UnavailableError("the server is shutting down");
   if (model_ != nullptr) return absl::FailedPreconditionError("a model is already being served");
   model_ = std::move(model);
   runner_ = std::move(runner);
   scheduler_ = std::make_unique<BatchScheduler>(options, runner_.get());
+  const BatchScheduler* scheduler = scheduler_.get();
+  // The scheduler lives until the Server is destroyed, after the listener has stopped.
+  metrics_->SetQueueSource([scheduler] { return QueueDepth{scheduler->queued_tokens(), scheduler->queued_jobs()}; });
+  metrics_->SetModel(model_->name, model_->format, "fp32");
   service_->SetReady(model_.get(), scheduler_.get());
   SetHealth(true);
+  phase_.store(Phase::kServing);
+  return absl::OkStatus();
+}
+
+absl::Status Server::Readiness() const {
+  switch (phase_.load()) {
+    case Phase::kLoading:
+      return absl::UnavailableError("loading the model");
+    case Phase::kDraining:
+      return absl::UnavailableError("draining (shutting down)");
+    case Phase::kServing:
+      break;
+  }
   return absl::OkStatus();
 }
 
 void Server::BeginDrain() {
+  phase_.store(Phase::kDraining);
   service_->StartDraining();
   SetHealth(false);
 }
@@ -133,13 +171,20 @@ void Server::Shutdown() {
     if (shut_down_) return;
     shut_down_ = true;
   }
-  if (grpc_server_ == nullptr) return;  // Start failed
+  if (grpc_server_ == nullptr) {  // Start failed
+    if (http_ != nullptr) http_->Stop();
+    return;
+  }
   BeginDrain();
   // Waits for calls in flight until the deadline, then cancels the rest (their queued jobs are dropped).
   grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + config_.grace_period));
   grpc_server_->Wait();
-  absl::MutexLock lock(&mu_);
-  if (scheduler_ != nullptr) scheduler_->Shutdown();
+  {
+    absl::MutexLock lock(&mu_);
+    if (scheduler_ != nullptr) scheduler_->Shutdown();
+  }
+  // Last: probes and scrapes see the drain until the process is about to exit.
+  if (http_ != nullptr) http_->Stop();
 }
 
 const ServedModel* Server::model() const {

@@ -52,9 +52,28 @@ struct ServerConfig {
   // On SIGTERM/SIGINT: how long in-flight calls may take to finish before they are cancelled.
   absl::Duration grace_period = absl::Seconds(30);
 
+  // --- Operations: HTTP listener, logs, connection lifetime (server/observability, server/http) ---
+  // host:port of the HTTP listener (/metrics, /healthz, /readyz); port 0 picks a free one
+  // (Server::http_port()). Empty = no listener: the default here, so embedded and test servers open no
+  // second port; qkv-server's --http_listen defaults to 0.0.0.0:8080.
+  std::string http_listen;
+  // Log line format, "text" or "json", and the lowest level written (trace ... critical, off). Applied by
+  // main.cc (InitLogging); validated here.
+  std::string log_format = "text";
+  std::string log_level = "info";
+  // One access log line per request (EncodeStream: per message).
+  bool access_log = false;
+  // A connection older than this is sent GOAWAY, so that long-lived clients reconnect (and re-resolve)
+  // and reach replicas added since; 0 = never. Calls running on it get max_connection_age_grace to finish
+  // before it is closed. gRPC adds +-10% jitter to the age.
+  absl::Duration max_connection_age = absl::Minutes(5);
+  absl::Duration max_connection_age_grace = absl::Seconds(30);
+
   // OK when every value is usable; otherwise InvalidArgument naming the flag, e.g.
   // "--max_batch_tokens must be >= 1 (got 0)". Runs after ResolveDefaults (workers etc. are positive then).
   absl::Status Validate() const;
+  // The operations block's part of Validate().
+  absl::Status ValidateOperations() const;
 
   // Replaces 0 for workers / threads_per_worker: both 0 -> DefaultThreading(AvailableCpus()); one 0 -> as
   // many as fill the CPUs given the other.
