@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "qkv_version.h"
 
 namespace qkv {
 namespace {
@@ -28,7 +29,7 @@ constexpr Command kCommands[] = {
 std::string MainHelp() {
   std::string out =
       "qkv: command-line client of qkv-server (qkv.v1.EncoderService)\n\n"
-      "Usage: qkv <command> [args] [flags]\n\nCommands:\n";
+      "Usage: qkv <command> [args] [flags]\n       qkv --version\n\nCommands:\n";
   for (const Command& c : kCommands)
     absl::StrAppend(&out, "  ", c.name, std::string(11 - std::string(c.name).size(), ' '), c.summary, "\n");
   absl::StrAppend(
@@ -133,6 +134,10 @@ int RunCli(const std::vector<std::string>& args, CliEnv& env) {
   const std::string& name = args[0];
   if (name == "--help" || name == "-h" || name == "help") {
     *env.out << MainHelp();
+    return kExitOk;
+  }
+  if (name == "--version" || name == "version") {
+    *env.out << "qkv " << kQkvVersion << "\n";
     return kExitOk;
   }
   for (const Command& c : kCommands) {

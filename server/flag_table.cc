@@ -8,8 +8,28 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace qkv {
+
+namespace {
+
+// `text` as lines of at most `width` characters (longer words stand alone), each prefixed by `indent`.
+std::string Wrap(absl::string_view text, size_t width, absl::string_view indent) {
+  std::string out;
+  std::string line;
+  for (absl::string_view word : absl::StrSplit(text, ' ', absl::SkipEmpty())) {
+    if (!line.empty() && line.size() + 1 + word.size() > width) {
+      absl::StrAppend(&out, indent, line, "\n");
+      line.clear();
+    }
+    absl::StrAppend(&line, line.empty() ? "" : " ", word);
+  }
+  if (!line.empty()) absl::StrAppend(&out, indent, line, "\n");
+  return out;
+}
+
+}  // namespace
 
 std::string EnvName(absl::string_view flag) { return absl::StrCat("QKV_", absl::AsciiStrToUpper(flag)); }
 
@@ -26,8 +46,8 @@ std::string FlagTable(absl::string_view file_suffix, absl::Span<const char* cons
     std::string value = flag->DefaultValue();
     if (value.empty()) value = "\"\"";
     absl::StrAppend(&out, "  --", flag->Name(), "=", value, "  (",
-                    has_env ? absl::StrCat("env ", EnvName(flag->Name())) : "no env", ")\n      ", flag->Help(),
-                    "\n");
+                    has_env ? absl::StrCat("env ", EnvName(flag->Name())) : "no env", ")\n",
+                    Wrap(flag->Help(), 94, "      "));
   }
   return out;
 }

@@ -15,7 +15,7 @@ namespace qkv {
 
 // For each flag whose definition file ends with `file_suffix`, sorted by name:
 //   --max_batch_tokens=8192  (env QKV_MAX_BATCH_TOKENS)
-//       Most tokens (sum of sequence lengths) in one batch.
+//       Most tokens (sum of sequence lengths) in one batch.        (help wrapped at 100 columns)
 // A flag that is not in `env_flags` shows "(no env)". Defaults are shown as given to ABSL_FLAG ("" for an
 // empty string).
 std::string FlagTable(absl::string_view file_suffix, absl::Span<const char* const> env_flags);
