@@ -122,7 +122,7 @@ def scale_in():
         stopped_at = time.monotonic() - start
         check(c.terminate() == 0, "replica c drained and exited 0 after SIGTERM mid-run (at %.1fs)" % stopped_at)
         result = bench_result(proc)
-        check(result["succeeded"] == 300 and result["failed"] == 0,
+        check(result["requests"]["succeeded"] == 300 and result["requests"]["failed"] == 0,
               "300 requests, all succeeded across the stop (bench: %s)" % result.get("status_codes"))
         per = {"a": served(a), "b": served(b), "c (before its stop)": c_served}
         print("figures: served per replica:", per, "; p99 %.2f ms" % result["latency_ms"]["p99"])
@@ -154,7 +154,7 @@ def connection_age():
         new_served = served(new)
         print("figures: old replica %d, new replica %d, proxy connections %d, bench %s" % (
             served(old), new_served, proxy.connections, result.get("status_codes")))
-        check(result["failed"] == 0, "no request failed while connections were recycled")
+        check(result["requests"]["failed"] == 0, "no request failed while connections were recycled")
         check(new_served > 0, "the long-lived client reached the replica started after it connected")
         check(proxy.connections >= 2, "the client reconnected (GOAWAY at max connection age)")
     finally:
