@@ -498,11 +498,7 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* EncoderService::Enc
     grpc::CallbackServerContext* context) {
   // Availability is checked per request (a stream may open while loading); the drain is pushed to every
   // open stream by StartDraining.
-  const auto& metadata = context->client_metadata();
-  const auto it = metadata.find(kRequestIdKey);
-  const std::string stream_id =
-      it == metadata.end() ? NewRequestId() : RequestIdOrNew(absl::string_view(it->second.data(), it->second.size()));
-  context->AddInitialMetadata(kRequestIdKey, stream_id);
+  const std::string stream_id = SettleRequestId(context);
   absl::MutexLock lock(&mu_);
   auto* reactor = new EncodeStreamReactor(this, Deadline(context), config_.max_stream_in_flight,
                                           state_ == State::kDraining, observer_, context->peer(), stream_id);

@@ -38,8 +38,9 @@ std::string FlagTable(absl::string_view file_suffix, absl::Span<const char* cons
   for (const auto& [name, flag] : absl::GetAllFlags()) {
     if (absl::EndsWith(flag->Filename(), file_suffix)) flags.push_back(flag);
   }
-  std::sort(flags.begin(), flags.end(),
-            [](const absl::CommandLineFlag* a, const absl::CommandLineFlag* b) { return a->Name() < b->Name(); });
+  std::sort(flags.begin(), flags.end(), [](const absl::CommandLineFlag* a, const absl::CommandLineFlag* b) {
+    return a->Name() < b->Name();
+  });
   std::string out;
   for (const absl::CommandLineFlag* flag : flags) {
     const bool has_env = std::find(env_flags.begin(), env_flags.end(), flag->Name()) != env_flags.end();

@@ -218,10 +218,9 @@ std::string StartupLine(const Server& server) {
           ? "off"
           : absl::StrCat(c.http_listen.substr(0, c.http_listen.rfind(':')), ":", server.http_port());
   return absl::StrCat(
-      "qkv-server ", kQkvVersion, " listening on ", host, ":", server.port(), " (", security, "); http ", http,
-      "; model ", m.name, " (",
-      m.format, " ", m.weights_path, "; L=", mc.num_hidden_layers, " D=", mc.hidden_size,
-      " H=", mc.num_attention_heads, " F=", mc.intermediate_size, " V=", mc.vocab_size,
+      "qkv-server ", kQkvVersion, " listening on ", host, ":", server.port(), " (", security, "); http ",
+      http, "; model ", m.name, " (", m.format, " ", m.weights_path, "; L=", mc.num_hidden_layers,
+      " D=", mc.hidden_size, " H=", mc.num_attention_heads, " F=", mc.intermediate_size, " V=", mc.vocab_size,
       " P=", mc.max_position_embeddings, ", pooler=", m.has_pooler ? "yes" : "no",
       ", fp32); workers=", c.workers, " threads_per_worker=", c.threads_per_worker,
       " (cpus=", AvailableCpus(), "); max_batch_tokens=", c.max_batch_tokens,

@@ -139,7 +139,9 @@ absl::Status Server::Serve(std::unique_ptr<ServedModel> model, std::unique_ptr<B
   scheduler_ = std::make_unique<BatchScheduler>(options, runner_.get());
   const BatchScheduler* scheduler = scheduler_.get();
   // The scheduler lives until the Server is destroyed, after the listener has stopped.
-  metrics_->SetQueueSource([scheduler] { return QueueDepth{scheduler->queued_tokens(), scheduler->queued_jobs()}; });
+  metrics_->SetQueueSource([scheduler] {
+    return QueueDepth{scheduler->queued_tokens(), scheduler->queued_jobs()};
+  });
   metrics_->SetModel(model_->name, model_->format, "fp32");
   service_->SetReady(model_.get(), scheduler_.get());
   SetHealth(true);

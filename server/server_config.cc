@@ -86,8 +86,9 @@ absl::Status ServerConfig::ValidateOperations() const {
   }
   if (auto s = ParseLogFormat(log_format).status(); !s.ok()) return s;
   if (auto s = ParseLogLevel(log_level).status(); !s.ok()) return s;
-  for (const auto& [flag, value] : {std::pair<const char*, absl::Duration>{"max_connection_age", max_connection_age},
-                                    {"max_connection_age_grace", max_connection_age_grace}}) {
+  const std::pair<const char*, absl::Duration> ages[] = {
+      {"max_connection_age", max_connection_age}, {"max_connection_age_grace", max_connection_age_grace}};
+  for (const auto& [flag, value] : ages) {
     if (auto s = PositiveDuration(flag, value, /*zero_ok=*/true); !s.ok()) return s;
     // gRPC takes both as int milliseconds.
     if (value > absl::Milliseconds(INT32_MAX)) {

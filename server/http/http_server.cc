@@ -37,6 +37,13 @@ void Apply(const HttpResponse& in, const std::string& request_id, httplib::Respo
 
 }  // namespace
 
+HttpResponse TextResponse(int status, std::string body) {
+  HttpResponse response;
+  response.status = status;
+  response.body = std::move(body);
+  return response;
+}
+
 std::string HttpRequest::Header(absl::string_view name) const {
   auto it = headers.find(std::string(name));
   return it == headers.end() ? "" : it->second;
@@ -45,9 +52,8 @@ std::string HttpRequest::Header(absl::string_view name) const {
 absl::Status SplitHostPort(const std::string& address, const char* flag, std::string* host, int* port) {
   const size_t colon = address.rfind(':');
   const auto bad = [&] {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--", flag, " must be host:port or [v6]:port with a port in [0, 65535] (got \"", address,
-                     "\")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", flag, " must be host:port or [v6]:port with a port in [0, 65535] (got \"", address, "\")"));
   };
   if (colon == std::string::npos || colon == 0) return bad();
   std::string h = address.substr(0, colon);
@@ -77,30 +83,34 @@ HttpServer::HttpServer(ServerMetrics* metrics, HttpServerOptions options)
   server_->set_read_timeout(options_.io_timeout_seconds, 0);
   server_->set_write_timeout(options_.io_timeout_seconds, 0);
   server_->set_keep_alive_timeout(options_.io_timeout_seconds);
-  // Reached for requests no handler answered: unknown path, bad request, body too large.
-  server_->set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
-    HttpResponse response;
-    response.status = res.status;
-    response.body = absl::StrCat(res.status == 404 ? "no such route: " : "request failed: ", req.method, " ",
-                                 req.path, " (", res.status, ")\n");
-    Apply(response, RequestIdOrNew(req.get_header_value(kRequestIdKey)), &res);
-    if (metrics_ != nullptr) metrics_->HttpAnswered(kUnmatchedRoute, res.status);
-  });
+  // cpp-httplib calls this for every status >= 400, also those a route handler chose; those already carry
+  // the request id header and are left alone. The rest were answered by cpp-httplib itself: unknown path,
+  // bad request, body too large.
+  server_->set_error_handler(httplib::Server::HandlerWithResponse(
+      [this](const httplib::Request& req, httplib::Response& res) -> httplib::Server::HandlerResponse {
+        if (res.has_header(kRequestIdKey)) return httplib::Server::HandlerResponse::Unhandled;
+        HttpResponse response;
+        response.status = res.status;
+        response.body = absl::StrCat(res.status == 404 ? "no such route: " : "request failed: ", req.method,
+                                     " ", req.path, " (", res.status, ")\n");
+        Apply(response, RequestIdOrNew(req.get_header_value(kRequestIdKey)), &res);
+        if (metrics_ != nullptr) metrics_->HttpAnswered(kUnmatchedRoute, res.status);
+        return httplib::Server::HandlerResponse::Handled;
+      }));
 }
 
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Handle(absl::string_view method, const std::string& route, HttpHandler handler) {
   auto wrapped = [this, route, handler = std::move(handler)](const httplib::Request& req,
-                                                               httplib::Response& res) {
+                                                             httplib::Response& res) {
     const HttpRequest request = Convert(req);
     HttpResponse response;
     try {
       response = handler(request);
     } catch (const std::exception& e) {
-      response = HttpResponse{500, absl::StrCat("internal error: ", e.what(), "\n")};
+      response = TextResponse(500, absl::StrCat("internal error: ", e.what(), "\n"));
     }
-    if (response.body.empty()) response.body = "\n";  // a body keeps the error handler out of the way
     Apply(response, request.request_id, &res);
     if (metrics_ != nullptr) metrics_->HttpAnswered(route, response.status);
   };
@@ -115,10 +125,11 @@ absl::Status HttpServer::Start(const std::string& listen) {
   std::string host;
   int port = 0;
   if (absl::Status s = SplitHostPort(listen, "http_listen", &host, &port); !s.ok()) return s;
-  const bool bound = port == 0 ? (port = server_->bind_to_any_port(host)) > 0 : server_->bind_to_port(host, port);
+  const bool bound =
+      port == 0 ? (port = server_->bind_to_any_port(host)) > 0 : server_->bind_to_port(host, port);
   if (!bound) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", listen, " (address in use, not local, or malformed; see --http_listen)"));
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", listen, " (address in use, not local, or malformed; see --http_listen)"));
   }
   port_ = port;
   thread_ = std::thread([this] { server_->listen_after_bind(); });

@@ -5,7 +5,7 @@
 // signature, which keeps cpp-httplib out of the adapters.
 //
 //   HttpServer http(&metrics);
-//   http.Handle("GET", "/healthz", [](const HttpRequest&) { return HttpResponse{200, "ok\n"}; });
+//   http.Handle("GET", "/healthz", [](const HttpRequest&) { return TextResponse(200, "ok\n"); });
 //   QKV_RETURN_IF_ERROR(http.Start("0.0.0.0:8080"));   // serving on its own threads
 //   ...
 //   http.Stop();
@@ -42,7 +42,7 @@ struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string path;    // without the query
   std::string body;
-  std::string peer;    // "ipv4:127.0.0.1:50312" style, like gRPC's peer
+  std::string peer;  // "ipv4:127.0.0.1:50312" style, like gRPC's peer
   std::string request_id;
   // Header names in lower case.
   std::multimap<std::string, std::string> headers;
@@ -56,6 +56,9 @@ struct HttpResponse {
   std::string content_type = "text/plain; charset=utf-8";
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
 };
+
+// A text/plain response.
+HttpResponse TextResponse(int status, std::string body);
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 

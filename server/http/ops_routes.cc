@@ -14,11 +14,11 @@ void AddOpsRoutes(HttpServer* http, ServerMetrics* metrics, std::function<absl::
     response.content_type = ServerMetrics::kContentType;
     return response;
   });
-  http->Handle("GET", "/healthz", [](const HttpRequest&) { return HttpResponse{200, "ok\n"}; });
+  http->Handle("GET", "/healthz", [](const HttpRequest&) { return TextResponse(200, "ok\n"); });
   http->Handle("GET", "/readyz", [readiness = std::move(readiness)](const HttpRequest&) {
     const absl::Status ready = readiness();
-    if (ready.ok()) return HttpResponse{200, "ready\n"};
-    return HttpResponse{503, absl::StrCat("not ready: ", ready.message(), "\n")};
+    if (ready.ok()) return TextResponse(200, "ready\n");
+    return TextResponse(503, absl::StrCat("not ready: ", ready.message(), "\n"));
   });
 }
 

@@ -6,15 +6,21 @@
 
 namespace qkv {
 
+std::string SettleRequestId(grpc::CallbackServerContext* context) {
+  const auto& metadata = context->client_metadata();
+  const auto it = metadata.find(kRequestIdKey);
+  std::string id = it == metadata.end()
+                       ? NewRequestId()
+                       : RequestIdOrNew(absl::string_view(it->second.data(), it->second.size()));
+  context->AddInitialMetadata(kRequestIdKey, id);
+  return id;
+}
+
 CallTracker::CallTracker(CallObserver* observer, const char* method, grpc::CallbackServerContext* context)
     : observer_(observer) {
   record_.method = method;
   record_.peer = context->peer();
-  const auto& metadata = context->client_metadata();
-  const auto it = metadata.find(kRequestIdKey);
-  record_.request_id =
-      it == metadata.end() ? NewRequestId() : RequestIdOrNew(absl::string_view(it->second.data(), it->second.size()));
-  context->AddInitialMetadata(kRequestIdKey, record_.request_id);
+  record_.request_id = SettleRequestId(context);
   observer_->CallStarted(record_.method);
 }
 

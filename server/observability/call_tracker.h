@@ -32,6 +32,10 @@ struct ExecutionStats {
   absl::Duration compute;
 };
 
+// The call's request id: its x-request-id metadata when usable (request_id.h), else a new one. The id is
+// added to the call's initial metadata, so call this once per call, before anything is sent.
+std::string SettleRequestId(grpc::CallbackServerContext* context);
+
 class CallTracker {
  public:
   // A gRPC call: the request id comes from (and goes back in) `context`'s metadata. `method` is a literal.

@@ -71,11 +71,11 @@ std::string Ms(absl::Duration d) { return absl::StrFormat("%.3f", absl::ToDouble
 absl::StatusOr<LogFormat> ParseLogFormat(absl::string_view name) {
   if (name == "text") return LogFormat::kText;
   if (name == "json") return LogFormat::kJson;
-  return absl::InvalidArgumentError(
-      absl::StrCat("--log_format must be text or json (got \"", name, "\")"));
+  return absl::InvalidArgumentError(absl::StrCat("--log_format must be text or json (got \"", name, "\")"));
 }
 
 absl::StatusOr<spdlog::level::level_enum> ParseLogLevel(absl::string_view name) {
+  if (name == "warn") return spdlog::level::warn;  // spdlog's own name is "warning"
   for (int l = spdlog::level::trace; l < spdlog::level::n_levels; ++l) {
     const auto level = static_cast<spdlog::level::level_enum>(l);
     const spdlog::string_view_t level_name = spdlog::level::to_string_view(level);
@@ -113,8 +113,9 @@ std::string FormatAccessFields(const CallRecord& r, LogFormat format) {
   }
   return absl::StrCat("\"method\":\"", JsonEscape(r.method), "\",\"peer\":\"", JsonEscape(r.peer),
                       "\",\"request_id\":\"", JsonEscape(r.request_id), "\",\"code\":\"", code,
-                      "\",\"sequences\":", r.sequences, ",\"tokens\":", r.tokens, ",\"queue_ms\":",
-                      Ms(r.queue), ",\"compute_ms\":", Ms(r.compute), ",\"total_ms\":", Ms(r.total));
+                      "\",\"sequences\":", r.sequences, ",\"tokens\":", r.tokens,
+                      ",\"queue_ms\":", Ms(r.queue), ",\"compute_ms\":", Ms(r.compute),
+                      ",\"total_ms\":", Ms(r.total));
 }
 
 void LogAccess(const CallRecord& record) {

@@ -14,7 +14,9 @@
 //   json: {"time":"...","level":"info","logger":"access","method":"Encode","peer":"...",
 //          "request_id":"ab12","code":"OK","sequences":2,"tokens":14,"queue_ms":0.41,"compute_ms":1.2,
 //          "total_ms":1.95}
-// Before InitLogging (e.g. in unit tests) spdlog's default logger is used and the access log is off.
+// Access lines are written whenever the access log is on, whatever the level. Before InitLogging (e.g. in
+// unit tests) spdlog's default logger is used and the access log is off. InitLogging may be called again
+// (main calls it once with defaults, then with the flags' values).
 //
 // Thread safety: InitLogging once, before other threads log; everything else from any thread.
 #ifndef QKV_SERVER_OBSERVABILITY_LOGGING_H_
@@ -33,7 +35,8 @@ enum class LogFormat { kText, kJson };
 
 // "text" or "json"; InvalidArgument naming --log_format otherwise.
 absl::StatusOr<LogFormat> ParseLogFormat(absl::string_view name);
-// "trace", "debug", "info", "warn", "error", "critical" or "off"; InvalidArgument naming --log_level.
+// "trace", "debug", "info", "warn" (or "warning"), "error", "critical" or "off"; InvalidArgument naming
+// --log_level. (Lines print the level as spdlog names it: "warning" for warn.)
 absl::StatusOr<spdlog::level::level_enum> ParseLogLevel(absl::string_view name);
 
 // Installs the "qkv" logger as spdlog's default and the "access" logger (enabled by `access_log`).

@@ -50,24 +50,24 @@ ServerMetrics::ServerMetrics()
       batch_sequences_(Unlabelled(Register(prometheus::BuildHistogram(), *registry_, "qkv_batch_sequences",
                                            "Sequences per batch run."),
                                   {1, 2, 4, 8, 16, 32, 64, 128, 256})),
-      batch_tokens_(Unlabelled(Register(prometheus::BuildHistogram(), *registry_, "qkv_batch_tokens",
-                                        "Tokens per batch run."),
-                               {16, 64, 256, 1024, 4096, 16384, 65536})),
-      queue_tokens_(Register(prometheus::BuildGauge(), *registry_, "qkv_queue_tokens",
-                             "Tokens queued and not started.")
-                        .Add({})),
+      batch_tokens_(Unlabelled(
+          Register(prometheus::BuildHistogram(), *registry_, "qkv_batch_tokens", "Tokens per batch run."),
+          {16, 64, 256, 1024, 4096, 16384, 65536})),
+      queue_tokens_(
+          Register(prometheus::BuildGauge(), *registry_, "qkv_queue_tokens", "Tokens queued and not started.")
+              .Add({})),
       queue_requests_(Register(prometheus::BuildGauge(), *registry_, "qkv_queue_requests",
                                "Requests with sequences queued and not started.")
                           .Add({})),
       inflight_(Register(prometheus::BuildGauge(), *registry_, "qkv_inflight_requests",
                          "Requests started and not yet answered.")),
-      open_streams_(Register(prometheus::BuildGauge(), *registry_, "qkv_open_streams",
-                             "Open EncodeStream calls.")
-                        .Add({})),
+      open_streams_(
+          Register(prometheus::BuildGauge(), *registry_, "qkv_open_streams", "Open EncodeStream calls.")
+              .Add({})),
       http_requests_(Register(prometheus::BuildCounter(), *registry_, "qkv_http_requests_total",
                               "HTTP listener requests, by route and HTTP status.")),
-      model_info_(Register(prometheus::BuildGauge(), *registry_, "qkv_model_info",
-                           "The served model (value 1).")),
+      model_info_(
+          Register(prometheus::BuildGauge(), *registry_, "qkv_model_info", "The served model (value 1).")),
       cpu_seconds_(Register(prometheus::BuildCounter(), *registry_, "qkv_process_cpu_seconds_total",
                             "User and system CPU time of the process.")
                        .Add({})),

@@ -12,8 +12,8 @@
 namespace qkv {
 
 struct ProcessStats {
-  double cpu_seconds = 0;         // user + system CPU time of every thread so far
-  int64_t resident_bytes = 0;     // resident set size
+  double cpu_seconds = 0;      // user + system CPU time of every thread so far
+  int64_t resident_bytes = 0;  // resident set size
 };
 
 // Reads /proc/self/stat and /proc/self/statm. Unavailable when /proc is not mounted or unreadable.

@@ -172,7 +172,8 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const std::s
   std::vector<std::string> argv = {binary};
   argv.insert(argv.end(), args.begin(), args.end());
   // The HTTP listener's default port (8080) would clash between servers; off unless a test asks for it.
-  if (std::none_of(args.begin(), args.end(), [](const std::string& a) { return a.rfind("--http_listen", 0) == 0; }))
+  if (std::none_of(args.begin(), args.end(),
+                   [](const std::string& a) { return a.rfind("--http_listen", 0) == 0; }))
     argv.push_back("--http_listen=");
   const pid_t pid = fork();
   if (pid < 0) return absl::InternalError("fork failed");

@@ -40,7 +40,8 @@ class ServerProcess {
   // Starts the binary with `args` and extra environment `env` ("NAME=value"). Without an --http_listen in
   // `args` the HTTP listener is off (its default port 8080 would clash between tests).
   ServerProcess(std::vector<std::string> args, const std::vector<std::string>& env = {}) {
-    if (std::none_of(args.begin(), args.end(), [](const std::string& a) { return a.rfind("--http_listen", 0) == 0; })) {
+    if (std::none_of(args.begin(), args.end(),
+                     [](const std::string& a) { return a.rfind("--http_listen", 0) == 0; })) {
       args.push_back("--http_listen=");
     }
     int out[2], err[2];
@@ -123,7 +124,8 @@ class ServerProcess {
       // After the startup line: the rest of the log (the pipe holds it; the process has exited).
       fcntl(out_, F_SETFL, O_NONBLOCK);
       stdout_text->clear();
-      for (ssize_t n; (n = read(out_, buf, sizeof(buf))) > 0;) stdout_text->append(buf, static_cast<size_t>(n));
+      for (ssize_t n; (n = read(out_, buf, sizeof(buf))) > 0;)
+        stdout_text->append(buf, static_cast<size_t>(n));
     }
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }

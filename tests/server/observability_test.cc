@@ -33,9 +33,9 @@ using testing_util::IdsRequest;
 
 TEST(RequestIdTest, KeepsUsableIdsAndReplacesOthers) {
   EXPECT_EQ(RequestIdOrNew("abc-123_x.y/z"), "abc-123_x.y/z");
-  for (const std::string bad : {std::string(""), std::string("has space"), std::string("quote\""),
-                                std::string("back\\slash"), std::string("nl\n"), std::string(129, 'a'),
-                                std::string("\xc3\xa9")}) {
+  for (const std::string bad :
+       {std::string(""), std::string("has space"), std::string("quote\""), std::string("back\\slash"),
+        std::string("nl\n"), std::string(129, 'a'), std::string("\xc3\xa9")}) {
     EXPECT_FALSE(IsUsableRequestId(bad)) << bad;
     EXPECT_THAT(RequestIdOrNew(bad), MatchesRegex("[0-9a-f]{32}"));
   }
@@ -46,7 +46,8 @@ TEST(RequestIdTest, KeepsUsableIdsAndReplacesOthers) {
 TEST(ProcessStatsTest, ParsesProcTextAndRefusesGarbage) {
   // Field 2 holds a space and a ')'; utime = 250 ticks, stime = 50 ticks.
   const std::string stat =
-      "42 (qkv serv)er) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 9 0 100 1000 200 18446744073709551615";
+      "42 (qkv serv)er) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 9 0 100 1000 200 "
+      "18446744073709551615";
   absl::StatusOr<ProcessStats> s = ParseProcessStats(stat, "5000 1200 300 10 0 900 0", 100, 4096);
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_DOUBLE_EQ(s->cpu_seconds, 3.0);
@@ -157,7 +158,7 @@ TEST(HttpServerTest, RoutesRequestIdsUnknownPathsAndTakenPorts) {
   ServerMetrics metrics;
   HttpServer http(&metrics);
   http.Handle("POST", "/echo", [](const HttpRequest& r) {
-    return HttpResponse{201, absl::StrCat(r.method, " ", r.body, " ", r.Header("x-custom"), " ", r.peer)};
+    return TextResponse(201, absl::StrCat(r.method, " ", r.body, " ", r.Header("x-custom"), " ", r.peer));
   });
   http.Handle("GET", "/throws", [](const HttpRequest&) -> HttpResponse { throw std::runtime_error("boom"); });
   ASSERT_TRUE(http.Start("127.0.0.1:0").ok());
@@ -175,10 +176,12 @@ TEST(HttpServerTest, RoutesRequestIdsUnknownPathsAndTakenPorts) {
   r = client.Get("/throws");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 500);
+  EXPECT_EQ(r->body, "internal error: boom\n");
   const std::string text = metrics.Scrape();
   EXPECT_THAT(text, HasSubstr("qkv_http_requests_total{code=\"201\",route=\"/echo\"} 1"));
   EXPECT_THAT(text, HasSubstr("qkv_http_requests_total{code=\"404\",route=\"unmatched\"} 1"));
   EXPECT_THAT(text, HasSubstr("qkv_http_requests_total{code=\"500\",route=\"/throws\"} 1"));
+  EXPECT_THAT(text, Not(HasSubstr("code=\"500\",route=\"unmatched\"")));
 
   HttpServer second(nullptr);
   const absl::Status taken = second.Start(absl::StrCat("127.0.0.1:", http.port()));
@@ -232,11 +235,10 @@ TEST(ServerOpsTest, RequestIdRoundTripAndGaugesWhileABatchIsHeld) {
   grpc::Status held_status;
   absl::Notification held_done;
   const v1::EncodeRequest held_request = IdsRequest({{101, 2000, 102}});
-  t.stub->async()->Encode(held.get(), &held_request, &held_response,
-                          [&](grpc::Status s) {
-                            held_status = s;
-                            held_done.Notify();
-                          });
+  t.stub->async()->Encode(held.get(), &held_request, &held_response, [&](grpc::Status s) {
+    held_status = s;
+    held_done.Notify();
+  });
   control->AwaitEntered(1);
   // The second call queues behind the held batch.
   std::unique_ptr<grpc::ClientContext> queued = Context();
