@@ -18,11 +18,7 @@ namespace {
 constexpr absl::string_view kContinuationPrefix = "##";
 
 // A normalized code point and the bytes [begin, end) of the original character it came from.
-struct NormalizedChar {
-  char32_t code_point;
-  int32_t begin;
-  int32_t end;
-};
+using NormalizedChar = Utf8Char;
 
 // A vocabulary piece and the bytes [begin, end) of the original text it covers.
 struct Piece {
@@ -37,13 +33,12 @@ struct WordSpan {
   size_t last;
 };
 
-// BertNormalizer: drops control characters, turns whitespace into ' ', surrounds CJK ideographs with ' ',
-// lowercases and strips accents. Each output character keeps the byte range of its original character.
+// BertNormalizer, in Hugging Face's order: drops control characters and turns whitespace into ' '
+// (clean_text), surrounds CJK ideographs with ' ', strips accents (NFD, then no Mn), lowercases. Each output
+// character keeps the byte range of its original character.
 std::vector<NormalizedChar> Normalize(const std::vector<Utf8Char>& text, const TokenizerOptions& options) {
   std::vector<NormalizedChar> out;
   out.reserve(text.size());
-  std::u32string lowered;
-  std::u32string stripped;
   for (const Utf8Char& c : text) {
     const char32_t cp = c.code_point;
     if (options.clean_text) {
@@ -53,23 +48,16 @@ std::vector<NormalizedChar> Normalize(const std::vector<Utf8Char>& text, const T
         continue;
       }
     }
-    const bool ideograph = options.tokenize_chinese_chars && IsCjkIdeograph(cp);
-    if (ideograph) out.push_back({U' ', c.begin, c.begin});
-    lowered.clear();
-    if (options.lower_case) {
-      AppendLowercase(cp, &lowered);
+    if (options.tokenize_chinese_chars && IsCjkIdeograph(cp)) {
+      out.push_back({U' ', c.begin, c.begin});
+      out.push_back(c);
+      out.push_back({U' ', c.end, c.end});
     } else {
-      lowered.push_back(cp);
+      out.push_back(c);
     }
-    const std::u32string* normalized = &lowered;
-    if (options.strip_accents) {
-      stripped.clear();
-      for (char32_t l : lowered) AppendWithoutAccents(l, &stripped);
-      normalized = &stripped;
-    }
-    for (char32_t n : *normalized) out.push_back({n, c.begin, c.end});
-    if (ideograph) out.push_back({U' ', c.end, c.end});
   }
+  if (options.strip_accents) StripAccents(&out);
+  if (options.lower_case) Lowercase(&out);
   return out;
 }
 
@@ -79,7 +67,7 @@ std::vector<WordSpan> SplitWords(const std::vector<NormalizedChar>& chars) {
   size_t start = 0;
   for (size_t i = 0; i < chars.size(); ++i) {
     const char32_t cp = chars[i].code_point;
-    if (IsWordSeparator(cp)) {
+    if (IsBertWhitespace(cp)) {
       if (start < i) words.push_back({start, i});
       start = i + 1;
     } else if (IsBertPunctuation(cp)) {
