@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
 #include "core/status_macros.h"
 #include "core/unicode_text.h"
 
@@ -36,7 +37,7 @@ struct WordSpan {
 // BertNormalizer, in Hugging Face's order: drops control characters and turns whitespace into ' '
 // (clean_text), surrounds CJK ideographs with ' ', strips accents (NFD, then no Mn), lowercases. Each output
 // character keeps the byte range of its original character.
-std::vector<NormalizedChar> Normalize(const std::vector<Utf8Char>& text, const TokenizerOptions& options) {
+std::vector<NormalizedChar> Normalize(absl::Span<const Utf8Char> text, const TokenizerOptions& options) {
   std::vector<NormalizedChar> out;
   out.reserve(text.size());
   for (const Utf8Char& c : text) {
@@ -124,15 +125,32 @@ void AppendWordPieces(const Tokenizer& tokenizer, const NormalizedChar* word, si
   }
 }
 
-// The word pieces of `text`, without specials.
+// Appends the word pieces of the decoded characters [first, last) (text between added tokens).
+void AppendTextPieces(const Tokenizer& tokenizer, const Utf8Char* first, const Utf8Char* last,
+                      std::vector<Piece>* pieces) {
+  const std::vector<NormalizedChar> chars = Normalize(absl::MakeConstSpan(first, last), tokenizer.options());
+  for (const WordSpan& word : SplitWords(chars)) {
+    AppendWordPieces(tokenizer, chars.data() + word.first, word.last - word.first, pieces);
+  }
+}
+
+// The pieces of `text`, without specials: the added tokens typed in it, and the word pieces between them.
 absl::StatusOr<std::vector<Piece>> TokenizeText(const Tokenizer& tokenizer, absl::string_view text) {
   QKV_ASSIGN_OR_RETURN(const std::vector<Utf8Char> decoded, DecodeUtf8(text));
-  const std::vector<NormalizedChar> chars = Normalize(decoded, tokenizer.options());
   std::vector<Piece> pieces;
-  pieces.reserve(chars.size());
-  for (const WordSpan& word : SplitWords(chars)) {
-    AppendWordPieces(tokenizer, chars.data() + word.first, word.last - word.first, &pieces);
+  pieces.reserve(decoded.size());
+  const Utf8Char* next = decoded.data();
+  const Utf8Char* const end = decoded.data() + decoded.size();
+  for (const AddedTokens::Match& match : tokenizer.added_tokens().FindAll(text)) {
+    // Matches start and end on character boundaries: the tokens and the text are valid UTF-8.
+    const Utf8Char* const match_first = std::lower_bound(
+        next, end, match.begin, [](const Utf8Char& c, size_t offset) { return static_cast<size_t>(c.begin) < offset; });
+    AppendTextPieces(tokenizer, next, match_first, &pieces);
+    pieces.push_back({match.id, static_cast<int32_t>(match.begin), static_cast<int32_t>(match.end)});
+    next = std::lower_bound(match_first, end, match.end,
+                            [](const Utf8Char& c, size_t offset) { return static_cast<size_t>(c.begin) < offset; });
   }
+  AppendTextPieces(tokenizer, next, end, &pieces);
   return pieces;
 }
 
@@ -178,7 +196,8 @@ absl::Status CheckMaxLength(int max_length, int specials) {
 }  // namespace
 
 absl::StatusOr<Tokenizer> Tokenizer::FromTokens(std::vector<std::string> tokens,
-                                                const TokenizerOptions& options, const std::string& source) {
+                                                const TokenizerOptions& options, const std::string& source,
+                                                const std::vector<AddedToken>* added_tokens) {
   if (options.max_chars_per_word <= 0) {
     return absl::InvalidArgumentError(
         absl::StrCat(source, ": max_chars_per_word must be > 0, got ", options.max_chars_per_word));
@@ -213,6 +232,22 @@ absl::StatusOr<Tokenizer> Tokenizer::FromTokens(std::vector<std::string> tokens,
       return absl::InvalidArgumentError(absl::StrCat(source, ": the vocabulary has no ", name, " token"));
     }
   }
+  std::vector<AddedToken> specials_in_vocab;
+  if (added_tokens == nullptr) {
+    for (const char* name : {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}) {
+      const int32_t id = tokenizer.TokenToId(name);
+      if (id >= 0) specials_in_vocab.push_back({name, id});
+    }
+    added_tokens = &specials_in_vocab;
+  }
+  for (const AddedToken& added : *added_tokens) {
+    if (added.id < 0 || added.id >= tokenizer.vocab_size()) {
+      return absl::InvalidArgumentError(absl::StrCat(source, ": added token \"", added.content, "\" has id ",
+                                                     added.id, ", outside the vocabulary (size ",
+                                                     tokenizer.vocab_size(), ")"));
+    }
+  }
+  tokenizer.added_tokens_ = AddedTokens(*added_tokens);
   return tokenizer;
 }
 
