@@ -2,8 +2,9 @@
 """Compares qkv's and Hugging Face's tokenizations of a corpus (the tokenizer parity test).
 
 Usage: compare.py NAME CORPUS_JSONL HF_JSONL QKV_JSONL
-Prints the counts of identical id sequences and identical byte offsets; on any difference, the first
-differing texts with their code points and both results. Exit code 1 unless every line is identical.
+Prints the counts of identical id sequences and of identical byte offsets, type ids and special-token masks;
+on any difference, the first differing texts with their code points and both results. Exit code 1 unless
+every line is identical.
 """
 import json
 import sys
@@ -28,13 +29,14 @@ def main():
         tokens += len(want["ids"])
         if got.get("ids") != want["ids"]:
             id_mismatches.append(i)
-        elif got.get("offsets") != want["offsets"]:
+        elif any(got.get(key) != want[key] for key in ("offsets", "type_ids", "special")):
             offset_mismatches.append(i)
     same_ids = len(corpus) - len(id_mismatches)
-    print("%s: %d texts (%d pairs, %d HF tokens): ids identical %d/%d, offsets identical %d/%d"
+    print("%s: %d texts (%d pairs, %d HF tokens): ids identical %d/%d, offsets, type ids and special masks "
+          "identical %d/%d"
           % (name, len(corpus), sum("pair" in c for c in corpus), tokens, same_ids, len(corpus),
              same_ids - len(offset_mismatches), len(corpus)))
-    for kind, lines in (("ids", id_mismatches), ("offsets", offset_mismatches)):
+    for kind, lines in (("ids", id_mismatches), ("offsets, type ids or special masks", offset_mismatches)):
         for i in lines[:SHOW]:
             print("  %s differ on line %d:" % (kind, i + 1))
             for key in ("text", "pair"):

@@ -2,8 +2,8 @@
 // tokenizer parity test. Padding and truncation are off; special tokens are added.
 // Usage: NODE_PATH=build/npm/node_modules node hf_tokenize.js TOKENIZER_JSON < corpus.jsonl > out.jsonl
 // Input lines: {"text": "...", "pair": "..."} ("pair" optional). Output lines: {"ids": [...],
-// "offsets": [[begin, end], ...]}, offsets converted from code points to bytes of the text each token came
-// from, as qkv reports them.
+// "offsets": [[begin, end], ...], "type_ids": [...], "special": [...]}, offsets converted from code points to
+// bytes of the text each token came from, as qkv reports them; "special" is the special tokens mask.
 "use strict";
 const fs = require("fs");
 const {Tokenizer} = require("@anush008/tokenizers");
@@ -36,7 +36,8 @@ async function main() {
         const map = maps[sequences[i]];
         return [map[begin], map[end]];
       });
-      out.push(JSON.stringify({ids: encoding.getIds(), offsets}));
+      out.push(JSON.stringify({ids: encoding.getIds(), offsets, type_ids: encoding.getTypeIds(),
+                               special: encoding.getSpecialTokensMask()}));
     });
   }
   process.stdout.write(out.join("\n") + (out.length ? "\n" : ""));

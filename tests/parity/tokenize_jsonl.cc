@@ -2,10 +2,12 @@
 //
 // Usage: qkv_tokenize_jsonl MODEL_DIR < corpus.jsonl > out.jsonl
 // Each input line is {"text": "...", "pair": "..."} ("pair" optional: then EncodePair). Each output line is
-// {"ids": [...], "offsets": [[begin, end], ...]} (byte offsets into the text the token came from; {0, 0} for
-// specials) or {"error": "..."} when qkv rejects the text. Exit code 1 on a bad line or a bad model.
+// {"ids": [...], "offsets": [[begin, end], ...], "type_ids": [...], "special": [0 or 1, ...]} (byte offsets
+// into the text the token came from; {0, 0} for specials) or {"error": "..."} when qkv rejects the text.
+// Exit code 1 on a bad line or a bad model.
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/tokenizer.h"
@@ -43,6 +45,9 @@ int main(int argc, char** argv) {
     if (encoding.ok()) {
       output["ids"] = encoding->ids;
       output["offsets"] = encoding->offsets;
+      output["type_ids"] = encoding->type_ids;
+      std::vector<int> special(encoding->special.begin(), encoding->special.end());
+      output["special"] = special;
     } else {
       output["error"] = encoding.status().ToString();
     }

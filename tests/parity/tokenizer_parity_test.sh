@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Tokenizer parity: qkv's Tokenizer against Hugging Face tokenizers (the Rust library, @anush008/tokenizers
 # from scripts/install_node_tools.sh) on a generated adversarial multilingual corpus (make_corpus.py, fixed
-# seed), for every tokenizer.json the repository ships (models/*/, tests/data/**/). Every id sequence and
-# every byte offset must be identical.
+# seed), for every tokenizer.json the repository ships (models/*/, tests/data/**/) and for two variants of
+# models/bert-tiny-random's normalizer (cased; uncased without accent stripping, clean_text or CJK
+# handling). Every id sequence, byte offset, type id and special-token mask must be identical.
 # Usage: tokenizer_parity_test.sh SOURCE_DIR BINARY_DIR
 #   exit 77 = skipped: node or the package missing and QKV_REQUIRE_HF_TOKENIZERS unset.
 #   QKV_PARITY_SEED / QKV_PARITY_COUNT: another corpus (default seed 20261201, 10000 texts).
@@ -29,14 +30,25 @@ mkdir -p "$work"
 
 mapfile -t tokenizers < <(cd "$src" && find models tests/data -name '*tokenizer.json' -type f | sort)
 [[ ${#tokenizers[@]} -gt 0 ]] || { echo "FAIL: no tokenizer.json under models/ or tests/data/"; exit 1; }
+# The variants: a tokenizer.json alone in a directory (qkv then reads the vocabulary from it too).
+for variant in cased:'{"lowercase": false}' \
+    bare:'{"lowercase": true, "strip_accents": false, "clean_text": false, "handle_chinese_chars": false}'; do
+  mkdir -p "$work/${variant%%:*}"
+  "$python" -c 'import json, sys
+t = json.load(open(sys.argv[1])); t["normalizer"].update(json.loads(sys.argv[2])); json.dump(t, open(sys.argv[3], "w"))' \
+    "$src/models/bert-tiny-random/tokenizer.json" "${variant#*:}" "$work/${variant%%:*}/tokenizer.json"
+  tokenizers+=("$work/${variant%%:*}/tokenizer.json")
+done
 failed=0
 for tokenizer_json in "${tokenizers[@]}"; do
-  name=${tokenizer_json//\//_}
-  NODE_PATH="$npm_dir/node_modules" node "$here/hf_tokenize.js" "$src/$tokenizer_json" \
+  [[ "$tokenizer_json" == /* ]] || tokenizer_json="$src/$tokenizer_json"
+  name=${tokenizer_json#"$src/"}
+  name=${name//\//_}
+  NODE_PATH="$npm_dir/node_modules" node "$here/hf_tokenize.js" "$tokenizer_json" \
     <"$work/corpus.jsonl" >"$work/$name.hf.jsonl"
   # qkv reads the model directory, as the server does (vocab and options from the files beside).
-  "$tool" "$src/$(dirname "$tokenizer_json")" <"$work/corpus.jsonl" >"$work/$name.qkv.jsonl"
-  "$python" "$here/compare.py" "$tokenizer_json" "$work/corpus.jsonl" "$work/$name.hf.jsonl" \
+  "$tool" "$(dirname "$tokenizer_json")" <"$work/corpus.jsonl" >"$work/$name.qkv.jsonl"
+  "$python" "$here/compare.py" "${tokenizer_json#"$src/"}" "$work/corpus.jsonl" "$work/$name.hf.jsonl" \
     "$work/$name.qkv.jsonl" || failed=1
 done
 [[ $failed == 0 ]] || { echo "FAIL: qkv's tokenization differs from Hugging Face tokenizers'"; exit 1; }
