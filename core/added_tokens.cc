@@ -17,7 +17,8 @@ AddedTokens::AddedTokens(const std::vector<AddedToken>& tokens) {
   }
   for (std::vector<AddedToken>& group : by_first_byte_) {
     std::sort(group.begin(), group.end(), [](const AddedToken& a, const AddedToken& b) {
-      return a.content.size() != b.content.size() ? a.content.size() > b.content.size() : a.content < b.content;
+      return a.content.size() != b.content.size() ? a.content.size() > b.content.size()
+                                                  : a.content < b.content;
     });
   }
   count_ = by_content.size();
@@ -30,8 +31,9 @@ std::vector<AddedTokens::Match> AddedTokens::FindAll(absl::string_view text) con
   while (i < text.size()) {
     const std::vector<AddedToken>& candidates = by_first_byte_[static_cast<uint8_t>(text[i])];
     const absl::string_view rest = text.substr(i);
-    const auto found = std::find_if(candidates.begin(), candidates.end(),
-                                    [&](const AddedToken& token) { return absl::StartsWith(rest, token.content); });
+    const auto found = std::find_if(candidates.begin(), candidates.end(), [&](const AddedToken& token) {
+      return absl::StartsWith(rest, token.content);
+    });
     if (found == candidates.end()) {
       ++i;
       continue;

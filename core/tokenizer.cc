@@ -134,6 +134,13 @@ void AppendTextPieces(const Tokenizer& tokenizer, const Utf8Char* first, const U
   }
 }
 
+// The first of the characters [first, last) that starts at or after byte `offset` (matches of added tokens
+// start and end on character boundaries: the tokens and the text are valid UTF-8).
+const Utf8Char* FirstCharAt(const Utf8Char* first, const Utf8Char* last, size_t offset) {
+  return std::lower_bound(first, last, offset,
+                          [](const Utf8Char& c, size_t o) { return static_cast<size_t>(c.begin) < o; });
+}
+
 // The pieces of `text`, without specials: the added tokens typed in it, and the word pieces between them.
 absl::StatusOr<std::vector<Piece>> TokenizeText(const Tokenizer& tokenizer, absl::string_view text) {
   QKV_ASSIGN_OR_RETURN(const std::vector<Utf8Char> decoded, DecodeUtf8(text));
@@ -142,13 +149,10 @@ absl::StatusOr<std::vector<Piece>> TokenizeText(const Tokenizer& tokenizer, absl
   const Utf8Char* next = decoded.data();
   const Utf8Char* const end = decoded.data() + decoded.size();
   for (const AddedTokens::Match& match : tokenizer.added_tokens().FindAll(text)) {
-    // Matches start and end on character boundaries: the tokens and the text are valid UTF-8.
-    const Utf8Char* const match_first = std::lower_bound(
-        next, end, match.begin, [](const Utf8Char& c, size_t offset) { return static_cast<size_t>(c.begin) < offset; });
+    const Utf8Char* const match_first = FirstCharAt(next, end, match.begin);
     AppendTextPieces(tokenizer, next, match_first, &pieces);
     pieces.push_back({match.id, static_cast<int32_t>(match.begin), static_cast<int32_t>(match.end)});
-    next = std::lower_bound(match_first, end, match.end,
-                            [](const Utf8Char& c, size_t offset) { return static_cast<size_t>(c.begin) < offset; });
+    next = FirstCharAt(match_first, end, match.end);
   }
   AppendTextPieces(tokenizer, next, end, &pieces);
   return pieces;

@@ -80,8 +80,8 @@ std::vector<AddedToken> ReadAddedTokens(const Json& tokenizer) {
   if (!list->is_array()) throw Json::type_error::create(302, "added_tokens is not an array", &*list);
   for (const Json& token : *list) {
     if (!token.is_object()) throw Json::type_error::create(302, "an added token is not an object", &token);
-    if (BoolOr(token, "normalized", true) || BoolOr(token, "lstrip", false) || BoolOr(token, "rstrip", false) ||
-        BoolOr(token, "single_word", false)) {
+    if (BoolOr(token, "normalized", true) || BoolOr(token, "lstrip", false) ||
+        BoolOr(token, "rstrip", false) || BoolOr(token, "single_word", false)) {
       continue;
     }
     added.push_back({token.at("content").get<std::string>(), token.at("id").get<int32_t>()});

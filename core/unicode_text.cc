@@ -247,7 +247,8 @@ void StripAccents(std::vector<Utf8Char>* text) {
       ++start;
       continue;
     }
-    auto end = std::find_if(start, decomposed.end(), [](const Decomposed& d) { return d.combining_class == 0; });
+    auto end =
+        std::find_if(start, decomposed.end(), [](const Decomposed& d) { return d.combining_class == 0; });
     std::stable_sort(start, end, by_class);
     start = end;
   }

@@ -220,12 +220,21 @@ def write(version, icu, other, white_space, punctuation, mark, ccc_zero, cjk, de
         "",
     ]
 
+    def wrap(items):  # as many items a line as fit in 110 columns
+        line = "   "
+        for item in items:
+            if len(line) + len(item) + 2 > 110:
+                lines.append(line)
+                line = "   "
+            line += " " + item + ","
+        if items:
+            lines.append(line)
+
     def emit_ranges(name, comment, code_points):
         lines.append("// %s" % comment)
         items = ["{0x%04X, 0x%04X}" % (a, b) for a, b in ranges(code_points)]
         lines.append("constexpr std::array<CodePointRange, %d> %s = {{" % (len(items), name))
-        for i in range(0, len(items), 6):
-            lines.append("    " + ", ".join(items[i:i + 6]) + ",")
+        wrap(items)
         lines.append("}};")
         lines.append("")
 
@@ -237,8 +246,7 @@ def write(version, icu, other, white_space, punctuation, mark, ccc_zero, cjk, de
             target = mapping[c]
             assert len(target) <= 4, (c, target)
             items.append("{0x%04X, %d, {%s}}" % (c, len(target), ", ".join("0x%04X" % t for t in target)))
-        for i in range(0, len(items), 3):
-            lines.append("    " + ", ".join(items[i:i + 3]) + ",")
+        wrap(items)
         lines.append("}};")
         lines.append("")
 

@@ -276,11 +276,11 @@ TEST_F(TokenizerSmallVocabTest, AddedTokensTypedInTheTextAreTheirIds) {
   const Tokenizer tokenizer = Make();
   absl::StatusOr<Encoding> encoding = tokenizer.Encode("hello[MASK] world [SEP]x[CLS");
   ASSERT_TRUE(encoding.ok()) << encoding.status();
-  EXPECT_THAT(encoding->tokens, ElementsAre("[CLS]", "hello", "[MASK]", "world", "[SEP]", "x", "[UNK]", "[UNK]",
-                                            "[SEP]"));
-  EXPECT_THAT(encoding->offsets, ElementsAre(std::pair(0, 0), std::pair(0, 5), std::pair(5, 11), std::pair(12, 17),
-                                             std::pair(18, 23), std::pair(23, 24), std::pair(24, 25),
-                                             std::pair(25, 28), std::pair(0, 0)));
+  EXPECT_THAT(encoding->tokens,
+              ElementsAre("[CLS]", "hello", "[MASK]", "world", "[SEP]", "x", "[UNK]", "[UNK]", "[SEP]"));
+  EXPECT_THAT(encoding->offsets, ElementsAre(std::pair(0, 0), std::pair(0, 5), std::pair(5, 11),
+                                             std::pair(12, 17), std::pair(18, 23), std::pair(23, 24),
+                                             std::pair(24, 25), std::pair(25, 28), std::pair(0, 0)));
   EXPECT_THAT(encoding->special, ElementsAre(true, false, false, false, false, false, false, false, true));
   // Matched byte for byte, before normalization: "[mask]" is text.
   EXPECT_THAT(Pieces(tokenizer, "[mask]"), ElementsAre("[UNK]", "[UNK]", "[UNK]"));

@@ -44,8 +44,8 @@ TEST(UnicodeTextTest, ControlsAreHfIsOtherWithoutUnassigned) {
   }
   // \t \n \r are whitespace; unassigned code points (U+0378, U+0E3B, U+FFF0, U+50000) are not "other" in
   // HF's tables, so they stay in their words; U+0890 (Cf since Unicode 14) is newer than HF's tables.
-  for (char32_t c : {U'\t', U'\n', U'\r', U'a', U'\u0378', U'\u0E3B', U'\uFFF0', U'\U00050000', U'\u0890',
-                     U'\uFFFD'}) {
+  for (char32_t c :
+       {U'\t', U'\n', U'\r', U'a', U'\u0378', U'\u0E3B', U'\uFFF0', U'\U00050000', U'\u0890', U'\uFFFD'}) {
     EXPECT_FALSE(IsBertControl(c)) << std::hex << static_cast<uint32_t>(c);
   }
 }
