@@ -3,11 +3,13 @@
 
 qkv's BERT tokenizer takes its character classes from ICU (the system's libicuuc), and Hugging Face tokenizers
 (the Rust library, the reference for token ids) takes them from other tables:
-  - `unicode_categories` 0.1.1 (Unicode 9.0, 2016): is_other (clean_text), is_punctuation (BertPreTokenizer),
-    is_mark_nonspacing (strip_accents). It has no Cn table, so unassigned code points are ordinary letters.
-  - `unicode-normalization-alignments` 0.1.12 (Unicode 9.0): the NFD of strip_accents (decompositions and
-    canonical combining classes; code points assigned later have neither).
-  - Rust's std (the rustc that built the binding): char::is_whitespace and char::to_lowercase.
+  - the `unicode_categories` crate: is_other (clean_text), is_punctuation (BertPreTokenizer),
+    is_mark_nonspacing (strip_accents). Its tables are Unicode 8.0's (U+08E2, Cf since 9.0, is unknown to
+    it), and it has no Cn class, so unassigned code points are ordinary letters to HF.
+  - `unicode-normalization-alignments` 0.1.12: the NFD of strip_accents, Unicode 9.0's decompositions and
+    canonical combining classes (U+11938, which decomposes since 13.0, does not decompose there).
+  - Rust's std of the rustc that built the binding: char::is_whitespace and char::to_lowercase, newer than
+    ICU 72's Unicode 15.0 for @anush008/tokenizers 0.6.0 (U+A7CB lowercases to U+0264 there).
   - its own is_chinese_char ranges (tokenizers/src/normalizers/bert.rs).
 This script asks the reference itself: scripts/unicode/hf_probe.js runs every Unicode scalar value through
 @anush008/tokenizers (the version that scripts/install_node_tools.sh pins, the one the parity test compares
@@ -18,8 +20,8 @@ Mn, canonical classes that agree where both know the code point) and fails loudl
 
 Usage: scripts/unicode/generate_tables.py [NPM_DIR [PROBE_TSV]]     (default NPM_DIR: build/npm)
 PROBE_TSV: a saved output of hf_probe.js, read instead of running it again.
-Rerun it when the pinned @anush008/tokenizers or the ICU major version changes; tests/tokenizer_parity
-then shows whether qkv still agrees.
+Rerun it when the pinned @anush008/tokenizers or the ICU major version changes; tests/parity
+(ctest qkv_tokenizer_parity) then shows whether qkv still agrees.
 """
 import ctypes
 import ctypes.util
