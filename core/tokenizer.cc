@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
 #include "core/status_macros.h"
 #include "core/unicode_text.h"
 
@@ -18,11 +19,7 @@ namespace {
 constexpr absl::string_view kContinuationPrefix = "##";
 
 // A normalized code point and the bytes [begin, end) of the original character it came from.
-struct NormalizedChar {
-  char32_t code_point;
-  int32_t begin;
-  int32_t end;
-};
+using NormalizedChar = Utf8Char;
 
 // A vocabulary piece and the bytes [begin, end) of the original text it covers.
 struct Piece {
@@ -37,13 +34,12 @@ struct WordSpan {
   size_t last;
 };
 
-// BertNormalizer: drops control characters, turns whitespace into ' ', surrounds CJK ideographs with ' ',
-// lowercases and strips accents. Each output character keeps the byte range of its original character.
-std::vector<NormalizedChar> Normalize(const std::vector<Utf8Char>& text, const TokenizerOptions& options) {
+// BertNormalizer, in Hugging Face's order: drops control characters and turns whitespace into ' '
+// (clean_text), surrounds CJK ideographs with ' ', strips accents (NFD, then no Mn), lowercases. Each output
+// character keeps the byte range of its original character.
+std::vector<NormalizedChar> Normalize(absl::Span<const Utf8Char> text, const TokenizerOptions& options) {
   std::vector<NormalizedChar> out;
   out.reserve(text.size());
-  std::u32string lowered;
-  std::u32string stripped;
   for (const Utf8Char& c : text) {
     const char32_t cp = c.code_point;
     if (options.clean_text) {
@@ -53,23 +49,16 @@ std::vector<NormalizedChar> Normalize(const std::vector<Utf8Char>& text, const T
         continue;
       }
     }
-    const bool ideograph = options.tokenize_chinese_chars && IsCjkIdeograph(cp);
-    if (ideograph) out.push_back({U' ', c.begin, c.begin});
-    lowered.clear();
-    if (options.lower_case) {
-      AppendLowercase(cp, &lowered);
+    if (options.tokenize_chinese_chars && IsCjkIdeograph(cp)) {
+      out.push_back({U' ', c.begin, c.begin});
+      out.push_back(c);
+      out.push_back({U' ', c.end, c.end});
     } else {
-      lowered.push_back(cp);
+      out.push_back(c);
     }
-    const std::u32string* normalized = &lowered;
-    if (options.strip_accents) {
-      stripped.clear();
-      for (char32_t l : lowered) AppendWithoutAccents(l, &stripped);
-      normalized = &stripped;
-    }
-    for (char32_t n : *normalized) out.push_back({n, c.begin, c.end});
-    if (ideograph) out.push_back({U' ', c.end, c.end});
   }
+  if (options.strip_accents) StripAccents(&out);
+  if (options.lower_case) Lowercase(&out);
   return out;
 }
 
@@ -79,7 +68,7 @@ std::vector<WordSpan> SplitWords(const std::vector<NormalizedChar>& chars) {
   size_t start = 0;
   for (size_t i = 0; i < chars.size(); ++i) {
     const char32_t cp = chars[i].code_point;
-    if (IsWordSeparator(cp)) {
+    if (IsBertWhitespace(cp)) {
       if (start < i) words.push_back({start, i});
       start = i + 1;
     } else if (IsBertPunctuation(cp)) {
@@ -136,15 +125,36 @@ void AppendWordPieces(const Tokenizer& tokenizer, const NormalizedChar* word, si
   }
 }
 
-// The word pieces of `text`, without specials.
+// Appends the word pieces of the decoded characters [first, last) (text between added tokens).
+void AppendTextPieces(const Tokenizer& tokenizer, const Utf8Char* first, const Utf8Char* last,
+                      std::vector<Piece>* pieces) {
+  const std::vector<NormalizedChar> chars = Normalize(absl::MakeConstSpan(first, last), tokenizer.options());
+  for (const WordSpan& word : SplitWords(chars)) {
+    AppendWordPieces(tokenizer, chars.data() + word.first, word.last - word.first, pieces);
+  }
+}
+
+// The first of the characters [first, last) that starts at or after byte `offset` (matches of added tokens
+// start and end on character boundaries: the tokens and the text are valid UTF-8).
+const Utf8Char* FirstCharAt(const Utf8Char* first, const Utf8Char* last, size_t offset) {
+  return std::lower_bound(first, last, offset,
+                          [](const Utf8Char& c, size_t o) { return static_cast<size_t>(c.begin) < o; });
+}
+
+// The pieces of `text`, without specials: the added tokens typed in it, and the word pieces between them.
 absl::StatusOr<std::vector<Piece>> TokenizeText(const Tokenizer& tokenizer, absl::string_view text) {
   QKV_ASSIGN_OR_RETURN(const std::vector<Utf8Char> decoded, DecodeUtf8(text));
-  const std::vector<NormalizedChar> chars = Normalize(decoded, tokenizer.options());
   std::vector<Piece> pieces;
-  pieces.reserve(chars.size());
-  for (const WordSpan& word : SplitWords(chars)) {
-    AppendWordPieces(tokenizer, chars.data() + word.first, word.last - word.first, &pieces);
+  pieces.reserve(decoded.size());
+  const Utf8Char* next = decoded.data();
+  const Utf8Char* const end = decoded.data() + decoded.size();
+  for (const AddedTokens::Match& match : tokenizer.added_tokens().FindAll(text)) {
+    const Utf8Char* const match_first = FirstCharAt(next, end, match.begin);
+    AppendTextPieces(tokenizer, next, match_first, &pieces);
+    pieces.push_back({match.id, static_cast<int32_t>(match.begin), static_cast<int32_t>(match.end)});
+    next = FirstCharAt(match_first, end, match.end);
   }
+  AppendTextPieces(tokenizer, next, end, &pieces);
   return pieces;
 }
 
@@ -190,7 +200,8 @@ absl::Status CheckMaxLength(int max_length, int specials) {
 }  // namespace
 
 absl::StatusOr<Tokenizer> Tokenizer::FromTokens(std::vector<std::string> tokens,
-                                                const TokenizerOptions& options, const std::string& source) {
+                                                const TokenizerOptions& options, const std::string& source,
+                                                const std::vector<AddedToken>* added_tokens) {
   if (options.max_chars_per_word <= 0) {
     return absl::InvalidArgumentError(
         absl::StrCat(source, ": max_chars_per_word must be > 0, got ", options.max_chars_per_word));
@@ -225,6 +236,22 @@ absl::StatusOr<Tokenizer> Tokenizer::FromTokens(std::vector<std::string> tokens,
       return absl::InvalidArgumentError(absl::StrCat(source, ": the vocabulary has no ", name, " token"));
     }
   }
+  std::vector<AddedToken> specials_in_vocab;
+  if (added_tokens == nullptr) {
+    for (const char* name : {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}) {
+      const int32_t id = tokenizer.TokenToId(name);
+      if (id >= 0) specials_in_vocab.push_back({name, id});
+    }
+    added_tokens = &specials_in_vocab;
+  }
+  for (const AddedToken& added : *added_tokens) {
+    if (added.id < 0 || added.id >= tokenizer.vocab_size()) {
+      return absl::InvalidArgumentError(absl::StrCat(source, ": added token \"", added.content, "\" has id ",
+                                                     added.id, ", outside the vocabulary (size ",
+                                                     tokenizer.vocab_size(), ")"));
+    }
+  }
+  tokenizer.added_tokens_ = AddedTokens(*added_tokens);
   return tokenizer;
 }
 

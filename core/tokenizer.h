@@ -1,9 +1,11 @@
 // Tokenizer: BERT WordPiece tokenization (Hugging Face BertTokenizer semantics) over a vocab.txt.
 //
-// Basic tokenization cleans control characters, splits on whitespace, lower-cases and strips accents when
-// the model is uncased, splits punctuation and makes every CJK ideograph its own token; then greedy
-// longest-match WordPiece with "##" continuations, [UNK] for unknown words and words over
-// max_chars_per_word. Special token ids come from the vocabulary, never assumed.
+// Added tokens ([CLS], [MASK], ...) typed in the text are matched first and become their ids. The text
+// between them gets basic tokenization: cleans control characters, splits on whitespace, lower-cases and
+// strips accents when the model is uncased, splits punctuation and makes every CJK ideograph its own token;
+// then greedy longest-match WordPiece with "##" continuations, [UNK] for unknown words and words over
+// max_chars_per_word. Special token ids come from the vocabulary, never assumed. Ids and offsets are those
+// of Hugging Face tokenizers (tests/parity checks them on a generated corpus).
 //
 // Thread safety: immutable after construction; Encode* are const and safe from any number of threads.
 #ifndef QKV_CORE_TOKENIZER_H_
@@ -17,6 +19,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/added_tokens.h"
 
 namespace qkv {
 
@@ -53,13 +56,16 @@ struct Encoding {
 class Tokenizer {
  public:
   // Reads a vocab.txt (one token per line; the line number is the id). REQUIRES the vocabulary to hold
-  // [CLS], [SEP] and [UNK]; an error names the file otherwise.
+  // [CLS], [SEP] and [UNK]; an error names the file otherwise. The added tokens are the special tokens
+  // ([PAD], [UNK], [CLS], [SEP], [MASK]) the vocabulary holds, as transformers' BertTokenizer has them.
   static absl::StatusOr<Tokenizer> FromVocabFile(const std::string& vocab_path,
                                                  const TokenizerOptions& options);
 
   // Reads a Hugging Face model directory: vocab.txt (or the WordPiece vocab inside tokenizer.json when there
   // is no vocab.txt), and the casing options from tokenizer.json's normalizer, else tokenizer_config.json,
-  // else the defaults (uncased).
+  // else the defaults (uncased). The added tokens are tokenizer.json's "added_tokens" with normalized=false
+  // and no lstrip / rstrip / single_word (others are not matched); an added token whose id is outside the
+  // vocabulary is InvalidArgument. Without tokenizer.json they are the special tokens the vocabulary holds.
   static absl::StatusOr<Tokenizer> FromModelDirectory(const std::string& dir);
 
   // Tokenizes `text` as [CLS] text [SEP]. `max_length` > 0 truncates to at most max_length tokens (specials
@@ -80,20 +86,24 @@ class Tokenizer {
   // -1 when absent.
   int32_t TokenToId(absl::string_view token) const;
   const SpecialTokens& special_tokens() const { return special_; }
+  const AddedTokens& added_tokens() const { return added_tokens_; }
   const TokenizerOptions& options() const { return options_; }
 
  private:
   Tokenizer() = default;
   // Builds the maps from `tokens` (id = index; the first of duplicate tokens keeps its id) and checks the
-  // options and the special tokens. `source` names the file in errors.
+  // options, the special tokens and the added tokens (nullptr: the special tokens in the vocabulary).
+  // `source` names the file in errors.
   static absl::StatusOr<Tokenizer> FromTokens(std::vector<std::string> tokens,
-                                              const TokenizerOptions& options, const std::string& source);
+                                              const TokenizerOptions& options, const std::string& source,
+                                              const std::vector<AddedToken>* added_tokens = nullptr);
 
   // Implementation state (vocab maps, options); the implementation may add members.
   TokenizerOptions options_;
   SpecialTokens special_;
   std::vector<std::string> id_to_token_;
   absl::flat_hash_map<std::string, int32_t> token_to_id_;
+  AddedTokens added_tokens_;
 };
 
 }  // namespace qkv
