@@ -6,8 +6,8 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "qkv_version.h"
 #include "absl/strings/strip.h"
+#include "qkv_version.h"
 
 namespace qkv {
 namespace {

@@ -4,12 +4,12 @@
 #include <sys/stat.h>
 
 #include <fstream>
-#include <iostream>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
 
 namespace qkv {
 namespace {
@@ -155,11 +155,9 @@ void TokenAuthenticator::WatchLoop() {
     // Only changes are reported: an invalid file is logged once, not at every poll.
     absl::StatusOr<bool> reloaded = ReloadIfChanged();
     if (!reloaded.ok()) {
-      std::cerr << "qkv-server: " << reloaded.status().message() << "; still using the previous "
-                << token_count() << " token(s)" << std::endl;
+      spdlog::error("{}; still using the previous {} token(s)", reloaded.status().message(), token_count());
     } else if (*reloaded) {
-      std::cerr << "qkv-server: --auth_token_file: reloaded " << path_ << ": " << token_count() << " token(s)"
-                << std::endl;
+      spdlog::info("--auth_token_file: reloaded {}: {} token(s)", path_, token_count());
     }
   }
 }

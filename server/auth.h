@@ -23,7 +23,7 @@
 // Reloading: the file is stat()ed every `poll_interval` (default 1 s) on a watcher thread; when its inode,
 // size or mtime changed it is re-read and, if it parses, replaces the tokens at once (calls already running
 // are unaffected). A file that is missing, unreadable or invalid on reload keeps the previous tokens and
-// logs one error line per change to stderr; a successful reload logs the token count. Tokens are never
+// logs one error line per change (spdlog); a successful reload logs the token count. Tokens are never
 // logged.
 //
 // Thread safety: all methods may be called from any thread.

@@ -3,8 +3,8 @@
 // Every flag has an environment twin: QKV_ plus the flag name in upper case (--max_batch_tokens ->
 // QKV_MAX_BATCH_TOKENS). The environment sets the default; a flag given on the command line wins.
 // Exit codes: 0 after a clean drain (SIGTERM/SIGINT) and for --help / --version, 1 when the server can't
-// start (model, port, TLS files, token file), 2 for a bad flag or environment value. Every line it writes goes through
-// the logger (server/observability/logging.h): info to stdout, warnings and errors to stderr.
+// start (model, port, TLS files, token file), 2 for a bad flag or environment value. Every line it writes
+// goes through the logger (server/observability/logging.h): info to stdout, warnings and errors to stderr.
 #include <signal.h>
 #include <unistd.h>
 
@@ -227,8 +227,8 @@ std::string StartupLine(const Server& server) {
           ? "off"
           : absl::StrCat(c.http_listen.substr(0, c.http_listen.rfind(':')), ":", server.http_port());
   return absl::StrCat(
-      "qkv-server ", kQkvVersion, " listening on ", host, ":", server.port(), " (", security, ", ", auth, "); http ",
-      http, "; model ", m.name, " (", m.format, " ", m.weights_path, "; L=", mc.num_hidden_layers,
+      "qkv-server ", kQkvVersion, " listening on ", host, ":", server.port(), " (", security, ", ", auth,
+      "); http ", http, "; model ", m.name, " (", m.format, " ", m.weights_path, "; L=", mc.num_hidden_layers,
       " D=", mc.hidden_size, " H=", mc.num_attention_heads, " F=", mc.intermediate_size, " V=", mc.vocab_size,
       " P=", mc.max_position_embeddings, ", pooler=", m.has_pooler ? "yes" : "no",
       ", fp32); workers=", c.workers, " threads_per_worker=", c.threads_per_worker,

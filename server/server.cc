@@ -14,8 +14,8 @@
 #include "core/status_macros.h"
 #include "grpc/health/v1/health.pb.h"
 #include "server/http/ops_routes.h"
-#include "spdlog/spdlog.h"
 #include "server/tls_check.h"
+#include "spdlog/spdlog.h"
 
 namespace qkv {
 
