@@ -155,7 +155,8 @@ void TokenAuthenticator::WatchLoop() {
     // Only changes are reported: an invalid file is logged once, not at every poll.
     absl::StatusOr<bool> reloaded = ReloadIfChanged();
     if (!reloaded.ok()) {
-      spdlog::error("{}; still using the previous {} token(s)", reloaded.status().message(), token_count());
+      spdlog::error("{}; still using the previous {} token(s)", std::string(reloaded.status().message()),
+                    token_count());
     } else if (*reloaded) {
       spdlog::info("--auth_token_file: reloaded {}: {} token(s)", path_, token_count());
     }
