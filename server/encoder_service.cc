@@ -154,6 +154,13 @@ class ErrorReactor final : public grpc::ServerUnaryReactor {
   void OnDone() override { delete this; }
 };
 
+// An EncodeStream that only finishes with an error (UNAUTHENTICATED): it reads nothing.
+class StreamErrorReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  explicit StreamErrorReactor(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
+  void OnDone() override { delete this; }
+};
+
 // EncodeStream. State machine, all under mu_:
 //   reading_  a StartRead is outstanding (at most one);  writing_  a StartWrite is outstanding (at most one);
 //   parsing_  a read request is being turned into a slot (reading_ stays set meanwhile);
@@ -433,8 +440,15 @@ class EncodeStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffe
 
 }  // namespace
 
-EncoderService::EncoderService(const ServerConfig& config, CallObserver* observer)
-    : config_(config), observer_(observer != nullptr ? observer : NoopCallObserver()) {}
+EncoderService::EncoderService(const ServerConfig& config, CallObserver* observer,
+                               const TokenAuthenticator* auth)
+    : config_(config), observer_(observer != nullptr ? observer : NoopCallObserver()), auth_(auth) {}
+
+// --- Access control hook (auth.h): each method checks the caller first and does nothing else for a
+// caller without a valid token. ---
+absl::StatusOr<std::string> EncoderService::Caller(const grpc::CallbackServerContext& context) const {
+  return CallerIdentity(context, auth_);
+}
 
 void EncoderService::SetReady(const ServedModel* model, BatchScheduler* scheduler) {
   absl::MutexLock lock(&mu_);
@@ -484,6 +498,9 @@ grpc::ServerUnaryReactor* EncoderService::Encode(grpc::CallbackServerContext* co
                                                  const grpc::ByteBuffer* request,
                                                  grpc::ByteBuffer* response) {
   auto tracker = std::make_unique<CallTracker>(observer_, "Encode", context);
+  if (absl::StatusOr<std::string> caller = Caller(*context); !caller.ok()) {
+    return new ErrorReactor(caller.status(), std::move(tracker));
+  }
   absl::StatusOr<Backend> backend = Acquire();
   if (!backend.ok()) return new ErrorReactor(backend.status(), std::move(tracker));
   v1::EncodeRequest parsed;
@@ -496,6 +513,9 @@ grpc::ServerUnaryReactor* EncoderService::Encode(grpc::CallbackServerContext* co
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* EncoderService::EncodeStream(
     grpc::CallbackServerContext* context) {
+  if (absl::StatusOr<std::string> caller = Caller(*context); !caller.ok()) {
+    return new StreamErrorReactor(caller.status());
+  }
   // Availability is checked per request (a stream may open while loading); the drain is pushed to every
   // open stream by StartDraining.
   const std::string stream_id = SettleRequestId(context);
@@ -511,10 +531,11 @@ grpc::ServerUnaryReactor* EncoderService::Tokenize(grpc::CallbackServerContext* 
                                                    grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   CallTracker tracker(observer_, "Tokenize", context);
+  absl::Status status = Caller(*context).status();  // access control hook
   absl::StatusOr<Backend> backend = Acquire();
+  if (status.ok()) status = backend.status();
   v1::TokenizeRequest parsed;
   v1::TokenizeResponse tokens;
-  absl::Status status = backend.status();
   if (status.ok()) status = ParseRequest(*request, &parsed);
   if (status.ok()) status = qkv::Tokenize(parsed, *backend->model, &tokens);
   if (status.ok()) status = SerializeResponse(tokens, response);
@@ -528,10 +549,11 @@ grpc::ServerUnaryReactor* EncoderService::GetModelInfo(grpc::CallbackServerConte
                                                        grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   CallTracker tracker(observer_, "GetModelInfo", context);
+  absl::Status status = Caller(*context).status();  // access control hook
   absl::StatusOr<Backend> backend = Acquire();
+  if (status.ok()) status = backend.status();
   v1::GetModelInfoRequest parsed;
   v1::GetModelInfoResponse info;
-  absl::Status status = backend.status();
   if (status.ok()) status = ParseRequest(*request, &parsed);
   if (status.ok()) {
     FillModelInfo(*backend->model, *backend->config, &info);

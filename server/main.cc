@@ -3,8 +3,8 @@
 // Every flag has an environment twin: QKV_ plus the flag name in upper case (--max_batch_tokens ->
 // QKV_MAX_BATCH_TOKENS). The environment sets the default; a flag given on the command line wins.
 // Exit codes: 0 after a clean drain (SIGTERM/SIGINT) and for --help / --version, 1 when the server can't
-// start (model, port, TLS files), 2 for a bad flag or environment value. Every line it writes goes through
-// the logger (server/observability/logging.h): info to stdout, warnings and errors to stderr.
+// start (model, port, TLS files, token file), 2 for a bad flag or environment value. Every line it writes
+// goes through the logger (server/observability/logging.h): info to stdout, warnings and errors to stderr.
 #include <signal.h>
 #include <unistd.h>
 
@@ -65,6 +65,10 @@ ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA bundle; when set, clients must present a certificate it "
           "signed (mTLS).");
+ABSL_FLAG(std::string, auth_token_file, "",
+          "File of bearer tokens, one per line as NAME:TOKEN or TOKEN ('#' comments; see docs/SECURITY.md). "
+          "When set, every RPC but grpc.health.v1 needs 'authorization: Bearer <token>' metadata; the file "
+          "is re-read when it changes.");
 ABSL_FLAG(absl::Duration, keepalive_time, qkv::ServerConfig().keepalive_time,
           "Interval of HTTP/2 keepalive pings to clients.");
 ABSL_FLAG(absl::Duration, keepalive_timeout, qkv::ServerConfig().keepalive_timeout,
@@ -106,6 +110,7 @@ constexpr const char* kEnvFlags[] = {
     "tls_cert",
     "tls_key",
     "tls_client_ca",
+    "auth_token_file",
     "keepalive_time",
     "keepalive_timeout",
     "grace_period",
@@ -195,6 +200,7 @@ ServerConfig ConfigFromFlags() {
   c.tls_cert = absl::GetFlag(FLAGS_tls_cert);
   c.tls_key = absl::GetFlag(FLAGS_tls_key);
   c.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  c.auth_token_file = absl::GetFlag(FLAGS_auth_token_file);
   c.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
   c.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
   c.grace_period = absl::GetFlag(FLAGS_grace_period);
@@ -213,13 +219,16 @@ std::string StartupLine(const Server& server) {
   const ModelConfig& mc = m.config;
   const char* security = c.tls_cert.empty() ? "plaintext" : (c.tls_client_ca.empty() ? "TLS" : "mTLS");
   const std::string host = c.listen.substr(0, c.listen.rfind(':'));
+  const std::string auth = server.authenticator() == nullptr
+                               ? "no auth"
+                               : absl::StrCat("bearer tokens: ", server.authenticator()->token_count());
   const std::string http =
       server.http_port() == 0
           ? "off"
           : absl::StrCat(c.http_listen.substr(0, c.http_listen.rfind(':')), ":", server.http_port());
   return absl::StrCat(
-      "qkv-server ", kQkvVersion, " listening on ", host, ":", server.port(), " (", security, "); http ",
-      http, "; model ", m.name, " (", m.format, " ", m.weights_path, "; L=", mc.num_hidden_layers,
+      "qkv-server ", kQkvVersion, " listening on ", host, ":", server.port(), " (", security, ", ", auth,
+      "); http ", http, "; model ", m.name, " (", m.format, " ", m.weights_path, "; L=", mc.num_hidden_layers,
       " D=", mc.hidden_size, " H=", mc.num_attention_heads, " F=", mc.intermediate_size, " V=", mc.vocab_size,
       " P=", mc.max_position_embeddings, ", pooler=", m.has_pooler ? "yes" : "no",
       ", fp32); workers=", c.workers, " threads_per_worker=", c.threads_per_worker,

@@ -46,6 +46,15 @@ struct ServerConfig {
   std::string tls_cert;
   std::string tls_key;
   std::string tls_client_ca;
+  // The three files are re-read when they change (checked every second), so a rotated certificate
+  // (cert-manager) is served to new connections without a restart.
+
+  // --- Access control ---
+  // A file of bearer tokens (server/token_set.h, docs/SECURITY.md); when set, every RPC but grpc.health.v1
+  // needs `authorization: Bearer <token>` metadata with one of them, and the file is re-read when it
+  // changes. Empty = no authentication.
+  std::string auth_token_file;
+
   // HTTP/2 keepalive pings to idle clients, and how long to wait for the ack.
   absl::Duration keepalive_time = absl::Seconds(60);
   absl::Duration keepalive_timeout = absl::Seconds(20);
