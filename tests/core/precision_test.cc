@@ -40,24 +40,25 @@ using ::testing::Not;
 // Kernels.
 
 TEST(QuantizeTest, PerTokenScalesAndRoundsToNearestEven) {
-  // Row 0: max 127 -> scale 1, so q = round_half_even(x). Row 1: zeros -> scale 1. Row 2: max 2.54.
+  // Row 0: max 127 -> scale 1, so q = round_half_even(x). Row 1: zeros -> scale 1. Row 2: max 254 -> scale 2
+  // (exact, so that ties are ties).
   const std::vector<float> x = {127.f, -127.f, 0.5f, 1.5f, 2.5f, -2.5f, 3.49f, -0.49f,  //
                                 0.f,   0.f,    0.f,  0.f,  0.f,  0.f,   0.f,   0.f,    //
-                                2.54f, -1.27f, 0.f,  0.01f, 0.02f, 1.f, -2.54f, 0.3f};
+                                254.f, -127.f, 0.f,  1.f,  3.f,   100.f, -254.f, 5.f};
   std::vector<int8_t> q(x.size());
   std::vector<float> scales(3);
   QuantizeRowsS8(x.data(), 3, 8, ActivationScaling::kPerToken, q.data(), scales.data());
   EXPECT_FLOAT_EQ(scales[0], 1.f);
   EXPECT_FLOAT_EQ(scales[1], 1.f);
-  EXPECT_FLOAT_EQ(scales[2], 0.02f);
+  EXPECT_FLOAT_EQ(scales[2], 2.f);
   const std::vector<int8_t> want0 = {127, -127, 0, 2, 2, -2, 3, 0};
   EXPECT_EQ(std::vector<int8_t>(q.begin(), q.begin() + 8), want0);
   for (int i = 8; i < 16; ++i) EXPECT_EQ(q[i], 0);
-  const std::vector<int8_t> want2 = {127, -64, 0, 0, 1, 50, -127, 15};  // 0.01/0.02 = 0.5 -> 0 (even)
+  const std::vector<int8_t> want2 = {127, -64, 0, 0, 2, 50, -127, 2};  // -63.5, 0.5, 1.5, 2.5: to even
   EXPECT_EQ(std::vector<int8_t>(q.begin() + 16, q.end()), want2);
 
   QuantizeRowsS8(x.data(), 3, 8, ActivationScaling::kPerTensor, q.data(), scales.data());
-  for (float s : scales) EXPECT_FLOAT_EQ(s, 1.f);  // one scale: max |x| = 127
+  for (float s : scales) EXPECT_FLOAT_EQ(s, 2.f);  // one scale: max |x| = 254
 }
 
 TEST(QuantizeTest, LargeBlocksMatchSmallOnes) {
