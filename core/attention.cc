@@ -25,20 +25,23 @@ dnnl::primitive_attr UserScratchpadAttr() {
   return attr;
 }
 
-// Offsets (in floats, 64-byte aligned) of one group's regions in the scratch buffer.
+// Offsets (in floats, 64-byte aligned) of one group's regions in the scratch buffer: the scores, Q, K and V
+// head-major ([count, H, Tb, Dh] each), and the padded context rows when some sequence is shorter than Tb.
 struct ScratchLayout {
-  int64_t mask, scores, padded_qkv, padded_context, total;
+  int64_t scores, q, k, v, padded_context, total;
 };
 
 int64_t Align16(int64_t floats) { return (floats + 15) / 16 * 16; }
 
 ScratchLayout Layout(int64_t count, int64_t heads, int64_t bucket, int64_t d, bool padded) {
+  const int64_t head_block = Align16(count * bucket * d);
   ScratchLayout layout;
-  layout.mask = 0;
-  layout.scores = Align16(count * bucket);
-  layout.padded_qkv = layout.scores + Align16(count * heads * bucket * bucket);
-  layout.padded_context = layout.padded_qkv + (padded ? Align16(count * bucket * 3 * d) : 0);
-  layout.total = layout.padded_context + (padded ? Align16(count * bucket * d) : 0);
+  layout.scores = 0;
+  layout.q = Align16(count * heads * bucket * bucket);
+  layout.k = layout.q + head_block;
+  layout.v = layout.k + head_block;
+  layout.padded_context = layout.v + head_block;
+  layout.total = layout.padded_context + (padded ? head_block : 0);
   return layout;
 }
 
@@ -88,26 +91,20 @@ bool SelfAttention::SingleThreaded(int64_t count, int64_t bucket) const {
   return 4.0 * static_cast<double>(count * heads_ * bucket * bucket * head_size_) < kParallelMinFlops;
 }
 
+// Q, K and V are dense head-major copies: oneDNN 2.6 runs batched matmuls on brgemm only for dense operands
+// (strided views of the fused projection went to gemm:jit, 2-3x slower here), and a fused output scale or
+// binary post-op on this matmul costs more than folding the scale into the Q copy and masking by hand.
 const PrimitiveEntry& SelfAttention::Scores(int64_t count, int64_t bucket) const {
   return scores_table_.GetOrCreate(Key(count, bucket, ThreadCount()), [&] {
     const int64_t dh = head_size_;
-    const int64_t d = heads_ * dh;
-    // Element (b, h, i, j) of Q is block[(b*Tb + i) * 3D + h*Dh + j]; K^T swaps the last two axes.
-    const dnnl::memory::desc q_md({count, heads_, bucket, dh}, kF32, dims{bucket * 3 * d, dh, 3 * d, 1});
-    const dnnl::memory::desc kt_md({count, heads_, dh, bucket}, kF32, dims{bucket * 3 * d, dh, 1, 3 * d});
+    const dnnl::memory::desc q_md = PlainDesc({count, heads_, bucket, dh});
+    // K^T: dims [count, H, Dh, Tb] over K stored [count, H, Tb, Dh].
+    const dnnl::memory::desc kt_md({count, heads_, dh, bucket}, kF32, dnnl::memory::format_tag::abdc);
     const dnnl::memory::desc scores_md = PlainDesc({count, heads_, bucket, bucket});
-    const dnnl::memory::desc mask_md = PlainDesc({count, 1, 1, bucket});
-    dnnl::primitive_attr attr = UserScratchpadAttr();
-    attr.set_output_scales(0, {static_cast<float>(1.0 / std::sqrt(static_cast<double>(dh)))});
-    dnnl::post_ops post_ops;
-    post_ops.append_binary(dnnl::algorithm::binary_add, mask_md);
-    attr.set_post_ops(post_ops);
     return PrimitiveEntry::Make<dnnl::matmul>(
-        dnnl::matmul::primitive_desc(dnnl::matmul::desc(q_md, kt_md, scores_md), attr, CpuEngine()),
-        {{DNNL_ARG_SRC, q_md},
-         {DNNL_ARG_WEIGHTS, kt_md},
-         {DNNL_ARG_DST, scores_md},
-         {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, mask_md}});
+        dnnl::matmul::primitive_desc(dnnl::matmul::desc(q_md, kt_md, scores_md), UserScratchpadAttr(),
+                                     CpuEngine()),
+        {{DNNL_ARG_SRC, q_md}, {DNNL_ARG_WEIGHTS, kt_md}, {DNNL_ARG_DST, scores_md}});
   });
 }
 
@@ -116,7 +113,7 @@ const PrimitiveEntry& SelfAttention::Context(int64_t count, int64_t bucket) cons
     const int64_t dh = head_size_;
     const int64_t d = heads_ * dh;
     const dnnl::memory::desc scores_md = PlainDesc({count, heads_, bucket, bucket});
-    const dnnl::memory::desc v_md({count, heads_, bucket, dh}, kF32, dims{bucket * 3 * d, dh, 3 * d, 1});
+    const dnnl::memory::desc v_md = PlainDesc({count, heads_, bucket, dh});
     const dnnl::memory::desc context_md({count, heads_, bucket, dh}, kF32, dims{bucket * d, dh, d, 1});
     return PrimitiveEntry::Make<dnnl::matmul>(
         dnnl::matmul::primitive_desc(dnnl::matmul::desc(scores_md, v_md, context_md), UserScratchpadAttr(),
@@ -151,41 +148,57 @@ void SelfAttention::ForwardGroup(const float* qkv, int64_t row, absl::Span<const
                                  int64_t bucket, absl::Span<float* const> probs_out, float* context,
                                  AlignedBuffer* scratch, ExecContext* ctx) const {
   const int64_t count = static_cast<int64_t>(lengths.size());
-  const int64_t d = heads_ * head_size_;
+  const int64_t dh = head_size_;
+  const int64_t d = heads_ * dh;
   const bool padded = std::any_of(lengths.begin(), lengths.end(), [&](int64_t t) { return t != bucket; });
   const ScratchLayout layout = Layout(count, heads_, bucket, d, padded);
   scratch->Reserve(layout.total);
-  float* mask = scratch->data() + layout.mask;
   float* scores = scratch->data() + layout.scores;
+  float* q = scratch->data() + layout.q;
+  float* k = scratch->data() + layout.k;
+  float* v = scratch->data() + layout.v;
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(dh)));
 
-  const float* block = qkv + row * 3 * d;  // [count, Tb, 3D]
-  float* block_context = context + row * d;  // [count, Tb, D]
-  if (padded) {
-    float* padded_qkv = scratch->data() + layout.padded_qkv;
-    int64_t r = row;
-    for (int64_t b = 0; b < count; ++b) {
-      const int64_t t = lengths[b];
-      float* dst = padded_qkv + b * bucket * 3 * d;
-      std::memcpy(dst, qkv + r * 3 * d, sizeof(float) * t * 3 * d);
-      std::memset(dst + t * 3 * d, 0, sizeof(float) * (bucket - t) * 3 * d);
-      r += t;
-    }
-    block = padded_qkv;
-    block_context = scratch->data() + layout.padded_context;
-  }
-  for (int64_t b = 0; b < count; ++b) {
-    std::fill_n(mask + b * bucket, lengths[b], 0.f);
-    std::fill_n(mask + b * bucket + lengths[b], bucket - lengths[b], std::numeric_limits<float>::lowest());
-  }
-
-  {
-    const ScopedThreadLimit limit(SingleThreaded(count, bucket));
-    Scores(count, bucket).Execute(ctx, {block, block + d, scores, mask});
-    softmax_.Forward(scores, count * heads_ * bucket, bucket, ctx);
-    Context(count, bucket).Execute(ctx, {scores, block + 2 * d, block_context});
-  }
-
+  // Head-major copies; rows past a sequence's length are zero (their keys are masked below, their
+  // queries' results dropped).
   int64_t r = row;
+  for (int64_t b = 0; b < count; ++b) {
+    const int64_t t = lengths[b];
+    for (int64_t h = 0; h < heads_; ++h) {
+      const int64_t base = ((b * heads_ + h) * bucket) * dh;
+      for (int64_t i = 0; i < t; ++i) {
+        const float* src = qkv + (r + i) * 3 * d + h * dh;
+        float* q_row = q + base + i * dh;
+        for (int64_t j = 0; j < dh; ++j) q_row[j] = src[j] * scale;
+        std::memcpy(k + base + i * dh, src + d, sizeof(float) * dh);
+        std::memcpy(v + base + i * dh, src + 2 * d, sizeof(float) * dh);
+      }
+      if (t < bucket) {
+        const size_t tail = sizeof(float) * (bucket - t) * dh;
+        std::memset(q + base + t * dh, 0, tail);
+        std::memset(k + base + t * dh, 0, tail);
+        std::memset(v + base + t * dh, 0, tail);
+      }
+    }
+    r += t;
+  }
+  float* block_context = padded ? scratch->data() + layout.padded_context : context + row * d;
+
+  const ScopedThreadLimit limit(SingleThreaded(count, bucket));
+  Scores(count, bucket).Execute(ctx, {q, k, scores});
+  // Keys past a sequence's length get the lowest float: probability exactly 0 after the softmax.
+  for (int64_t b = 0; b < count; ++b) {
+    const int64_t t = lengths[b];
+    if (t == bucket) continue;
+    for (int64_t i = 0; i < heads_ * bucket; ++i) {
+      std::fill_n(scores + (b * heads_ * bucket + i) * bucket + t, bucket - t,
+                  std::numeric_limits<float>::lowest());
+    }
+  }
+  softmax_.Forward(scores, count * heads_ * bucket, bucket, ctx);
+  Context(count, bucket).Execute(ctx, {scores, v, block_context});
+
+  r = row;
   for (int64_t b = 0; b < count; ++b) {
     const int64_t t = lengths[b];
     if (padded) {
@@ -193,8 +206,8 @@ void SelfAttention::ForwardGroup(const float* qkv, int64_t row, absl::Span<const
     }
     if (!probs_out.empty() && probs_out[b] != nullptr) {
       for (int64_t h = 0; h < heads_; ++h) {
-        for (int64_t q = 0; q < t; ++q) {
-          std::memcpy(probs_out[b] + (h * t + q) * t, scores + ((b * heads_ + h) * bucket + q) * bucket,
+        for (int64_t i = 0; i < t; ++i) {
+          std::memcpy(probs_out[b] + (h * t + i) * t, scores + ((b * heads_ + h) * bucket + i) * bucket,
                       sizeof(float) * t);
         }
       }

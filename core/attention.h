@@ -1,5 +1,6 @@
 // SelfAttention: multi-head scaled dot-product self-attention over a ragged batch, reading Q, K and V from
-// the fused QKV projection.
+// the fused QKV projection (copied head-major, Q pre-scaled by 1/sqrt(Dh), so that oneDNN's brgemm kernel
+// runs the batched matmuls).
 //
 // For each sequence (T rows of the packed batch) and head h (columns h*Dh .. h*Dh+Dh-1 of Q, K and V):
 //   P = softmax(Q_h K_h^T / sqrt(Dh))     // [T, T], rows sum to 1
@@ -7,11 +8,10 @@
 // Each sequence attends only to itself, over its own length.
 //
 // Length buckets: a sequence of length T runs in the primitive shape of its bucket Tb >= T (BucketLength:
-// multiples of 16 up to 256, of 64 up to 1024, of 256 beyond). Keys past T are masked with the lowest float
-// before the softmax, so their probabilities are exactly 0 and the result equals the unpadded computation up
-// to float summation order. A sequence whose length is its bucket is read and written in place; others are
-// copied into a padded block first. Consecutive sequences of one bucket run as one oneDNN call (groups of 1,
-// 2, 4, ... 32 sequences, bounded by the scores budget).
+// multiples of 16 up to 256, of 64 up to 1024, of 256 beyond). Padding rows are zero and the scores of keys
+// past T are set to the lowest float before the softmax, so their probabilities are exactly 0 and the result
+// equals the unpadded computation up to float summation order. Consecutive sequences of one bucket run as
+// one oneDNN call (groups of 1, 2, 4, ... 32 sequences, bounded by the scores budget).
 //
 // Primitives: Create() builds every (bucket, group size) for lengths up to max_length into a table that is
 // read without a lock afterwards (primitive_cache.h). Longer sequences still run; their shapes are built on
@@ -49,7 +49,7 @@ class SelfAttention {
   // context:  [sum(lengths), D]   output
   // probs_out: empty, or one entry per sequence: null, or room for [H, T_i, T_i] attention probabilities
   //            (head, query, key) that are copied out after the softmax.
-  // scratch:  padded copies, masks and scores; grown as needed. Throws dnnl::error.
+  // scratch:  head-major copies, scores and padded context; grown as needed. Throws dnnl::error.
   void Forward(const float* qkv, absl::Span<const int64_t> lengths, absl::Span<float* const> probs_out,
                float* context, AlignedBuffer* scratch, ExecContext* ctx) const;
 
@@ -76,8 +76,8 @@ class SelfAttention {
 
   const int64_t heads_;
   const int64_t head_size_;
-  PrimitiveTable<Key> scores_table_;   // Q K^T * scale + mask -> [count, H, Tb, Tb]
-  PrimitiveTable<Key> context_table_;  // P V                  -> [count, Tb, D]
+  PrimitiveTable<Key> scores_table_;   // (Q / sqrt(Dh)) K^T -> [count, H, Tb, Tb]
+  PrimitiveTable<Key> context_table_;  // P V               -> [count, Tb, D] rows
   SoftmaxOp softmax_;
 };
 
