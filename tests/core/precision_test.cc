@@ -301,12 +301,21 @@ std::vector<SequenceOutput> RunAll(const Encoder& encoder, const std::vector<std
   return outputs;
 }
 
-class ModelAccuracyTest : public ::testing::TestWithParam<Precision> {};
+struct AccuracyCase {
+  Precision precision;
+  ActivationScaling scaling = ActivationScaling::kPerToken;  // int8 only
+  std::string name;
+};
 
+class ModelAccuracyTest : public ::testing::TestWithParam<AccuracyCase> {};
+
+// int8 with one activation scale per tensor instead of per token is measured (the table shows why per token
+// is the default) but held only to a loose bound.
 TEST_P(ModelAccuracyTest, CloseToFp32OnEveryFixtureModel) {
-  const Precision precision = GetParam();
+  const Precision precision = GetParam().precision;
+  const bool per_tensor = GetParam().scaling == ActivationScaling::kPerTensor;
   if (SkipWithoutNativeBf16(precision)) GTEST_SKIP() << "no native bf16 on this CPU";
-  const double min_cos = precision == Precision::kInt8 ? 0.99 : 0.999;
+  const double min_cos = per_tensor ? 0.95 : precision == Precision::kInt8 ? 0.99 : 0.999;
   std::vector<ModelUnderTest> models = FixtureModels();
   ASSERT_GE(models.size(), 2u) << "the repository's own fixtures must load";
   models.push_back(OutlierModel());
@@ -319,6 +328,7 @@ TEST_P(ModelAccuracyTest, CloseToFp32OnEveryFixtureModel) {
     auto fp32 = Encoder::Create(m.config, m.weights, options);
     ASSERT_TRUE(fp32.ok()) << fp32.status();
     options.precision = precision;
+    options.int8_activation_scaling = GetParam().scaling;
     auto low = Encoder::Create(m.config, m.weights, options);
     ASSERT_TRUE(low.ok()) << low.status();
     EXPECT_EQ((*low)->precision(), precision);
@@ -352,23 +362,27 @@ TEST_P(ModelAccuracyTest, CloseToFp32OnEveryFixtureModel) {
       }
       std::cout << absl::StrFormat(
           "accuracy | %s | %s | %s | %.6f / %.2e | %.6f / %.2e | %.6f / %.2e | %.2e | %.1e\n", m.name,
-          PrecisionName(precision), language, cls.min_cos, cls.max_abs, mean.min_cos, mean.max_abs,
+          GetParam().name, language, cls.min_cos, cls.max_abs, mean.min_cos, mean.max_abs,
           tokens.min_cos, tokens.max_abs, attention.max_abs, worst_row_sum);
       EXPECT_GE(cls.min_cos, min_cos) << "pooled (CLS)";
       EXPECT_GE(mean.min_cos, min_cos) << "pooled (mean)";
       // The generated outlier model is a stress case beyond the acceptance (fixture models): one outlier
       // channel sets each token's int8 scale, so its worst single token vector is held to 0.98 (measured
       // 0.988); its pooled vectors still meet the bar.
-      const bool stress = m.name == "generated-outliers" && precision == Precision::kInt8;
+      const bool stress = m.name == "generated-outliers" && precision == Precision::kInt8 && !per_tensor;
       EXPECT_GE(tokens.min_cos, stress ? 0.98 : min_cos) << "token vectors";
       EXPECT_LT(worst_row_sum, 1e-5) << "attention rows must sum to 1";
     }
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Precisions, ModelAccuracyTest,
-                         ::testing::Values(Precision::kFp32, Precision::kInt8, Precision::kBf16),
-                         [](const auto& info) { return std::string(PrecisionName(info.param)); });
+INSTANTIATE_TEST_SUITE_P(
+    Precisions, ModelAccuracyTest,
+    ::testing::Values(AccuracyCase{Precision::kFp32, ActivationScaling::kPerToken, "fp32"},
+                      AccuracyCase{Precision::kInt8, ActivationScaling::kPerToken, "int8"},
+                      AccuracyCase{Precision::kInt8, ActivationScaling::kPerTensor, "int8_per_tensor"},
+                      AccuracyCase{Precision::kBf16, ActivationScaling::kPerToken, "bf16"}),
+    [](const auto& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace qkv
