@@ -145,7 +145,7 @@ absl::Status Server::Serve(std::unique_ptr<ServedModel> model, std::unique_ptr<B
   metrics_->SetQueueSource([scheduler] {
     return QueueDepth{scheduler->queued_tokens(), scheduler->queued_jobs()};
   });
-  metrics_->SetModel(model_->name, model_->format, "fp32");
+  metrics_->SetModel(model_->name, model_->format, PrecisionName(model_->precision));
   service_->SetReady(model_.get(), scheduler_.get());
   SetHealth(true);
   phase_.store(Phase::kServing);
