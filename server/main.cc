@@ -26,6 +26,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "core/precision.h"
 #include "qkv_version.h"
 #include "server/flag_table.h"
 #include "server/observability/logging.h"
@@ -56,6 +57,12 @@ ABSL_FLAG(int64_t, max_queued_tokens, qkv::ServerConfig().max_queued_tokens,
           "Most tokens waiting in the queue; more is refused at once with RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int, max_stream_in_flight, qkv::ServerConfig().max_stream_in_flight,
           "Requests one EncodeStream may have in flight before the server stops reading it.");
+ABSL_FLAG(std::string, precision, qkv::ServerConfig().precision,
+          "Number format of the encoder's projection and feed-forward matmuls: fp32 (exact), bf16 (needs a "
+          "CPU with native bf16) or int8 (dynamic quantization at load). Attention, softmax, LayerNorm and "
+          "GELU stay fp32.");
+ABSL_FLAG(bool, allow_emulated_bf16, qkv::ServerConfig().allow_emulated_bf16,
+          "Start with --precision=bf16 on a CPU without native bf16 (oneDNN emulates it, slower than fp32).");
 ABSL_FLAG(int64_t, max_message_bytes, qkv::ServerConfig().max_message_bytes,
           "Largest request or response message in bytes.");
 ABSL_FLAG(int64_t, max_attention_bytes, qkv::ServerConfig().max_attention_bytes,
@@ -105,6 +112,8 @@ constexpr const char* kEnvFlags[] = {
     "max_queue_delay",
     "max_queued_tokens",
     "max_stream_in_flight",
+    "precision",
+    "allow_emulated_bf16",
     "max_message_bytes",
     "max_attention_bytes",
     "tls_cert",
@@ -195,6 +204,8 @@ ServerConfig ConfigFromFlags() {
   c.max_queue_delay = absl::GetFlag(FLAGS_max_queue_delay);
   c.max_queued_tokens = absl::GetFlag(FLAGS_max_queued_tokens);
   c.max_stream_in_flight = absl::GetFlag(FLAGS_max_stream_in_flight);
+  c.precision = absl::GetFlag(FLAGS_precision);
+  c.allow_emulated_bf16 = absl::GetFlag(FLAGS_allow_emulated_bf16);
   c.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   c.max_attention_bytes = absl::GetFlag(FLAGS_max_attention_bytes);
   c.tls_cert = absl::GetFlag(FLAGS_tls_cert);
@@ -231,7 +242,8 @@ std::string StartupLine(const Server& server) {
       "); http ", http, "; model ", m.name, " (", m.format, " ", m.weights_path, "; L=", mc.num_hidden_layers,
       " D=", mc.hidden_size, " H=", mc.num_attention_heads, " F=", mc.intermediate_size, " V=", mc.vocab_size,
       " P=", mc.max_position_embeddings, ", pooler=", m.has_pooler ? "yes" : "no",
-      ", fp32); workers=", c.workers, " threads_per_worker=", c.threads_per_worker,
+      ", ", PrecisionName(m.precision), " on ", EffectiveCpuIsaName(), "); workers=", c.workers,
+      " threads_per_worker=", c.threads_per_worker,
       " (cpus=", AvailableCpus(), "); max_batch_tokens=", c.max_batch_tokens,
       " max_batch_sequences=", c.max_batch_sequences,
       " max_queue_delay=", absl::FormatDuration(c.max_queue_delay),

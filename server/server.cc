@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "core/precision.h"
 #include "core/status_macros.h"
 #include "grpc/health/v1/health.pb.h"
 #include "server/http/ops_routes.h"
@@ -135,8 +136,10 @@ void Server::SetHealth(bool serving) {
 }
 
 absl::Status Server::LoadModel() {
+  QKV_ASSIGN_OR_RETURN(const Precision precision, ParsePrecision(config_.precision));
   QKV_ASSIGN_OR_RETURN(std::unique_ptr<ServedModel> model,
-                       LoadServedModel(config_.model, config_.max_batch_tokens));
+                       LoadServedModel(config_.model, config_.max_batch_tokens, precision,
+                                       config_.allow_emulated_bf16));
   QKV_RETURN_IF_ERROR(WarmUp(*model));
   return Serve(std::move(model));
 }
@@ -166,7 +169,7 @@ absl::Status Server::Serve(std::unique_ptr<ServedModel> model, std::unique_ptr<B
   metrics_->SetQueueSource([scheduler] {
     return QueueDepth{scheduler->queued_tokens(), scheduler->queued_jobs()};
   });
-  metrics_->SetModel(model_->name, model_->format, "fp32");
+  metrics_->SetModel(model_->name, model_->format, PrecisionName(model_->precision));
   service_->SetReady(model_.get(), scheduler_.get());
   SetHealth(true);
   phase_.store(Phase::kServing);

@@ -9,6 +9,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/precision.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
@@ -66,6 +67,10 @@ absl::Status ServerConfig::Validate() const {
   if (auto s = PositiveDuration("keepalive_time", keepalive_time, false); !s.ok()) return s;
   if (auto s = PositiveDuration("keepalive_timeout", keepalive_timeout, false); !s.ok()) return s;
   if (auto s = PositiveDuration("grace_period", grace_period, /*zero_ok=*/true); !s.ok()) return s;
+  if (!ParsePrecision(precision).ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--precision must be one of fp32, bf16, int8 (got \"", precision, "\")"));
+  }
   if (tls_cert.empty() != tls_key.empty()) {
     return absl::InvalidArgumentError("--tls_cert and --tls_key must be given together");
   }

@@ -33,6 +33,11 @@ struct ServerConfig {
   int64_t max_queued_tokens = 262144;
   // Requests one EncodeStream call may have in flight before the server stops reading from it.
   int max_stream_in_flight = 16;
+  // Number format of the encoder's projection and feed-forward matmuls: "fp32" (exact), "bf16" or "int8"
+  // (core/precision.h). bf16 needs a CPU with native bf16 unless allow_emulated_bf16.
+  std::string precision = "fp32";
+  // Serve bf16 on a CPU without native bf16 (oneDNN emulates it, several times slower than fp32).
+  bool allow_emulated_bf16 = false;
 
   // --- Limits that protect the server ---
   // Largest request and response message, in bytes.
