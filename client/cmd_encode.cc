@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/cli.h"
 #include "client/encode_output.h"
+#include "client/input_lines.h"
 #include "client/json_writer.h"
 #include "client/progress.h"
 #include "client/text_util.h"
@@ -185,16 +186,6 @@ int EncodeBulk(const std::vector<std::string>& lines, const EncodeFlags& f, Enco
   return malformed ? kExitRpcError : kExitOk;
 }
 
-absl::Status ReadLines(std::istream& in, std::vector<std::string>* lines) {
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines->push_back(line);
-  }
-  if (in.bad()) return absl::DataLossError("read error");
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 int RunEncodeCommand(const std::vector<std::string>& args, CliEnv& env) {
@@ -271,24 +262,16 @@ int RunEncodeCommand(const std::vector<std::string>& args, CliEnv& env) {
   if (client == nullptr) return exit_code;
 
   if (bulk) {
-    std::vector<std::string> lines;
-    absl::Status read;
+    absl::StatusOr<std::vector<std::string>> lines;
     if (f.file == "-") {
-      read = ReadLines(*env.in, &lines);
+      lines = ReadInputLines(*env.in, "stdin");
     } else {
       std::ifstream in(f.file);
       if (!in) return LocalError(kCommand, absl::StrCat("cannot open ", f.file), env);
-      read = ReadLines(in, &lines);
+      lines = ReadInputLines(in, f.file);
     }
-    if (!read.ok()) return LocalError(kCommand, absl::StrCat(f.file, ": ", read.message()), env);
-    const std::string source = f.file == "-" ? "stdin" : f.file;
-    if (lines.empty()) return LocalError(kCommand, absl::StrCat(source, " has no lines"), env);
-    for (size_t i = 0; i < lines.size(); ++i) {
-      if (!IsValidUtf8(lines[i])) {
-        return LocalError(kCommand, absl::StrCat(source, ": line ", i + 1, " is not valid UTF-8"), env);
-      }
-    }
-    return EncodeBulk(lines, f, *client, env);
+    if (!lines.ok()) return LocalError(kCommand, std::string(lines.status().message()), env);
+    return EncodeBulk(*lines, f, *client, env);
   }
 
   v1::EncodeRequest request;
