@@ -45,11 +45,14 @@ stage_tsan() {
   cmake -S . -B build-tsan "${sanitizer_cmake[@]}" -DQKV_SANITIZE=thread
   cmake --build build-tsan -j "$jobs" --target qkv_server_tests qkv_client_tests
   export TSAN_OPTIONS="suppressions=$PWD/tests/sanitizers/tsan.supp:halt_on_error=1:second_deadlock_stack=1"
-  # The scheduler suite is part of qkv_server_tests (BatchScheduler*).
-  for suite in server client; do
-    echo "--- TSan: qkv_${suite}_tests"
-    "build-tsan/tests/qkv_${suite}_tests" --gtest_brief=1
-  done
+  # The scheduler suite is part of qkv_server_tests (BatchScheduler*). BinaryTest is left out: its drain
+  # cases bound wall time (50 heavy requests within the grace period, exit within 10 s) for an optimized
+  # server, which a TSan server misses on 2 cores; they run in the release and asan stages. The in-process
+  # drain and stream tests (EncoderServiceTest) do run here.
+  echo "--- TSan: qkv_server_tests"
+  build-tsan/tests/qkv_server_tests --gtest_brief=1 --gtest_filter='-BinaryTest.*'
+  echo "--- TSan: qkv_client_tests"
+  build-tsan/tests/qkv_client_tests --gtest_brief=1
 }
 
 stage_fuzz() {
