@@ -1,5 +1,6 @@
 // Server: qkv-server's gRPC server: the EncoderService, grpc.health.v1, server reflection, message size
-// limits, keepalive and TLS/mTLS, plus the model and the BatchScheduler behind the service.
+// limits (receive: --max_receive_message_bytes, send: --max_message_bytes), keepalive and TLS/mTLS, plus
+// the model and the BatchScheduler behind the service.
 //
 //   QKV_ASSIGN_OR_RETURN(std::unique_ptr<Server> server, Server::Start(config));   // listening, NOT_SERVING
 //   QKV_RETURN_IF_ERROR(server->LoadModel());      // load, warm up, start workers: SERVING
