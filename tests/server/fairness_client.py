@@ -5,7 +5,7 @@ Usage: fairness_client.py SERVER_BIN MODEL_DIR STUBS_DIR [P99_BOUND_S]
 
 The server listens on 0.0.0.0; client A dials 127.0.0.1 and client B 127.0.0.2, so the server sees two
 clients (ClientKey is the peer address without its port). B sends small Encode calls one after another,
-first alone (its baseline), then while A keeps 16 calls of 64 texts each in flight (A's backlog fills its
+first alone (its baseline), then while A keeps 8 calls of 64 texts each in flight (A's backlog fills its
 share of the queue; the rest of A's calls get RESOURCE_EXHAUSTED). Prints A's and B's p99 latencies and
 fails when B's p99 under load exceeds the bound (default 2 s; A's own p99 is several times that).
 """
@@ -22,8 +22,8 @@ import grpc  # noqa: E402
 from qkv.v1 import encoder_pb2 as pb  # noqa: E402
 from qkv.v1 import encoder_pb2_grpc as pb_grpc  # noqa: E402
 
-A_THREADS = 16
-B_CALLS = 100
+A_THREADS = 8
+B_CALLS = 40
 
 
 def p99(values):
