@@ -63,8 +63,24 @@ ABSL_FLAG(std::string, precision, qkv::ServerConfig().precision,
           "GELU stay fp32.");
 ABSL_FLAG(bool, allow_emulated_bf16, qkv::ServerConfig().allow_emulated_bf16,
           "Start with --precision=bf16 on a CPU without native bf16 (oneDNN emulates it, slower than fp32).");
+ABSL_FLAG(int, prep_threads, qkv::ServerConfig().prep_threads,
+          "Threads that parse, validate and tokenize requests (off gRPC's threads).");
+ABSL_FLAG(int, max_prep_queue, qkv::ServerConfig().max_prep_queue,
+          "Requests waiting for a preparation thread; more get RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int64_t, max_message_bytes, qkv::ServerConfig().max_message_bytes,
-          "Largest request or response message in bytes.");
+          "Largest response message in bytes.");
+ABSL_FLAG(int64_t, max_receive_message_bytes, qkv::ServerConfig().max_receive_message_bytes,
+          "Largest request message in bytes.");
+ABSL_FLAG(int64_t, max_text_bytes, qkv::ServerConfig().max_text_bytes,
+          "Largest string field (text, text_pair, id) of a request in bytes; checked before parsing.");
+ABSL_FLAG(int64_t, max_inflight_bytes, qkv::ServerConfig().max_inflight_bytes,
+          "Server-wide bytes held by requests in flight (requests, responses being built, unread "
+          "responses); beyond it calls get RESOURCE_EXHAUSTED. Must be >= 2 x --max_message_bytes.");
+ABSL_FLAG(int, max_streams, qkv::ServerConfig().max_streams, "Concurrent EncodeStream calls, server-wide.");
+ABSL_FLAG(int, max_streams_per_connection, qkv::ServerConfig().max_streams_per_connection,
+          "Concurrent EncodeStream calls per connection.");
+ABSL_FLAG(double, max_client_queue_share, qkv::ServerConfig().max_client_queue_share,
+          "The most of --max_queued_tokens one client (its address) may hold queued, in (0, 1].");
 ABSL_FLAG(int64_t, max_attention_bytes, qkv::ServerConfig().max_attention_bytes,
           "Largest attention output of one request in bytes.");
 ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate (chain); with --tls_key turns TLS on.");
@@ -114,7 +130,15 @@ constexpr const char* kEnvFlags[] = {
     "max_stream_in_flight",
     "precision",
     "allow_emulated_bf16",
+    "prep_threads",
+    "max_prep_queue",
     "max_message_bytes",
+    "max_receive_message_bytes",
+    "max_text_bytes",
+    "max_inflight_bytes",
+    "max_streams",
+    "max_streams_per_connection",
+    "max_client_queue_share",
     "max_attention_bytes",
     "tls_cert",
     "tls_key",
@@ -206,7 +230,15 @@ ServerConfig ConfigFromFlags() {
   c.max_stream_in_flight = absl::GetFlag(FLAGS_max_stream_in_flight);
   c.precision = absl::GetFlag(FLAGS_precision);
   c.allow_emulated_bf16 = absl::GetFlag(FLAGS_allow_emulated_bf16);
+  c.prep_threads = absl::GetFlag(FLAGS_prep_threads);
+  c.max_prep_queue = absl::GetFlag(FLAGS_max_prep_queue);
   c.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  c.max_receive_message_bytes = absl::GetFlag(FLAGS_max_receive_message_bytes);
+  c.max_text_bytes = absl::GetFlag(FLAGS_max_text_bytes);
+  c.max_inflight_bytes = absl::GetFlag(FLAGS_max_inflight_bytes);
+  c.max_streams = absl::GetFlag(FLAGS_max_streams);
+  c.max_streams_per_connection = absl::GetFlag(FLAGS_max_streams_per_connection);
+  c.max_client_queue_share = absl::GetFlag(FLAGS_max_client_queue_share);
   c.max_attention_bytes = absl::GetFlag(FLAGS_max_attention_bytes);
   c.tls_cert = absl::GetFlag(FLAGS_tls_cert);
   c.tls_key = absl::GetFlag(FLAGS_tls_key);
@@ -248,7 +280,10 @@ std::string StartupLine(const Server& server) {
       " max_batch_sequences=", c.max_batch_sequences,
       " max_queue_delay=", absl::FormatDuration(c.max_queue_delay),
       " max_queued_tokens=", c.max_queued_tokens, " max_message_bytes=", c.max_message_bytes,
-      " max_attention_bytes=", c.max_attention_bytes, "; kernels: ", absl::StrJoin(m.kernels, ", "));
+      " max_receive_message_bytes=", c.max_receive_message_bytes, " max_text_bytes=", c.max_text_bytes,
+      " max_inflight_bytes=", c.max_inflight_bytes, " max_streams=", c.max_streams, "/",
+      c.max_streams_per_connection, " per connection, max_client_queue_share=", c.max_client_queue_share,
+      " prep_threads=", c.prep_threads, " max_attention_bytes=", c.max_attention_bytes, "; kernels: ", absl::StrJoin(m.kernels, ", "));
 }
 
 int Main(int argc, char** argv) {

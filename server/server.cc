@@ -99,7 +99,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerConfig config) {
   // Every method but grpc.health.v1 (reflection included) behind the tokens.
   if (server->auth_ != nullptr)
     builder.experimental().SetInterceptorCreators(AuthInterceptorCreators(server->auth_.get()));
-  builder.SetMaxReceiveMessageSize(static_cast<int>(c.max_message_bytes));
+  builder.SetMaxReceiveMessageSize(static_cast<int>(c.max_receive_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(c.max_message_bytes));
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
                              static_cast<int>(absl::ToInt64Milliseconds(c.keepalive_time)));
@@ -158,6 +158,7 @@ absl::Status Server::Serve(std::unique_ptr<ServedModel> model, std::unique_ptr<B
   options.max_queued_tokens = config_.max_queued_tokens;
   ServerMetrics* metrics = metrics_.get();
   options.on_batch = [metrics](int sequences, int64_t tokens) { metrics->BatchRan(sequences, tokens); };
+  options.max_client_queue_share = config_.max_client_queue_share;
   absl::MutexLock lock(&mu_);
   if (shut_down_) return absl::UnavailableError("the server is shutting down");
   if (model_ != nullptr) return absl::FailedPreconditionError("a model is already being served");
@@ -208,6 +209,7 @@ void Server::Shutdown() {
   // Waits for calls in flight until the deadline, then cancels the rest (their queued jobs are dropped).
   grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + config_.grace_period));
   grpc_server_->Wait();
+  service_->StopPreparation();  // every call is over; submits nothing after this
   {
     absl::MutexLock lock(&mu_);
     if (scheduler_ != nullptr) scheduler_->Shutdown();

@@ -1,6 +1,7 @@
 // Server: qkv-server's gRPC server: the EncoderService, grpc.health.v1, server reflection, message size
-// limits, keepalive, TLS/mTLS (certificate files re-read when they change) and bearer-token access control
-// (auth.h), plus the model and the BatchScheduler behind the service.
+// limits (receive: --max_receive_message_bytes, send: --max_message_bytes), keepalive, TLS/mTLS
+// (certificate files re-read when they change) and bearer-token access control (auth.h), plus the model
+// and the BatchScheduler behind the service.
 //
 //   QKV_ASSIGN_OR_RETURN(std::unique_ptr<Server> server, Server::Start(config));   // listening, NOT_SERVING
 //   QKV_RETURN_IF_ERROR(server->LoadModel());      // load, warm up, start workers: SERVING
