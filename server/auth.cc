@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "server/client_identity.h"
 #include "spdlog/spdlog.h"
 
 namespace qkv {
@@ -197,15 +198,6 @@ std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterfac
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
   creators.push_back(std::make_unique<AuthInterceptorFactory>(auth));
   return creators;
-}
-
-std::string PeerWithoutPort(absl::string_view peer) {
-  if (!absl::StartsWith(peer, "ipv4:") && !absl::StartsWith(peer, "ipv6:")) return std::string(peer);
-  const size_t colon = peer.rfind(':');
-  if (colon <= 4) return std::string(peer);
-  absl::string_view host = peer.substr(0, colon);
-  if (absl::StartsWith(peer, "ipv6:") && !absl::EndsWith(host, "]")) return std::string(peer);
-  return std::string(host);
 }
 
 absl::StatusOr<std::string> CallerIdentity(const grpc::ServerContextBase& context,

@@ -129,9 +129,6 @@ std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterfac
 absl::StatusOr<std::string> CallerIdentity(const grpc::ServerContextBase& context,
                                            const TokenAuthenticator* auth);
 
-// "ipv4:10.1.2.3:5555" -> "ipv4:10.1.2.3"; "ipv6:[::1]:5555" -> "ipv6:[::1]"; other forms unchanged.
-std::string PeerWithoutPort(absl::string_view peer);
-
 }  // namespace qkv
 
 #endif  // QKV_SERVER_AUTH_H_

@@ -2,6 +2,7 @@
 // echo a token), the constant-time match, the `authorization` metadata parser, peer names, and the
 // TokenAuthenticator's reload rules (a changed file takes effect; a broken one keeps the previous tokens).
 #include "server/auth.h"
+#include "server/client_identity.h"
 
 #include <unistd.h>
 
