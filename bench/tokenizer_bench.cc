@@ -58,10 +58,10 @@ std::string English(size_t bytes) {
 }
 
 void Report(benchmark::State& state, size_t bytes, size_t tokens) {
-  state.counters["bytes/s"] = benchmark::Counter(static_cast<double>(bytes) * state.iterations(),
-                                                 benchmark::Counter::kIsRate);
-  state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(tokens) * state.iterations(),
-                                                  benchmark::Counter::kIsRate);
+  state.counters["bytes/s"] =
+      benchmark::Counter(static_cast<double>(bytes) * state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["tokens/s"] =
+      benchmark::Counter(static_cast<double>(tokens) * state.iterations(), benchmark::Counter::kIsRate);
   state.counters["tokens"] = static_cast<double>(tokens);
 }
 

@@ -91,7 +91,8 @@ std::string JsonSummary(const nlohmann::json& value) {
   for (size_t i = 0; inline_array && i < value.size(); ++i) inline_array = value[i].is_primitive();
   if (!inline_array) return absl::StrCat("an array of ", value.size(), " elements");
   std::string out = "[";
-  for (size_t i = 0; i < value.size(); ++i) absl::StrAppend(&out, i == 0 ? "" : ", ", ScalarSummary(value[i]));
+  for (size_t i = 0; i < value.size(); ++i)
+    absl::StrAppend(&out, i == 0 ? "" : ", ", ScalarSummary(value[i]));
   return out + "]";
 }
 

@@ -163,11 +163,12 @@ absl::Status ModelConfig::Validate() const {
     }
   }
   if (num_attention_heads * max_position_embeddings * max_position_embeddings > kMaxAttentionScores) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "max_position_embeddings = ", max_position_embeddings, " with num_attention_heads = ",
-        num_attention_heads, " needs ", num_attention_heads * max_position_embeddings * max_position_embeddings,
-        " attention scores per sequence (heads * positions^2), over the limit of ", kMaxAttentionScores,
-        " (e.g. 64 heads at 8192 positions)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_position_embeddings = ", max_position_embeddings,
+                     " with num_attention_heads = ", num_attention_heads, " needs ",
+                     num_attention_heads * max_position_embeddings * max_position_embeddings,
+                     " attention scores per sequence (heads * positions^2), over the limit of ",
+                     kMaxAttentionScores, " (e.g. 64 heads at 8192 positions)"));
   }
   if (pad_token_id < 0 || pad_token_id >= vocab_size) {
     return absl::InvalidArgumentError(
@@ -187,7 +188,8 @@ absl::Status ModelConfig::Validate() const {
 
 absl::StatusOr<ModelConfig> ParseModelConfig(absl::string_view json_text, absl::string_view file_name) {
   absl::StatusOr<json> j = ParseBoundedJson(json_text);
-  if (!j.ok()) return absl::InvalidArgumentError(absl::StrCat(file_name, ": invalid JSON: ", j.status().message()));
+  if (!j.ok())
+    return absl::InvalidArgumentError(absl::StrCat(file_name, ": invalid JSON: ", j.status().message()));
   try {
     return ParseJsonObject(*j, file_name);
   } catch (const json::exception& e) {
@@ -200,8 +202,8 @@ absl::StatusOr<ModelConfig> ReadModelConfig(const std::string& path) {
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open the model config"));
   const std::streamoff size = in.tellg();
   if (size > kMaxConfigBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": ", size, " bytes, over the ", kMaxConfigBytes, "-byte limit for a config.json"));
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", size, " bytes, over the ", kMaxConfigBytes,
+                                                   "-byte limit for a config.json"));
   }
   in.seekg(0);
   std::ostringstream text;

@@ -77,7 +77,8 @@ absl::Status ParseEntry(const std::string& path, const std::string& name, const 
       has_zero = true;
     } else if (!has_zero) {
       if (elements > data_size / d) {
-        return InvalidTensor(path, name, absl::StrCat("shape ", JsonSummary(*shape), " is larger than the file"));
+        return InvalidTensor(path, name,
+                             absl::StrCat("shape ", JsonSummary(*shape), " is larger than the file"));
       }
       elements *= d;
     }
@@ -153,7 +154,8 @@ absl::StatusOr<std::unique_ptr<SafetensorsReader>> SafetensorsReader::Open(const
 
   const char* header_begin = reinterpret_cast<const char*>(reader->mapping_ + 8);
   absl::StatusOr<json> parsed = ParseBoundedJson(absl::string_view(header_begin, header_size));
-  if (!parsed.ok()) return Invalid(path, absl::StrCat("the header is not valid JSON: ", parsed.status().message()));
+  if (!parsed.ok())
+    return Invalid(path, absl::StrCat("the header is not valid JSON: ", parsed.status().message()));
   const json& header = *parsed;
   if (!header.is_object()) return Invalid(path, "the header is not a JSON object");
 

@@ -202,9 +202,8 @@ absl::Status CheckLimit(const LengthLimit& limit, int specials) {
 
 absl::Status TooLong(const LengthLimit& limit, bool pair) {
   return absl::OutOfRangeError(absl::StrCat(pair ? "text pair" : "text", " is longer than max_length ",
-                                                 limit.max_length, " tokens (",
-                                                 pair ? "[CLS] and two [SEP]" : "[CLS] and [SEP]",
-                                                 " included)"));
+                                            limit.max_length, " tokens (",
+                                            pair ? "[CLS] and two [SEP]" : "[CLS] and [SEP]", " included)"));
 }
 
 }  // namespace
@@ -231,7 +230,8 @@ absl::StatusOr<Tokenizer> Tokenizer::FromTokens(std::vector<std::string> tokens,
   tokenizer.token_to_id_.reserve(tokens.size());
   // A piece covers at most max_chars_per_word characters (4 bytes each) after its "##": longer tokens can
   // never match, and leaving them out bounds the trie by the limit rather than by the file.
-  const size_t longest_piece = 4 * static_cast<size_t>(options.max_chars_per_word) + kContinuationPrefix.size();
+  const size_t longest_piece =
+      4 * static_cast<size_t>(options.max_chars_per_word) + kContinuationPrefix.size();
   for (size_t i = 0; i < tokens.size(); ++i) {
     const int32_t id = static_cast<int32_t>(i);
     tokenizer.token_to_id_.emplace(tokens[i], id);  // duplicates: the first id stays

@@ -38,8 +38,8 @@ class VocabTrie {
  private:
   static uint64_t EdgeKey(int32_t node, uint8_t byte) { return static_cast<uint64_t>(node) << 8 | byte; }
 
-  std::vector<int32_t> ids_ = {kNone};                // per node: the token id ending there
-  absl::flat_hash_map<uint64_t, int32_t> edges_;      // (node << 8 | byte) -> child node
+  std::vector<int32_t> ids_ = {kNone};            // per node: the token id ending there
+  absl::flat_hash_map<uint64_t, int32_t> edges_;  // (node << 8 | byte) -> child node
 };
 
 }  // namespace qkv

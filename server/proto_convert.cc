@@ -127,8 +127,8 @@ absl::StatusOr<Encoding> EncodeText(const std::string& text, const std::string* 
   return encoding;
 }
 
-absl::StatusOr<int> TokenLimit(v1::Truncation truncation, int32_t max_length,
-                               const std::string& field_prefix, const ServedModel& model) {
+absl::StatusOr<int> TokenLimit(v1::Truncation truncation, int32_t max_length, const std::string& field_prefix,
+                               const ServedModel& model) {
   if (truncation != v1::TRUNCATION_UNSPECIFIED && truncation != v1::TRUNCATION_REJECT &&
       truncation != v1::TRUNCATION_TRUNCATE) {
     return Invalid(field_prefix + "truncation", absl::StrCat("unknown value ", static_cast<int>(truncation)));

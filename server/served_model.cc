@@ -38,7 +38,8 @@ absl::StatusOr<std::optional<Pooling>> SentenceTransformersPooling(const std::st
   text << in.rdbuf();
   absl::StatusOr<nlohmann::json> parsed = ParseBoundedJson(text.str());
   if (!parsed.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON object (", parsed.status().message(), ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not a JSON object (", parsed.status().message(), ")"));
   }
   const nlohmann::json& json = *parsed;
   if (!json.is_object()) return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON object"));
@@ -66,7 +67,8 @@ absl::StatusOr<bool> SentenceTransformersNormalize(const std::string& dir) {
   text << in.rdbuf();
   absl::StatusOr<nlohmann::json> parsed = ParseBoundedJson(text.str());
   if (!parsed.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON array (", parsed.status().message(), ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not a JSON array (", parsed.status().message(), ")"));
   }
   const nlohmann::json& json = *parsed;
   if (!json.is_array()) return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON array"));

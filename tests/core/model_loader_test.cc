@@ -791,7 +791,8 @@ TEST(ModelLoaderTest, ShortVocabularyModelRunsIdsPastTheVocabulary) {
   EXPECT_EQ(model->tokenizer.IdToToken(10), "[ID:10]");
   EXPECT_EQ(model->tokenizer.IdToToken(39), "[ID:39]");
 
-  absl::StatusOr<std::unique_ptr<Encoder>> encoder = Encoder::Create(model->config, std::move(model->weights));
+  absl::StatusOr<std::unique_ptr<Encoder>> encoder =
+      Encoder::Create(model->config, std::move(model->weights));
   ASSERT_TRUE(encoder.ok()) << encoder.status();
   std::unique_ptr<Workspace> workspace = (*encoder)->NewWorkspace();
   const std::vector<int32_t> ids = {2, 10, 39, 3};
@@ -800,8 +801,9 @@ TEST(ModelLoaderTest, ShortVocabularyModelRunsIdsPastTheVocabulary) {
   ASSERT_EQ(outputs.size(), 1u);
   EXPECT_EQ(outputs[0].last_hidden.size(), 4u * 8u);
   const std::vector<int32_t> past_the_table = {2, 40, 3};
-  EXPECT_EQ((*encoder)->Run({SequenceInput{past_the_table, {}, OutputSpec{}}}, workspace.get(), &outputs).code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      (*encoder)->Run({SequenceInput{past_the_table, {}, OutputSpec{}}}, workspace.get(), &outputs).code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

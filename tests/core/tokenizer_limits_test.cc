@@ -39,11 +39,22 @@ const Tokenizer& BertTokenizer() {
 // Random texts that exercise every path: ASCII words from the vocabulary and not, long and over-long words,
 // punctuation, CJK, accents, control characters, Unicode spaces, and runs of separators.
 std::string RandomText(std::mt19937* rng) {
-  static const std::vector<std::string> kParts = {
-      "the",     "unbelievable", "running",  "xqzt",       "hello",   ",",        ".",        "!",
-      "  ",      "\t",           "\n",       "力分",       "Café",    "naïve",    "\x01",     "\xC2\xA0",
-      "日本語",  "über",         "don't",    "e-mail",     "ÉCOLE",   "\xE2\x80\x8B", "a",     "42",
-      "¿qué?",   "—",            "ﬁ",        "İstanbul",   "ǅ",       "\xF0\x9F\x98\x80",  "##",  "[CLS]"};
+  static const std::vector<std::string> kParts = {"the",     "unbelievable",
+                                                  "running", "xqzt",
+                                                  "hello",   ",",
+                                                  ".",       "!",
+                                                  "  ",      "\t",
+                                                  "\n",      "力分",
+                                                  "Café",    "naïve",
+                                                  "\x01",    "\xC2\xA0",
+                                                  "日本語",  "über",
+                                                  "don't",   "e-mail",
+                                                  "ÉCOLE",   "\xE2\x80\x8B",
+                                                  "a",       "42",
+                                                  "¿qué?",   "—",
+                                                  "ﬁ",       "İstanbul",
+                                                  "ǅ",       "\xF0\x9F\x98\x80",
+                                                  "##",      "[CLS]"};
   std::uniform_int_distribution<int> parts(0, 40);
   std::uniform_int_distribution<size_t> pick(0, kParts.size() - 1);
   std::uniform_int_distribution<int> coin(0, 9);
@@ -267,8 +278,9 @@ std::string TokenizerJsonDir(const std::string& name, const std::string& max_cha
   const fs::path dir = fs::path(::testing::TempDir()) / absl::StrCat("qkv_tokenizer_limits_", name, getpid());
   fs::remove_all(dir);
   fs::create_directories(dir);
-  std::ofstream(dir / "tokenizer.json") << R"({"model": {"type": "WordPiece", "max_input_chars_per_word": )"
-                                        << max_chars << R"(, "vocab": {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2}}})";
+  std::ofstream(dir / "tokenizer.json")
+      << R"({"model": {"type": "WordPiece", "max_input_chars_per_word": )" << max_chars
+      << R"(, "vocab": {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2}}})";
   return dir.string();
 }
 
@@ -276,13 +288,15 @@ TEST(TokenizerLimitsTest, MaxInputCharsPerWordIsCapped) {
   absl::StatusOr<Tokenizer> ok = Tokenizer::FromModelDirectory(TokenizerJsonDir("ok", "4096"));
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ(ok->options().max_chars_per_word, kMaxCharsPerWordLimit);
-  for (const char* bad : {"4097", "0", "-5", "100000000000", "18446744073709551615", "2.5", "\"100\"", "[[1]]"}) {
+  for (const char* bad :
+       {"4097", "0", "-5", "100000000000", "18446744073709551615", "2.5", "\"100\"", "[[1]]"}) {
     SCOPED_TRACE(bad);
     const std::string dir = TokenizerJsonDir("bad", bad);
     const absl::Status status = Tokenizer::FromModelDirectory(dir).status();
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(std::string(status.message()), HasSubstr(dir + "/tokenizer.json"));
-    EXPECT_THAT(std::string(status.message()), HasSubstr("max_input_chars_per_word must be an integer in [1, 4096]"));
+    EXPECT_THAT(std::string(status.message()),
+                HasSubstr("max_input_chars_per_word must be an integer in [1, 4096]"));
   }
   // The options struct has the same bound.
   TokenizerOptions options;

@@ -117,7 +117,8 @@ TEST(BoundedJsonTest, DepthIsCheckedBeforeParsing) {
   EXPECT_THAT(std::string(status.message()), HasSubstr("nested deeper than 64 levels at byte 64"));
   EXPECT_FALSE(ParseBoundedJson(Nested(kDeep, "{\"a\":", "}")).ok());
   // Brackets inside strings, escaped quotes included, do not count.
-  const std::string in_strings = absl::StrCat("[\"", std::string(1000, '['), "\\\"", std::string(1000, '{'), "\"]");
+  const std::string in_strings =
+      absl::StrCat("[\"", std::string(1000, '['), "\\\"", std::string(1000, '{'), "\"]");
   EXPECT_TRUE(ParseBoundedJson(in_strings).ok());
   // A syntax error's message is bounded even when the offending token is huge.
   const std::string huge_token = "[\"" + std::string(1 << 20, 'x');  // an unterminated string
@@ -136,7 +137,8 @@ TEST(BoundedJsonTest, SummariesAreShort) {
   EXPECT_LT(long_string.size(), 80u);
   EXPECT_THAT(long_string, HasSubstr("(5000 bytes)"));
   // A cut never splits a UTF-8 sequence (the summary stays valid UTF-8 for logs and messages).
-  const std::string cut = JsonSummary(nlohmann::json(std::string(39, 'a') + "\xC3\xA9" + std::string(9, 'b')));
+  const std::string cut =
+      JsonSummary(nlohmann::json(std::string(39, 'a') + "\xC3\xA9" + std::string(9, 'b')));
   EXPECT_EQ(cut, absl::StrCat("\"", std::string(39, 'a'), "\"... (50 bytes)"));
   nlohmann::json deep = 1;
   for (int i = 0; i < 1000; ++i) deep = nlohmann::json::array({std::move(deep)});
@@ -145,15 +147,19 @@ TEST(BoundedJsonTest, SummariesAreShort) {
 
 TEST(BoundedJsonTest, DeeplyNestedModelJsonFilesAreClearErrors) {
   // config.json: the whole file, and one field holding a deep value.
-  for (const std::string& text : {Nested(kDeep), ConfigJson(absl::StrCat(R"(, "id2label": )", Nested(kDeep)))}) {
+  for (const std::string& text :
+       {Nested(kDeep), ConfigJson(absl::StrCat(R"(, "id2label": )", Nested(kDeep)))}) {
     const absl::Status status = ParseModelConfig(text, "dir/config.json").status();
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_THAT(std::string(status.message()), HasSubstr("dir/config.json: invalid JSON: nested deeper than 64"));
+    EXPECT_THAT(std::string(status.message()),
+                HasSubstr("dir/config.json: invalid JSON: nested deeper than 64"));
   }
   // A field of the wrong type that is deep (but within the limit) is summarized, not dumped.
-  const absl::Status wrong = ParseModelConfig(ConfigJson(R"(, "layer_norm_eps": )" + Nested(60)), "c.json").status();
+  const absl::Status wrong =
+      ParseModelConfig(ConfigJson(R"(, "layer_norm_eps": )" + Nested(60)), "c.json").status();
   EXPECT_EQ(wrong.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(wrong.message()), HasSubstr("layer_norm_eps\" must be a number, got an array of 1"));
+  EXPECT_THAT(std::string(wrong.message()),
+              HasSubstr("layer_norm_eps\" must be a number, got an array of 1"));
 
   // tokenizer.json and tokenizer_config.json.
   for (const char* file : {"tokenizer.json", "tokenizer_config.json"}) {
@@ -194,7 +200,8 @@ TEST(BoundedJsonTest, DeeplyNestedModelJsonFilesAreClearErrors) {
                                               R"(],"data_offsets":[0,8]}})"),
                                  data));
   const absl::Status status = SafetensorsReader::Open(path).status();
-  EXPECT_THAT(std::string(status.message()), HasSubstr("shape an array of 100001 elements of F32 needs 4 bytes"));
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("shape an array of 100001 elements of F32 needs 4 bytes"));
   EXPECT_LT(status.message().size(), 400u);
 }
 

@@ -2,7 +2,6 @@
 // vocab.txt, as many Hub models are): served over gRPC, an id between the two sizes runs and comes back with
 // the "[ID:<id>]" placeholder token instead of a read past the token table.
 #include <grpcpp/grpcpp.h>
-
 #include <unistd.h>
 
 #include <filesystem>
