@@ -105,9 +105,12 @@ std::optional<std::vector<std::string>> ApplyTokenizerJson(const Json& tokenizer
   }
   if (const auto max_chars = model.find("max_input_chars_per_word");
       max_chars != model.end() && !max_chars->is_null()) {
-    // (An unsigned value past INT64_MAX reads as negative.)
-    if (!max_chars->is_number_integer() || max_chars->get<int64_t>() < 1 ||
-        max_chars->get<int64_t>() > kMaxCharsPerWordLimit) {
+    const bool in_range =
+        max_chars->is_number_unsigned()
+            ? max_chars->get<uint64_t>() >= 1 && max_chars->get<uint64_t>() <= kMaxCharsPerWordLimit
+            : max_chars->is_number_integer() && max_chars->get<int64_t>() >= 1 &&
+                  max_chars->get<int64_t>() <= kMaxCharsPerWordLimit;
+    if (!in_range) {
       throw Json::other_error::create(
           501,
           absl::StrCat("model.max_input_chars_per_word must be an integer in [1, ", kMaxCharsPerWordLimit,
