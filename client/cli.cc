@@ -6,6 +6,8 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "qkv_version.h"
 
 namespace qkv {
 namespace {
@@ -28,16 +30,17 @@ constexpr Command kCommands[] = {
 std::string MainHelp() {
   std::string out =
       "qkv: command-line client of qkv-server (qkv.v1.EncoderService)\n\n"
-      "Usage: qkv <command> [args] [flags]\n\nCommands:\n";
+      "Usage: qkv <command> [args] [flags]\n       qkv --version\n\nCommands:\n";
   for (const Command& c : kCommands)
     absl::StrAppend(&out, "  ", c.name, std::string(11 - std::string(c.name).size(), ' '), c.summary, "\n");
   absl::StrAppend(
       &out,
       "\nGlobal flags (every command): --target (env QKV_TARGET, default localhost:50051), --timeout,\n"
-      "  --tls, --tls-ca, --tls-cert, --tls-key, --tls-server-name, --retries.\n"
+      "  --tls, --tls-ca, --tls-cert, --tls-key, --tls-server-name, --retries,\n"
+      "  --auth-token-file (default: the token in env QKV_AUTH_TOKEN).\n"
       "Run 'qkv <command> --help' for the flags of a command.\n\n"
       "Exit codes: 0 success; 1 RPC failed; 2 usage error; 3 local error (files, input);\n"
-      "  4 health: server not SERVING.\n");
+      "  4 health: server not SERVING; 5 UNAUTHENTICATED: missing or wrong auth token.\n");
   return out;
 }
 
@@ -54,6 +57,8 @@ CliEnv CliEnv::FromProcess() {
   env.no_color = no_color != nullptr && no_color[0] != '\0';
   const char* target = std::getenv("QKV_TARGET");
   if (target != nullptr && target[0] != '\0') env.default_target = target;
+  const char* token = std::getenv("QKV_AUTH_TOKEN");
+  if (token != nullptr) env.auth_token = token;
   return env;
 }
 
@@ -70,6 +75,10 @@ void AddGlobalFlags(FlagSet* flags, GlobalOptions* options) {
   flags->AddString("tls-server-name", &options->tls_server_name,
                    "name expected in the server certificate (when the target is an IP address)", "NAME");
   flags->AddInt("retries", &options->retries, "extra attempts when the server is UNAVAILABLE (0-4)");
+  flags->AddString("auth-token-file", &options->auth_token_file,
+                   "file holding the bearer token to send on every call (default: the token in "
+                   "$QKV_AUTH_TOKEN)",
+                   "FILE");
 }
 
 int UsageError(const std::string& command, const std::string& message, CliEnv& env) {
@@ -79,6 +88,12 @@ int UsageError(const std::string& command, const std::string& message, CliEnv& e
 
 int RpcError(const std::string& command, const grpc::Status& status, CliEnv& env) {
   *env.err << "qkv " << command << ": " << FormatStatus(status) << "\n";
+  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+    *env.err << "qkv " << command
+             << ": the server needs a bearer token it accepts: pass --auth-token-file FILE or set "
+                "QKV_AUTH_TOKEN\n";
+    return kExitUnauthenticated;
+  }
   return kExitRpcError;
 }
 
@@ -113,6 +128,16 @@ std::unique_ptr<EncoderClient> MakeClient(const std::string& command, const Glob
     return nullptr;
   }
   client_options.max_attempts = static_cast<int>(options.retries) + 1;
+  if (!options.auth_token_file.empty()) {
+    absl::StatusOr<std::string> token = ReadAuthTokenFile(options.auth_token_file);
+    if (!token.ok()) {
+      *exit_code = LocalError(command, absl::StrCat("--auth-token-file: ", token.status().message()), env);
+      return nullptr;
+    }
+    client_options.auth_token = *std::move(token);
+  } else {
+    client_options.auth_token = std::string(absl::StripAsciiWhitespace(env.auth_token));
+  }
   if (absl::Status s = client_options.Validate(); !s.ok()) {
     *exit_code = UsageError(command, std::string(s.message()), env);
     return nullptr;
@@ -133,6 +158,10 @@ int RunCli(const std::vector<std::string>& args, CliEnv& env) {
   const std::string& name = args[0];
   if (name == "--help" || name == "-h" || name == "help") {
     *env.out << MainHelp();
+    return kExitOk;
+  }
+  if (name == "--version" || name == "version") {
+    *env.out << "qkv " << kQkvVersion << "\n";
     return kExitOk;
   }
   for (const Command& c : kCommands) {

@@ -7,6 +7,7 @@
 //   2  usage error: unknown subcommand or flag, bad flag value, missing argument
 //   3  local error: an input file cannot be read, an output file cannot be written, bad local input
 //   4  `qkv health`: the server answered but is not SERVING (NOT_SERVING, UNKNOWN, SERVICE_UNKNOWN)
+//   5  the server refused the call as UNAUTHENTICATED (no bearer token, or not one it accepts)
 #ifndef QKV_CLIENT_CLI_H_
 #define QKV_CLIENT_CLI_H_
 
@@ -29,6 +30,7 @@ enum ExitCode : int {
   kExitUsage = 2,
   kExitLocalError = 3,
   kExitNotServing = 4,
+  kExitUnauthenticated = 5,
 };
 
 // What a subcommand may touch. Tests substitute string streams.
@@ -40,8 +42,10 @@ struct CliEnv {
   bool stderr_is_tty = false;
   bool no_color = false;                           // NO_COLOR is set (https://no-color.org)
   std::string default_target = "localhost:50051";  // QKV_TARGET when set
+  std::string auth_token;                          // QKV_AUTH_TOKEN: the bearer token itself
 
-  // std::cin/cout/cerr, isatty() of fds 1 and 2, NO_COLOR and QKV_TARGET from the environment.
+  // std::cin/cout/cerr, isatty() of fds 1 and 2, NO_COLOR, QKV_TARGET and QKV_AUTH_TOKEN from the
+  // environment.
   static CliEnv FromProcess();
 };
 
@@ -54,10 +58,12 @@ struct GlobalOptions {
   std::string tls_cert;
   std::string tls_key;
   std::string tls_server_name;
-  int64_t retries = 3;  // extra attempts on UNAVAILABLE
+  int64_t retries = 3;          // extra attempts on UNAVAILABLE
+  std::string auth_token_file;  // file holding the bearer token; empty = CliEnv::auth_token
 };
 
-// Adds --target, --timeout, --tls, --tls-ca, --tls-cert, --tls-key, --tls-server-name, --retries.
+// Adds --target, --timeout, --tls, --tls-ca, --tls-cert, --tls-key, --tls-server-name, --retries,
+// --auth-token-file.
 void AddGlobalFlags(FlagSet* flags, GlobalOptions* options);
 
 // A subcommand's entry point: `args` excludes "qkv" and the subcommand name.
@@ -81,7 +87,8 @@ int ParseCommandFlags(const std::string& command, FlagSet& flags, const std::vec
                       std::vector<std::string>* positional, CliEnv& env);
 // Prints "qkv <command>: <message>" plus a --help hint to env.err and returns kExitUsage.
 int UsageError(const std::string& command, const std::string& message, CliEnv& env);
-// Prints "qkv <command>: CODE: message" to env.err and returns kExitRpcError.
+// Prints "qkv <command>: CODE: message" to env.err and returns kExitRpcError; for UNAUTHENTICATED adds a
+// hint about --auth-token-file / QKV_AUTH_TOKEN and returns kExitUnauthenticated.
 int RpcError(const std::string& command, const grpc::Status& status, CliEnv& env);
 // Prints "qkv <command>: message" to env.err and returns kExitLocalError.
 int LocalError(const std::string& command, const std::string& message, CliEnv& env);

@@ -33,6 +33,7 @@ std::string InfoText(const v1::GetModelInfoResponse& r) {
   const v1::SpecialTokenIds& s = r.special_tokens();
   const v1::ServerLimits& l = r.limits();
   std::string out;
+  if (!r.version().empty()) absl::StrAppendFormat(&out, "server version:   %s\n", r.version());
   absl::StrAppendFormat(&out, "model:            %s\n", r.model());
   absl::StrAppendFormat(&out, "weights:          %s (%s)\n", r.model_path(), r.format());
   absl::StrAppendFormat(&out, "architecture:     %s, %d layers, hidden %d, %d heads, ffn %d\n",
@@ -68,6 +69,8 @@ std::string InfoJson(const v1::GetModelInfoResponse& r) {
   std::string out;
   JsonWriter w(&out);
   w.BeginObject();
+  w.Key("version");
+  w.String(r.version());
   w.Key("model");
   w.String(r.model());
   w.Key("model_path");

@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
 #include "core/status_macros.h"
 #include "core/unicode_text.h"
 
@@ -27,52 +28,46 @@ using Piece = Tokenizer::Piece;
 constexpr absl::string_view kContinuationPrefix = "##";
 
 // A normalized code point and the bytes [begin, end) of the original character it came from.
-struct NormalizedChar {
-  char32_t code_point;
-  int32_t begin;
-  int32_t end;
-};
+using NormalizedChar = Utf8Char;
 
-// BertNormalizer, one character at a time: drops control characters, turns whitespace into ' ', surrounds
-// CJK ideographs with ' ', lowercases and strips accents. Each output character keeps the byte range of its
-// original character.
-class Normalizer {
- public:
-  explicit Normalizer(const TokenizerOptions& options) : options_(options) {}
+// Normalization restarts in chunks of at least this many characters (see StartsChunk).
+constexpr size_t kChunkChars = 128;
 
-  // Appends what `c` normalizes to (possibly nothing) to `out`.
-  void Append(const Utf8Char& c, std::vector<NormalizedChar>* out) {
+// True when normalizing the text before `c` and the text from `c` on separately gives what normalizing them
+// together gives: clean_text keeps `c`, and `c` is ASCII, white space or a CJK ideograph, so its
+// decomposition starts with a starter (combining class 0) that canonical ordering never moves a mark across.
+// Everything else in BertNormalizer maps one character at a time.
+bool StartsChunk(char32_t cp, const TokenizerOptions& options) {
+  if (options.clean_text && (cp == 0 || cp == 0xFFFD || IsBertControl(cp))) return false;
+  return cp < 0x80 || IsBertWhitespace(cp) || IsCjkIdeograph(cp);
+}
+
+// BertNormalizer over `text`, in Hugging Face's order: drops control characters and turns whitespace into
+// ' ' (clean_text), surrounds CJK ideographs with ' ', strips accents (NFD, then no Mn), lowercases. Each
+// output character keeps the byte range of its original character. Replaces `out`.
+void Normalize(absl::Span<const Utf8Char> text, const TokenizerOptions& options,
+               std::vector<NormalizedChar>* out) {
+  out->clear();
+  for (const Utf8Char& c : text) {
     const char32_t cp = c.code_point;
-    if (options_.clean_text) {
-      if (cp == 0 || cp == 0xFFFD || IsBertControl(cp)) return;
+    if (options.clean_text) {
+      if (cp == 0 || cp == 0xFFFD || IsBertControl(cp)) continue;
       if (IsBertWhitespace(cp)) {
         out->push_back({U' ', c.begin, c.end});
-        return;
+        continue;
       }
     }
-    const bool ideograph = options_.tokenize_chinese_chars && IsCjkIdeograph(cp);
-    if (ideograph) out->push_back({U' ', c.begin, c.begin});
-    lowered_.clear();
-    if (options_.lower_case) {
-      AppendLowercase(cp, &lowered_);
+    if (options.tokenize_chinese_chars && IsCjkIdeograph(cp)) {
+      out->push_back({U' ', c.begin, c.begin});
+      out->push_back(c);
+      out->push_back({U' ', c.end, c.end});
     } else {
-      lowered_.push_back(cp);
+      out->push_back(c);
     }
-    const std::u32string* normalized = &lowered_;
-    if (options_.strip_accents) {
-      stripped_.clear();
-      for (char32_t l : lowered_) AppendWithoutAccents(l, &stripped_);
-      normalized = &stripped_;
-    }
-    for (char32_t n : *normalized) out->push_back({n, c.begin, c.end});
-    if (ideograph) out->push_back({U' ', c.end, c.end});
   }
-
- private:
-  const TokenizerOptions& options_;
-  std::u32string lowered_;  // scratch
-  std::u32string stripped_;
-};
+  if (options.strip_accents) StripAccents(out);
+  if (options.lower_case) Lowercase(out);
+}
 
 // The word being read: its first max_chars_per_word + 1 characters (enough to know it is too long), its
 // length and its byte range in the original text.
@@ -209,7 +204,8 @@ absl::Status TooLong(const LengthLimit& limit, bool pair) {
 }  // namespace
 
 absl::StatusOr<Tokenizer> Tokenizer::FromTokens(std::vector<std::string> tokens,
-                                                const TokenizerOptions& options, const std::string& source) {
+                                                const TokenizerOptions& options, const std::string& source,
+                                                const std::vector<AddedToken>* added_tokens) {
   if (options.max_chars_per_word <= 0 || options.max_chars_per_word > kMaxCharsPerWordLimit) {
     return absl::InvalidArgumentError(absl::StrCat(source, ": max_chars_per_word must be in [1, ",
                                                    kMaxCharsPerWordLimit, "], got ",
@@ -252,6 +248,22 @@ absl::StatusOr<Tokenizer> Tokenizer::FromTokens(std::vector<std::string> tokens,
       return absl::InvalidArgumentError(absl::StrCat(source, ": the vocabulary has no ", name, " token"));
     }
   }
+  std::vector<AddedToken> specials_in_vocab;
+  if (added_tokens == nullptr) {
+    for (const char* name : {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}) {
+      const int32_t id = tokenizer.TokenToId(name);
+      if (id >= 0) specials_in_vocab.push_back({name, id});
+    }
+    added_tokens = &specials_in_vocab;
+  }
+  for (const AddedToken& added : *added_tokens) {
+    if (added.id < 0 || added.id >= tokenizer.vocab_size()) {
+      return absl::InvalidArgumentError(absl::StrCat(source, ": added token \"", added.content, "\" has id ",
+                                                     added.id, ", outside the vocabulary (size ",
+                                                     tokenizer.vocab_size(), ")"));
+    }
+  }
+  tokenizer.added_tokens_ = AddedTokens(*added_tokens);
   return tokenizer;
 }
 
@@ -273,7 +285,7 @@ absl::Status Tokenizer::Pieces(absl::string_view text, size_t max_pieces, std::v
   const WordPieceVocab vocab = {trie_, continuation_root_, special_.unk,
                                 static_cast<size_t>(options_.max_chars_per_word)};
   const size_t keep = vocab.max_chars_per_word + 1;
-  Normalizer normalizer(options_);
+  std::vector<Utf8Char> chunk;  // characters read but not normalized yet
   std::vector<NormalizedChar> normalized;
   Word word;
   std::string utf8;
@@ -283,17 +295,14 @@ absl::Status Tokenizer::Pieces(absl::string_view text, size_t max_pieces, std::v
     AppendWordPieces(vocab, word, max_pieces, &utf8, &char_end, pieces);
     word.Clear();
   };
-  size_t offset = 0;
-  while (offset < text.size()) {
-    // Enough pieces: the rest is only validated.
-    if (pieces->size() >= max_pieces) return CheckUtf8(text, offset);
-    QKV_ASSIGN_OR_RETURN(const Utf8Char c, DecodeUtf8At(text, offset));
-    offset = static_cast<size_t>(c.end);
-    normalized.clear();
-    normalizer.Append(c, &normalized);
-    // BertPreTokenizer: whitespace ends a word; every punctuation character is a word of its own.
+  // Normalizes the chunk and splits it into words (BertPreTokenizer): whitespace ends a word; every
+  // punctuation character is a word of its own. A word may go on in the next chunk.
+  auto end_chunk = [&] {
+    if (chunk.empty()) return;
+    Normalize(chunk, options_, &normalized);
+    chunk.clear();
     for (const NormalizedChar& n : normalized) {
-      if (IsWordSeparator(n.code_point)) {
+      if (IsBertWhitespace(n.code_point)) {
         end_word();
       } else if (IsBertPunctuation(n.code_point)) {
         end_word();
@@ -303,7 +312,29 @@ absl::Status Tokenizer::Pieces(absl::string_view text, size_t max_pieces, std::v
         word.Add(n, keep);
       }
     }
+  };
+  size_t offset = 0;
+  while (offset < text.size()) {
+    // Enough pieces: the rest is only validated.
+    if (pieces->size() >= max_pieces) return CheckUtf8(text, offset);
+    // An added token typed in the raw text ends the text before it (matches start on character boundaries:
+    // the tokens are UTF-8, and the text before `offset` decoded).
+    AddedTokens::Match match;
+    if (added_tokens_.MatchAt(text, offset, &match)) {
+      end_chunk();
+      end_word();
+      if (pieces->size() < max_pieces) {
+        pieces->push_back({match.id, static_cast<int32_t>(match.begin), static_cast<int32_t>(match.end)});
+      }
+      offset = match.end;
+      continue;
+    }
+    QKV_ASSIGN_OR_RETURN(const Utf8Char c, DecodeUtf8At(text, offset));
+    offset = static_cast<size_t>(c.end);
+    if (chunk.size() >= kChunkChars && StartsChunk(c.code_point, options_)) end_chunk();
+    chunk.push_back(c);
   }
+  end_chunk();
   end_word();
   return absl::OkStatus();
 }

@@ -1,15 +1,19 @@
 // Tokenizer: BERT WordPiece tokenization (Hugging Face BertTokenizer semantics) over a vocab.txt.
 //
-// Basic tokenization cleans control characters, splits on whitespace, lower-cases and strips accents when
-// the model is uncased, splits punctuation and makes every CJK ideograph its own token; then greedy
-// longest-match WordPiece with "##" continuations, [UNK] for unknown words and words over
-// max_chars_per_word. Special token ids come from the vocabulary, never assumed.
+// Added tokens ([CLS], [MASK], ...) typed in the text are matched first and become their ids. The text
+// between them gets basic tokenization: cleans control characters, splits on whitespace, lower-cases and
+// strips accents when the model is uncased, splits punctuation and makes every CJK ideograph its own token;
+// then greedy longest-match WordPiece with "##" continuations, [UNK] for unknown words and words over
+// max_chars_per_word. Special token ids come from the vocabulary, never assumed. Ids and offsets are those
+// of Hugging Face tokenizers (tests/parity checks them on a generated corpus).
 //
-// Cost: with a length limit (LengthLimit), tokenization reads the text word by word and stops once the limit
-// is settled: the words after it are never normalized, split or looked up (the rest of the text is only
-// checked to be valid UTF-8, a scan that allocates nothing). WordPiece walks a byte trie of the vocabulary,
-// so a word costs one lookup per byte walked, at most the longest vocabulary piece per piece. Memory is
-// bounded by the limit and max_chars_per_word, not by the text.
+// Cost: with a length limit (LengthLimit), tokenization reads the text in chunks of about 128 characters
+// (normalization restarts before an ASCII, white space or CJK character once a chunk is that long) and
+// stops once the limit is settled: the text after it is never normalized, split, matched against the added
+// tokens or looked up (it is only checked to be valid UTF-8, a scan that allocates nothing). WordPiece walks
+// a byte trie of the vocabulary, so a word costs one lookup per byte walked, at most the longest vocabulary
+// piece per piece. Memory is bounded by the limit, max_chars_per_word and the chunk, not by the text (a
+// chunk only outgrows 128 characters in a run with none of those characters).
 //
 // Thread safety: immutable after construction; Encode* are const and safe from any number of threads.
 #ifndef QKV_CORE_TOKENIZER_H_
@@ -23,6 +27,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/added_tokens.h"
 #include "core/vocab_trie.h"
 
 namespace qkv {
@@ -36,7 +41,7 @@ struct TokenizerOptions {
   bool strip_accents = true;           // HF: strip_accents null means "same as lower_case"
   bool tokenize_chinese_chars = true;  // every CJK ideograph its own word
   int max_chars_per_word = 100;  // longer words (in code points) become [UNK]; in [1, kMaxCharsPerWordLimit]
-  bool clean_text = true;              // drop NUL, U+FFFD and control characters
+  bool clean_text = true;        // drop NUL, U+FFFD and control characters
 };
 
 // Ids of the special tokens, looked up in the vocabulary. -1 when the vocabulary lacks one.
@@ -87,13 +92,16 @@ class Tokenizer {
   static constexpr absl::string_view kPlaceholderPrefix = "[ID:";
 
   // Reads a vocab.txt (one token per line; the line number is the id). REQUIRES the vocabulary to hold
-  // [CLS], [SEP] and [UNK]; an error names the file otherwise.
+  // [CLS], [SEP] and [UNK]; an error names the file otherwise. The added tokens are the special tokens
+  // ([PAD], [UNK], [CLS], [SEP], [MASK]) the vocabulary holds, as transformers' BertTokenizer has them.
   static absl::StatusOr<Tokenizer> FromVocabFile(const std::string& vocab_path,
                                                  const TokenizerOptions& options);
 
   // Reads a Hugging Face model directory: vocab.txt (or the WordPiece vocab inside tokenizer.json when there
   // is no vocab.txt), and the casing options from tokenizer.json's normalizer, else tokenizer_config.json,
-  // else the defaults (uncased).
+  // else the defaults (uncased). The added tokens are tokenizer.json's "added_tokens" with normalized=false
+  // and no lstrip / rstrip / single_word (others are not matched); an added token whose id is outside the
+  // vocabulary is InvalidArgument. Without tokenizer.json they are the special tokens the vocabulary holds.
   static absl::StatusOr<Tokenizer> FromModelDirectory(const std::string& dir);
 
   // Tokenizes `text` as [CLS] text [SEP] within `limit` (see LengthLimit and OverflowPolicy); the work
@@ -124,6 +132,7 @@ class Tokenizer {
   // -1 when absent.
   int32_t TokenToId(absl::string_view token) const;
   const SpecialTokens& special_tokens() const { return special_; }
+  const AddedTokens& added_tokens() const { return added_tokens_; }
   const TokenizerOptions& options() const { return options_; }
 
   // A vocabulary id and the bytes of the text it covers; defined in tokenizer.cc (internal).
@@ -132,12 +141,14 @@ class Tokenizer {
  private:
   Tokenizer() = default;
   // Builds the maps from `tokens` (id = index; the first of duplicate tokens keeps its id) and checks the
-  // options and the special tokens. `source` names the file in errors.
+  // options, the special tokens and the added tokens (nullptr: the special tokens in the vocabulary).
+  // `source` names the file in errors.
   static absl::StatusOr<Tokenizer> FromTokens(std::vector<std::string> tokens,
-                                              const TokenizerOptions& options, const std::string& source);
+                                              const TokenizerOptions& options, const std::string& source,
+                                              const std::vector<AddedToken>* added_tokens = nullptr);
 
-  // Replaces `pieces` by the word pieces of `text` read word by word, stopping once `max_pieces` exist (the
-  // rest of the text is only checked to be UTF-8).
+  // Replaces `pieces` by the pieces of `text` (its added tokens and the word pieces between them), read
+  // chunk by chunk, stopping once `max_pieces` exist (the rest of the text is only checked to be UTF-8).
   absl::Status Pieces(absl::string_view text, size_t max_pieces, std::vector<Piece>* pieces) const;
 
   TokenizerOptions options_;
@@ -147,6 +158,7 @@ class Tokenizer {
   // Every token that a word of at most max_chars_per_word characters can match, for WordPiece.
   VocabTrie trie_;
   int32_t continuation_root_ = VocabTrie::kNone;  // trie_'s node of "##"
+  AddedTokens added_tokens_;
 };
 
 }  // namespace qkv

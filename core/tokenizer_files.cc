@@ -81,6 +81,24 @@ void ApplyTokenizerConfig(const Json& config, TokenizerOptions* options) {
   options->tokenize_chinese_chars = BoolOr(config, "tokenize_chinese_chars", true);
 }
 
+// tokenizer.json's "added_tokens" that HF matches in the raw text: normalized=false, without lstrip, rstrip
+// or single_word (qkv does not match the others).
+std::vector<AddedToken> ReadAddedTokens(const Json& tokenizer) {
+  std::vector<AddedToken> added;
+  const auto list = tokenizer.find("added_tokens");
+  if (list == tokenizer.end() || list->is_null()) return added;
+  if (!list->is_array()) throw Json::type_error::create(302, "added_tokens is not an array", &*list);
+  for (const Json& token : *list) {
+    if (!token.is_object()) throw Json::type_error::create(302, "an added token is not an object", &token);
+    if (BoolOr(token, "normalized", true) || BoolOr(token, "lstrip", false) ||
+        BoolOr(token, "rstrip", false) || BoolOr(token, "single_word", false)) {
+      continue;
+    }
+    added.push_back({token.at("content").get<std::string>(), token.at("id").get<int32_t>()});
+  }
+  return added;
+}
+
 // tokenizer.json: the BertNormalizer settings and the WordPiece model's max_input_chars_per_word.
 // Returns the model's vocabulary by id when `want_vocab`.
 std::optional<std::vector<std::string>> ApplyTokenizerJson(const Json& tokenizer, bool want_vocab,
@@ -180,17 +198,21 @@ absl::StatusOr<Tokenizer> Tokenizer::FromModelDirectory(const std::string& dir) 
       return absl::InvalidArgumentError(absl::StrCat(config_path.string(), ": ", e.what()));
     }
   }
+  if (!tokenizer_json) return FromVocabFile(vocab_path.string(), options);
+  QKV_ASSIGN_OR_RETURN(const Json tokenizer, ReadJson(*tokenizer_json));
   std::optional<std::vector<std::string>> json_vocab;
-  if (tokenizer_json) {
-    QKV_ASSIGN_OR_RETURN(const Json tokenizer, ReadJson(*tokenizer_json));
-    try {
-      json_vocab = ApplyTokenizerJson(tokenizer, /*want_vocab=*/!has_vocab_txt, &options);
-    } catch (const Json::exception& e) {
-      return absl::InvalidArgumentError(absl::StrCat(tokenizer_json->string(), ": ", e.what()));
-    }
+  std::vector<AddedToken> added_tokens;
+  try {
+    json_vocab = ApplyTokenizerJson(tokenizer, /*want_vocab=*/!has_vocab_txt, &options);
+    added_tokens = ReadAddedTokens(tokenizer);
+  } catch (const Json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(tokenizer_json->string(), ": ", e.what()));
   }
-  if (has_vocab_txt) return FromVocabFile(vocab_path.string(), options);
-  return FromTokens(*std::move(json_vocab), options, tokenizer_json->string());
+  if (has_vocab_txt) {
+    QKV_ASSIGN_OR_RETURN(const std::string contents, ReadFile(vocab_path));
+    return FromTokens(SplitVocabLines(contents), options, vocab_path.string(), &added_tokens);
+  }
+  return FromTokens(*std::move(json_vocab), options, tokenizer_json->string(), &added_tokens);
 }
 
 }  // namespace qkv

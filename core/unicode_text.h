@@ -1,6 +1,9 @@
-// Unicode helpers for the BERT tokenizer: strict UTF-8 decoding with byte offsets, the character classes
-// of Hugging Face's BertNormalizer / BertPreTokenizer, and per-code-point lowercasing and accent stripping
-// (ICU). Every function is pure and thread-safe.
+// Unicode helpers for the BERT tokenizer: strict UTF-8 decoding with byte offsets, and the character classes,
+// accent stripping and lowercasing of Hugging Face tokenizers' BertNormalizer / BertPreTokenizer, exactly as
+// that library (the reference for token ids) computes them. The classes come from ICU, corrected where HF's
+// tables answer differently (older Unicode tables for categories and NFD, a newer Rust std for lowercase and
+// white space) by core/unicode_hf_tables.inc, which scripts/unicode/generate_tables.py generates from the
+// reference itself. Every function is pure and thread-safe.
 #ifndef QKV_CORE_UNICODE_TEXT_H_
 #define QKV_CORE_UNICODE_TEXT_H_
 
@@ -13,7 +16,8 @@
 
 namespace qkv {
 
-// One decoded code point and the bytes [begin, end) of the text it was read from.
+// One code point and the bytes [begin, end) of the text it was read from (after normalization: of the
+// original character it came from).
 struct Utf8Char {
   char32_t code_point;
   int32_t begin;
@@ -33,27 +37,29 @@ absl::StatusOr<Utf8Char> DecodeUtf8At(absl::string_view text, size_t offset);
 // Appends the UTF-8 encoding of `code_point` (REQUIRES: a Unicode scalar value) to `out`.
 void AppendUtf8(char32_t code_point, std::string* out);
 
-// Space, \t, \n, \r or any Zs character (BertNormalizer's clean_text turns these into a space).
+// Rust's char::is_whitespace (the White_Space property): what BertNormalizer's clean_text turns into ' ' and
+// what BertPreTokenizer splits words on.
 bool IsBertWhitespace(char32_t c);
 
-// Any C* category (Cc, Cf, Cs, Co, Cn) except \t, \n and \r, which count as whitespace.
+// unicode_categories' is_other (Cc, Cf, Co, Cs; no unassigned code points) except \t, \n and \r:
+// what clean_text drops.
 bool IsBertControl(char32_t c);
 
-// Characters the pre-tokenizer splits words on: the Unicode White_Space property or Zs.
-bool IsWordSeparator(char32_t c);
-
-// ASCII 33-47, 58-64, 91-96, 123-126, or any P* category.
+// ASCII 33-47, 58-64, 91-96, 123-126, or punctuation (P*): BertPreTokenizer makes each its own word.
 bool IsBertPunctuation(char32_t c);
 
-// The CJK ideograph blocks that BERT splits into single-character words.
+// HF's is_chinese_char ranges (CJK ideographs): handle_chinese_chars makes each its own word.
 bool IsCjkIdeograph(char32_t c);
 
-// Appends the full (possibly multi-character) lowercase mapping of `c`, as Rust's char::to_lowercase and
-// Python's str.lower on a lone character give it.
-void AppendLowercase(char32_t c, std::u32string* out);
+// strip_accents over a whole text: its canonical decomposition (NFD, canonical ordering included) without
+// the nonspacing marks (Mn): "e\u0301" and "\u00E9" -> "e". Each output character keeps the byte range of
+// the character it came from.
+void StripAccents(std::vector<Utf8Char>* text);
 
-// Appends the canonical decomposition (NFD) of `c` without its nonspacing marks (Mn): "é" -> "e".
-void AppendWithoutAccents(char32_t c, std::u32string* out);
+// lowercase: each character replaced by its full (possibly multi-character) lowercase mapping, as Rust's
+// char::to_lowercase gives it (no context: a lone capital sigma is "σ"). Each output character keeps the
+// byte range of the character it came from.
+void Lowercase(std::vector<Utf8Char>* text);
 
 }  // namespace qkv
 

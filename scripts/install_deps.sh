@@ -8,13 +8,14 @@ BUILD_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git ca-certificates
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
   libdnnl-dev libabsl-dev libonnx-dev libicu-dev nlohmann-json3-dev libssl-dev zlib1g-dev
-  libcpp-httplib-dev libcli11-dev libspdlog-dev
+  libcpp-httplib-dev libcli11-dev libspdlog-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libfuzzer-14-dev libclang-rt-14-dev
   python3 python3-grpcio python3-protobuf python3-numpy python3-prometheus-client python3-yaml
   nodejs npm openssl procps
 )
 RUNTIME_PACKAGES=(
   libgrpc++1.51 libprotobuf32 libdnnl2 libonnx1 libicu72 libabsl20220623 libgomp1 ca-certificates
+  libcpp-httplib0.11 libspdlog1.10 libfmt9 libprometheus-cpp-core1.0
 )
 
 if [[ "${1:-}" == "--runtime" ]]; then

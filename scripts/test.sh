@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install_deps.sh
 bash scripts/install_node_tools.sh build/npm
-# The tests that use buf (proto lint, buf curl interop) fail instead of skipping when it is missing.
-export QKV_REQUIRE_BUF=1
+# The tests that use buf (proto lint, buf curl interop) or Hugging Face tokenizers (tokenizer parity) fail
+# instead of skipping when it is missing.
+export QKV_REQUIRE_BUF=1 QKV_REQUIRE_HF_TOKENIZERS=1
 export CCACHE_DIR="${CCACHE_DIR:-$PWD/.cache/ccache}"
 jobs=$(nproc)
 

@@ -93,6 +93,11 @@ int64_t BatchScheduler::queued_tokens() const {
   return queued_tokens_;
 }
 
+int64_t BatchScheduler::queued_jobs() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int64_t>(queue_.size());
+}
+
 int64_t BatchScheduler::pending_jobs() const {
   absl::MutexLock lock(&mu_);
   return static_cast<int64_t>(jobs_.size());
@@ -206,6 +211,7 @@ void BatchScheduler::WorkerLoop(int /*worker_index*/) {
       status = absl::InternalError(
           absl::StrCat("the encoder returned ", outputs.size(), " outputs for ", inputs.size(), " inputs"));
     }
+    if (status.ok() && options_.on_batch) options_.on_batch(static_cast<int>(batch.size()), batch_tokens);
     if (status.ok()) {
       // Each (job, sequence) slot belongs to this batch alone, and the job lives while running_batches > 0.
       for (size_t i = 0; i < batch.size(); ++i) {

@@ -73,6 +73,9 @@ struct SchedulerOptions {
   int max_batch_sequences = 64;                              // sequences in one batch, >= 1
   absl::Duration max_queue_delay = absl::Microseconds(500);  // longest wait for batch-mates
   int64_t max_queued_tokens = 262144;                        // queue bound, >= 1
+  // Observability hook: called on the worker thread, without the scheduler's lock, after each batch the
+  // runner ran successfully, with its sequence and token counts. May be empty.
+  std::function<void(int sequences, int64_t tokens)> on_batch;
 };
 
 // One unit of work: the sequences of one request.
@@ -124,6 +127,8 @@ class BatchScheduler {
   int64_t queued_tokens() const;
   // Jobs accepted and not yet answered.
   int64_t pending_jobs() const;
+  // Jobs with sequences queued and not yet started.
+  int64_t queued_jobs() const;
   // Jobs refused because the queue was full, since construction.
   int64_t refused_jobs() const;
   const SchedulerOptions& options() const { return options_; }

@@ -10,6 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/message_codec.h"
+#include "server/observability/call_tracker.h"
+#include "server/observability/request_id.h"
 #include "server/proto_convert.h"
 #include "server/status_mapping.h"
 
@@ -45,6 +47,8 @@ class EncodeCall : public std::enable_shared_from_this<EncodeCall> {
       return;
     }
     prepared_ = std::move(*prepared);
+    stats_.sequences = static_cast<int64_t>(prepared_.sequences.size());
+    stats_.tokens = prepared_.input_tokens;
     absl::Status refused;
     {
       absl::MutexLock lock(&mu_);
@@ -77,6 +81,9 @@ class EncodeCall : public std::enable_shared_from_this<EncodeCall> {
     if (job != 0) backend_.scheduler->Cancel(job);
   }
 
+  // What the observer reports; complete when `finish` runs.
+  const ExecutionStats& stats() const { return stats_; }
+
  private:
   void OnDone(absl::StatusOr<JobResult> result) {
     {
@@ -85,6 +92,9 @@ class EncodeCall : public std::enable_shared_from_this<EncodeCall> {
     }
     absl::Status status = result.status();
     if (status.ok()) {
+      stats_.computed = true;
+      stats_.queue = result->queue_time;
+      stats_.compute = result->compute_time;
       status = FillEncodeResponse(prepared_, std::move(*result), absl::Now() - arrival_, *backend_.model,
                                   *backend_.config, response_);
     }
@@ -98,6 +108,7 @@ class EncodeCall : public std::enable_shared_from_this<EncodeCall> {
   v1::EncodeResponse* const response_;
   const Finish finish_;
   PreparedEncode prepared_;  // the job's spans point into it
+  ExecutionStats stats_;     // written before each call of finish_ only
 
   absl::Mutex mu_;
   JobId job_ ABSL_GUARDED_BY(mu_) = 0;
@@ -107,8 +118,10 @@ class EncodeCall : public std::enable_shared_from_this<EncodeCall> {
 class EncodeReactor final : public grpc::ServerUnaryReactor {
  public:
   // `wire_response` (gRPC's, valid until OnDone) gets the serialized response.
-  EncodeReactor(EncoderService::Backend backend, absl::Time deadline, grpc::ByteBuffer* wire_response)
+  EncodeReactor(EncoderService::Backend backend, absl::Time deadline, grpc::ByteBuffer* wire_response,
+                std::unique_ptr<CallTracker> tracker)
       : wire_response_(wire_response),
+        tracker_(std::move(tracker)),
         call_(std::make_shared<EncodeCall>(backend, deadline, &response_,
                                            [this](const absl::Status& s) { Done(s); })) {}
 
@@ -120,18 +133,31 @@ class EncodeReactor final : public grpc::ServerUnaryReactor {
  private:
   void Done(absl::Status status) {
     if (status.ok()) status = SerializeResponse(response_, wire_response_);
+    tracker_->SetExecution(call_->stats());
+    tracker_->Finish(status);
     Finish(ToGrpcStatus(status));
   }
 
   v1::EncodeResponse response_;  // filled by call_ before it calls Done
   grpc::ByteBuffer* const wire_response_;
+  const std::unique_ptr<CallTracker> tracker_;
   const std::shared_ptr<EncodeCall> call_;
 };
 
 // A unary reactor that only finishes with an error (UNAVAILABLE before the model is ready).
 class ErrorReactor final : public grpc::ServerUnaryReactor {
  public:
-  explicit ErrorReactor(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
+  ErrorReactor(const absl::Status& status, std::unique_ptr<CallTracker> tracker) {
+    tracker->Finish(status);
+    Finish(ToGrpcStatus(status));
+  }
+  void OnDone() override { delete this; }
+};
+
+// An EncodeStream that only finishes with an error (UNAUTHENTICATED): it reads nothing.
+class StreamErrorReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  explicit StreamErrorReactor(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
   void OnDone() override { delete this; }
 };
 
@@ -149,8 +175,17 @@ class EncodeStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffe
                                   public EncoderService::Stream {
  public:
   // Created under the service's lock; `draining`: the service is already draining (finish at once).
-  EncodeStreamReactor(EncoderService* service, absl::Time deadline, int window, bool draining)
-      : service_(service), deadline_(deadline), window_(window) {
+  // `stream_id` is the call's request id; each message is reported to `observer` as
+  // "<stream_id>/<its request_id, or #index when that is empty or unusable>".
+  EncodeStreamReactor(EncoderService* service, absl::Time deadline, int window, bool draining,
+                      CallObserver* observer, std::string peer, std::string stream_id)
+      : service_(service),
+        deadline_(deadline),
+        window_(window),
+        observer_(observer),
+        peer_(std::move(peer)),
+        stream_id_(std::move(stream_id)) {
+    observer_->StreamOpened();
     absl::MutexLock lock(&mu_);
     if (draining) {
       draining_ = true;
@@ -198,6 +233,12 @@ class EncodeStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffe
         owned->response.set_request_id(
             RecoverStringField(bytes, *v1::EncodeStreamRequest::descriptor(), "request_id"));
       }
+      const std::string& message_id = owned->response.request_id();
+      owned->tracker = std::make_unique<CallTracker>(
+          observer_, "EncodeStream", peer_,
+          absl::StrCat(stream_id_, "/",
+                       IsUsableRequestId(message_id) ? message_id : absl::StrCat("#", messages_read_)));
+      ++messages_read_;  // only this reaction touches it: reads never overlap
       absl::MutexLock lock(&mu_);
       reading_ = false;
       parsing_ = false;
@@ -245,6 +286,7 @@ class EncodeStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffe
 
   void OnDone() override {
     service_->RemoveStream(this);
+    observer_->StreamClosed();
     delete this;
   }
 
@@ -254,6 +296,7 @@ class EncodeStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffe
     v1::EncodeStreamResponse response;
     grpc::ByteBuffer wire;  // `response` serialized, once done
     std::shared_ptr<EncodeCall> call;
+    std::unique_ptr<CallTracker> tracker;  // reports the message when it is done
     bool done = false;
   };
 
@@ -276,6 +319,8 @@ class EncodeStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffe
 
   void SlotDone(Slot* slot, const absl::Status& status) {
     // Until the slot is marked done only this thread touches it, and nothing drops it.
+    if (slot->call != nullptr) slot->tracker->SetExecution(slot->call->stats());
+    slot->tracker->Finish(status);
     SetOutcome(status, &slot->response);
     absl::Status serialized = SerializeResponse(slot->response, &slot->wire);
     if (!serialized.ok()) {
@@ -375,7 +420,11 @@ class EncodeStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffe
   EncoderService* const service_;
   const absl::Time deadline_;
   const int window_;
+  CallObserver* const observer_;
+  const std::string peer_;
+  const std::string stream_id_;
   grpc::ByteBuffer incoming_;  // written by the one outstanding read
+  int64_t messages_read_ = 0;  // touched only in OnReadDone (one read at a time)
 
   absl::Mutex mu_;
   std::deque<std::unique_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);
@@ -391,7 +440,15 @@ class EncodeStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffe
 
 }  // namespace
 
-EncoderService::EncoderService(const ServerConfig& config) : config_(config) {}
+EncoderService::EncoderService(const ServerConfig& config, CallObserver* observer,
+                               const TokenAuthenticator* auth)
+    : config_(config), observer_(observer != nullptr ? observer : NoopCallObserver()), auth_(auth) {}
+
+// --- Access control hook (auth.h): each method checks the caller first and does nothing else for a
+// caller without a valid token. ---
+absl::StatusOr<std::string> EncoderService::Caller(const grpc::CallbackServerContext& context) const {
+  return CallerIdentity(context, auth_);
+}
 
 void EncoderService::SetReady(const ServedModel* model, BatchScheduler* scheduler) {
   absl::MutexLock lock(&mu_);
@@ -440,23 +497,31 @@ absl::StatusOr<EncoderService::Backend> EncoderService::AcquireImpl(bool drainin
 grpc::ServerUnaryReactor* EncoderService::Encode(grpc::CallbackServerContext* context,
                                                  const grpc::ByteBuffer* request,
                                                  grpc::ByteBuffer* response) {
+  auto tracker = std::make_unique<CallTracker>(observer_, "Encode", context);
+  if (absl::StatusOr<std::string> caller = Caller(*context); !caller.ok()) {
+    return new ErrorReactor(caller.status(), std::move(tracker));
+  }
   absl::StatusOr<Backend> backend = Acquire();
-  if (!backend.ok()) return new ErrorReactor(backend.status());
+  if (!backend.ok()) return new ErrorReactor(backend.status(), std::move(tracker));
   v1::EncodeRequest parsed;
   absl::Status status = ParseRequest(*request, &parsed);
-  if (!status.ok()) return new ErrorReactor(status);
-  auto* reactor = new EncodeReactor(*backend, Deadline(context), response);
+  if (!status.ok()) return new ErrorReactor(status, std::move(tracker));
+  auto* reactor = new EncodeReactor(*backend, Deadline(context), response, std::move(tracker));
   reactor->Start(parsed);
   return reactor;
 }
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* EncoderService::EncodeStream(
     grpc::CallbackServerContext* context) {
+  if (absl::StatusOr<std::string> caller = Caller(*context); !caller.ok()) {
+    return new StreamErrorReactor(caller.status());
+  }
   // Availability is checked per request (a stream may open while loading); the drain is pushed to every
   // open stream by StartDraining.
+  const std::string stream_id = SettleRequestId(context);
   absl::MutexLock lock(&mu_);
   auto* reactor = new EncodeStreamReactor(this, Deadline(context), config_.max_stream_in_flight,
-                                          state_ == State::kDraining);
+                                          state_ == State::kDraining, observer_, context->peer(), stream_id);
   streams_.insert(reactor);
   return reactor;
 }
@@ -465,13 +530,16 @@ grpc::ServerUnaryReactor* EncoderService::Tokenize(grpc::CallbackServerContext* 
                                                    const grpc::ByteBuffer* request,
                                                    grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  CallTracker tracker(observer_, "Tokenize", context);
+  absl::Status status = Caller(*context).status();  // access control hook
   absl::StatusOr<Backend> backend = Acquire();
+  if (status.ok()) status = backend.status();
   v1::TokenizeRequest parsed;
   v1::TokenizeResponse tokens;
-  absl::Status status = backend.status();
   if (status.ok()) status = ParseRequest(*request, &parsed);
   if (status.ok()) status = qkv::Tokenize(parsed, *backend->model, &tokens);
   if (status.ok()) status = SerializeResponse(tokens, response);
+  tracker.Finish(status);
   reactor->Finish(ToGrpcStatus(status));
   return reactor;
 }
@@ -480,15 +548,18 @@ grpc::ServerUnaryReactor* EncoderService::GetModelInfo(grpc::CallbackServerConte
                                                        const grpc::ByteBuffer* request,
                                                        grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  CallTracker tracker(observer_, "GetModelInfo", context);
+  absl::Status status = Caller(*context).status();  // access control hook
   absl::StatusOr<Backend> backend = Acquire();
+  if (status.ok()) status = backend.status();
   v1::GetModelInfoRequest parsed;
   v1::GetModelInfoResponse info;
-  absl::Status status = backend.status();
   if (status.ok()) status = ParseRequest(*request, &parsed);
   if (status.ok()) {
     FillModelInfo(*backend->model, *backend->config, &info);
     status = SerializeResponse(info, response);
   }
+  tracker.Finish(status);
   reactor->Finish(ToGrpcStatus(status));
   return reactor;
 }

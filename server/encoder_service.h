@@ -29,7 +29,9 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "qkv/v1/encoder.grpc.pb.h"
+#include "server/auth.h"
 #include "server/batch_scheduler.h"
+#include "server/observability/call_observer.h"
 #include "server/served_model.h"
 #include "server/server_config.h"
 
@@ -42,8 +44,12 @@ using RawEncoderServiceBase = v1::EncoderService::WithRawCallbackMethod_Encode<
 
 class EncoderService final : public RawEncoderServiceBase {
  public:
-  // `config` is copied; its limits apply to every request.
-  explicit EncoderService(const ServerConfig& config);
+  // `config` is copied; its limits apply to every request. `observer` (not owned, must outlive the
+  // service; null = NoopCallObserver) hears of every request: in flight, answered, and its figures.
+  // `auth` (not owned, may be null = no access control) must outlive every call: with it, every method
+  // answers UNAUTHENTICATED, and does nothing else, unless the call carries a valid bearer token.
+  explicit EncoderService(const ServerConfig& config, CallObserver* observer = nullptr,
+                          const TokenAuthenticator* auth = nullptr);
 
   // Starts serving `model` through `scheduler`. Both are not owned and must outlive every call (the
   // Server shuts gRPC down before destroying them).
@@ -96,8 +102,12 @@ class EncoderService final : public RawEncoderServiceBase {
   enum class State { kLoading, kServing, kDraining };
 
   absl::StatusOr<Backend> AcquireImpl(bool draining_ok) const;
+  // The caller's identity (auth.h CallerIdentity), or UNAUTHENTICATED.
+  absl::StatusOr<std::string> Caller(const grpc::CallbackServerContext& context) const;
 
   const ServerConfig config_;
+  CallObserver* const observer_;
+  const TokenAuthenticator* const auth_;
   mutable absl::Mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kLoading;
   const ServedModel* model_ ABSL_GUARDED_BY(mu_) = nullptr;

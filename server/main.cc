@@ -2,13 +2,15 @@
 //
 // Every flag has an environment twin: QKV_ plus the flag name in upper case (--max_batch_tokens ->
 // QKV_MAX_BATCH_TOKENS). The environment sets the default; a flag given on the command line wins.
-// Exit codes: 0 after a clean drain (SIGTERM/SIGINT), 1 when the server can't start (model, port, TLS
-// files), 2 for a bad flag or environment value.
+// Exit codes: 0 after a clean drain (SIGTERM/SIGINT) and for --help / --version, 1 when the server can't
+// start (model, port, TLS files, token file), 2 for a bad flag or environment value. Every line it writes
+// goes through the logger (server/observability/logging.h): info to stdout, warnings and errors to stderr.
 #include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -18,11 +20,16 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "core/precision.h"
+#include "qkv_version.h"
+#include "server/flag_table.h"
+#include "server/observability/logging.h"
 #include "server/openmp_env.h"
 #include "server/server.h"
 #include "server/server_config.h"
@@ -50,6 +57,12 @@ ABSL_FLAG(int64_t, max_queued_tokens, qkv::ServerConfig().max_queued_tokens,
           "Most tokens waiting in the queue; more is refused at once with RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int, max_stream_in_flight, qkv::ServerConfig().max_stream_in_flight,
           "Requests one EncodeStream may have in flight before the server stops reading it.");
+ABSL_FLAG(std::string, precision, qkv::ServerConfig().precision,
+          "Number format of the encoder's projection and feed-forward matmuls: fp32 (exact), bf16 (needs a "
+          "CPU with native bf16) or int8 (dynamic quantization at load). Attention, softmax, LayerNorm and "
+          "GELU stay fp32.");
+ABSL_FLAG(bool, allow_emulated_bf16, qkv::ServerConfig().allow_emulated_bf16,
+          "Start with --precision=bf16 on a CPU without native bf16 (oneDNN emulates it, slower than fp32).");
 ABSL_FLAG(int64_t, max_message_bytes, qkv::ServerConfig().max_message_bytes,
           "Largest request or response message in bytes.");
 ABSL_FLAG(int64_t, max_attention_bytes, qkv::ServerConfig().max_attention_bytes,
@@ -59,12 +72,32 @@ ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA bundle; when set, clients must present a certificate it "
           "signed (mTLS).");
+ABSL_FLAG(std::string, auth_token_file, "",
+          "File of bearer tokens, one per line as NAME:TOKEN or TOKEN ('#' comments; see docs/SECURITY.md). "
+          "When set, every RPC but grpc.health.v1 needs 'authorization: Bearer <token>' metadata; the file "
+          "is re-read when it changes.");
 ABSL_FLAG(absl::Duration, keepalive_time, qkv::ServerConfig().keepalive_time,
           "Interval of HTTP/2 keepalive pings to clients.");
 ABSL_FLAG(absl::Duration, keepalive_timeout, qkv::ServerConfig().keepalive_timeout,
           "How long to wait for a keepalive ping's ack before closing the connection.");
 ABSL_FLAG(absl::Duration, grace_period, qkv::ServerConfig().grace_period,
           "On SIGTERM/SIGINT: how long in-flight calls may take to finish before they are cancelled.");
+// --- Operations (HTTP listener, logs, connection age) ---
+ABSL_FLAG(std::string, http_listen, "0.0.0.0:8080",
+          "host:port of the HTTP listener serving /metrics (Prometheus), /healthz and /readyz; port 0 picks "
+          "a free one; empty = no listener.");
+ABSL_FLAG(std::string, log_format, qkv::ServerConfig().log_format,
+          "Log line format: text or json (one JSON object per line).");
+ABSL_FLAG(std::string, log_level, qkv::ServerConfig().log_level,
+          "Lowest log level written: trace, debug, info, warn, error, critical or off.");
+ABSL_FLAG(bool, access_log, qkv::ServerConfig().access_log,
+          "Write one access log line per request (EncodeStream: per message): method, peer, request id, "
+          "code, sequences, tokens, queue/compute/total ms.");
+ABSL_FLAG(absl::Duration, max_connection_age, qkv::ServerConfig().max_connection_age,
+          "Send GOAWAY to connections older than this (+-10% jitter) so clients reconnect and reach new "
+          "replicas; 0 = never.");
+ABSL_FLAG(absl::Duration, max_connection_age_grace, qkv::ServerConfig().max_connection_age_grace,
+          "How long calls on a connection past --max_connection_age may still run before it is closed.");
 
 namespace qkv {
 namespace {
@@ -79,15 +112,40 @@ constexpr const char* kEnvFlags[] = {
     "max_queue_delay",
     "max_queued_tokens",
     "max_stream_in_flight",
+    "precision",
+    "allow_emulated_bf16",
     "max_message_bytes",
     "max_attention_bytes",
     "tls_cert",
     "tls_key",
     "tls_client_ca",
+    "auth_token_file",
     "keepalive_time",
     "keepalive_timeout",
     "grace_period",
+    "http_listen",
+    "log_format",
+    "log_level",
+    "access_log",
+    "max_connection_age",
+    "max_connection_age_grace",
 };
+
+constexpr char kUsage[] =
+    "qkv-server: serves a BERT-family encoder over gRPC (qkv.v1.EncoderService, grpc.health.v1, "
+    "reflection),\nand /metrics, /healthz, /readyz over HTTP.\n\n"
+    "Usage: qkv-server [--flag=value ...]\n\n"
+    "Every flag also reads its environment twin QKV_<FLAG> (an explicit flag wins). Flags:\n";
+
+// True when argv asks for help (absl's --help would list no flag: see flag_table.h).
+bool WantsHelp(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    for (const char* help : {"--help", "-help", "-h", "--helpshort", "-helpshort"}) {
+      if (std::strcmp(argv[i], help) == 0) return true;
+    }
+  }
+  return false;
+}
 
 // Applies QKV_<FLAG> environment variables as flag values; called before the command line is parsed, so
 // explicit flags override them.
@@ -99,8 +157,7 @@ bool ApplyEnvironment() {
     absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
     std::string error;
     if (flag == nullptr || !flag->ParseFrom(value, &error)) {
-      std::cerr << "qkv-server: " << env << "=\"" << value << "\" is not a valid value for --" << name << ": "
-                << error << "\n";
+      spdlog::error("qkv-server: {}=\"{}\" is not a valid value for --{}: {}", env, value, name, error);
       return false;
     }
   }
@@ -147,14 +204,23 @@ ServerConfig ConfigFromFlags() {
   c.max_queue_delay = absl::GetFlag(FLAGS_max_queue_delay);
   c.max_queued_tokens = absl::GetFlag(FLAGS_max_queued_tokens);
   c.max_stream_in_flight = absl::GetFlag(FLAGS_max_stream_in_flight);
+  c.precision = absl::GetFlag(FLAGS_precision);
+  c.allow_emulated_bf16 = absl::GetFlag(FLAGS_allow_emulated_bf16);
   c.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   c.max_attention_bytes = absl::GetFlag(FLAGS_max_attention_bytes);
   c.tls_cert = absl::GetFlag(FLAGS_tls_cert);
   c.tls_key = absl::GetFlag(FLAGS_tls_key);
   c.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  c.auth_token_file = absl::GetFlag(FLAGS_auth_token_file);
   c.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
   c.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
   c.grace_period = absl::GetFlag(FLAGS_grace_period);
+  c.http_listen = absl::GetFlag(FLAGS_http_listen);
+  c.log_format = absl::GetFlag(FLAGS_log_format);
+  c.log_level = absl::GetFlag(FLAGS_log_level);
+  c.access_log = absl::GetFlag(FLAGS_access_log);
+  c.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
+  c.max_connection_age_grace = absl::GetFlag(FLAGS_max_connection_age_grace);
   return c;
 }
 
@@ -164,12 +230,20 @@ std::string StartupLine(const Server& server) {
   const ModelConfig& mc = m.config;
   const char* security = c.tls_cert.empty() ? "plaintext" : (c.tls_client_ca.empty() ? "TLS" : "mTLS");
   const std::string host = c.listen.substr(0, c.listen.rfind(':'));
+  const std::string auth = server.authenticator() == nullptr
+                               ? "no auth"
+                               : absl::StrCat("bearer tokens: ", server.authenticator()->token_count());
+  const std::string http =
+      server.http_port() == 0
+          ? "off"
+          : absl::StrCat(c.http_listen.substr(0, c.http_listen.rfind(':')), ":", server.http_port());
   return absl::StrCat(
-      "qkv-server listening on ", host, ":", server.port(), " (", security, "); model ", m.name, " (",
-      m.format, " ", m.weights_path, "; L=", mc.num_hidden_layers, " D=", mc.hidden_size,
-      " H=", mc.num_attention_heads, " F=", mc.intermediate_size, " V=", mc.vocab_size,
+      "qkv-server ", kQkvVersion, " listening on ", host, ":", server.port(), " (", security, ", ", auth,
+      "); http ", http, "; model ", m.name, " (", m.format, " ", m.weights_path, "; L=", mc.num_hidden_layers,
+      " D=", mc.hidden_size, " H=", mc.num_attention_heads, " F=", mc.intermediate_size, " V=", mc.vocab_size,
       " P=", mc.max_position_embeddings, ", pooler=", m.has_pooler ? "yes" : "no",
-      ", fp32); workers=", c.workers, " threads_per_worker=", c.threads_per_worker,
+      ", ", PrecisionName(m.precision), " on ", EffectiveCpuIsaName(), "); workers=", c.workers,
+      " threads_per_worker=", c.threads_per_worker,
       " (cpus=", AvailableCpus(), "); max_batch_tokens=", c.max_batch_tokens,
       " max_batch_sequences=", c.max_batch_sequences,
       " max_queue_delay=", absl::FormatDuration(c.max_queue_delay),
@@ -186,17 +260,24 @@ int Main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  absl::SetProgramUsageMessage(
-      "Serves a BERT-family encoder over gRPC. Flags also read QKV_<FLAG> from the "
-      "environment (an explicit flag wins).");
+  InitLogging(LogFormat::kText, spdlog::level::info, /*access_log=*/false);  // until the flags are read
+  absl::SetProgramUsageMessage(kUsage);
+  absl::FlagsUsageConfig usage;
+  usage.version_string = [] { return absl::StrCat("qkv-server ", kQkvVersion, "\n"); };
+  absl::SetFlagsUsageConfig(usage);
+  if (WantsHelp(argc, argv)) {
+    std::cout << kUsage << FlagTable("server/main.cc", kEnvFlags) << std::flush;
+    return 0;
+  }
   if (!ApplyEnvironment()) return 2;
-  absl::ParseCommandLine(argc, argv);
+  absl::ParseCommandLine(argc, argv);  // --version prints the version and exits 0 here
   ServerConfig config = ConfigFromFlags();
   config.ResolveDefaults();
   if (absl::Status s = config.Validate(); !s.ok()) {
-    std::cerr << "qkv-server: " << s.message() << "\n";
+    spdlog::error("qkv-server: {}", std::string(s.message()));
     return 2;
   }
+  InitLogging(*ParseLogFormat(config.log_format), *ParseLogLevel(config.log_level), config.access_log);
 
   absl::Notification stop;
   int received = 0;
@@ -212,21 +293,21 @@ int Main(int argc, char** argv) {
 
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(config);
   if (!server.ok()) {
-    std::cerr << "qkv-server: " << server.status().message() << "\n";
+    spdlog::error("qkv-server: {}", std::string(server.status().message()));
     return finish(1);
   }
   if (absl::Status s = (*server)->LoadModel(); !s.ok()) {
-    std::cerr << "qkv-server: cannot serve model " << config.model << ": " << s.message() << "\n";
+    spdlog::error("qkv-server: cannot serve model {}: {}", config.model, std::string(s.message()));
     (*server)->Shutdown();
     return finish(1);
   }
-  std::cout << StartupLine(**server) << std::endl;
+  spdlog::info("{}", StartupLine(**server));
 
   stop.WaitForNotification();
-  std::cerr << "qkv-server: " << (received == SIGINT ? "SIGINT" : "SIGTERM") << ": draining (grace period "
-            << absl::FormatDuration(config.grace_period) << ")\n";
+  spdlog::info("qkv-server: {}: draining (grace period {})", received == SIGINT ? "SIGINT" : "SIGTERM",
+               absl::FormatDuration(config.grace_period));
   (*server)->Shutdown();
-  std::cerr << "qkv-server: drained, exiting\n";
+  spdlog::info("qkv-server: drained, exiting");
   return finish(0);
 }
 

@@ -5,7 +5,9 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "core/precision.h"
 #include "core/status_macros.h"
+#include "qkv_version.h"
 
 namespace qkv {
 namespace {
@@ -399,7 +401,9 @@ void FillModelInfo(const ServedModel& model, const ServerConfig& config, v1::Get
   response->set_default_pooling(ToProto(model.default_pooling));
   response->set_default_normalize(model.default_normalize);
   response->set_has_pooler(model.has_pooler);
-  response->set_precision("fp32");
+  response->set_precision(PrecisionName(model.precision));
+  response->set_cpu_isa(EffectiveCpuIsaName());
+  response->set_version(kQkvVersion);
   response->set_lower_case(model.tokenizer.options().lower_case);
   v1::ServerLimits* limits = response->mutable_limits();
   limits->set_max_batch_tokens(config.max_batch_tokens);

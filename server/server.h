@@ -1,5 +1,6 @@
 // Server: qkv-server's gRPC server: the EncoderService, grpc.health.v1, server reflection, message size
-// limits, keepalive and TLS/mTLS, plus the model and the BatchScheduler behind the service.
+// limits, keepalive, TLS/mTLS (certificate files re-read when they change) and bearer-token access control
+// (auth.h), plus the model and the BatchScheduler behind the service.
 //
 //   QKV_ASSIGN_OR_RETURN(std::unique_ptr<Server> server, Server::Start(config));   // listening, NOT_SERVING
 //   QKV_RETURN_IF_ERROR(server->LoadModel());      // load, warm up, start workers: SERVING
@@ -7,7 +8,9 @@
 //   server->Shutdown();                            // NOT_SERVING, finish in-flight calls, stop
 //
 // Health: the overall service ("") and "qkv.v1.EncoderService" are NOT_SERVING from Start until the model
-// is loaded and a warm-up Run has passed, SERVING after, and NOT_SERVING again once draining begins.
+// is loaded and a warm-up Run has passed, SERVING after, and NOT_SERVING again once draining begins. The
+// HTTP listener (config.http_listen, when set) starts with gRPC and stops last: /readyz follows the same
+// states (503 loading, 200 serving, 503 draining), /healthz is 200 throughout, /metrics is always there.
 //
 // Thread safety: LoadModel/Serve, BeginDrain and Shutdown may be called from different threads, but each
 // at most once and Shutdown last.
@@ -16,14 +19,19 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "server/auth.h"
 #include "server/batch_scheduler.h"
 #include "server/encoder_service.h"
+#include "server/http/http_server.h"
+#include "server/observability/metrics.h"
+#include "server/observability/server_observer.h"
 #include "server/served_model.h"
 #include "server/server_config.h"
 
@@ -35,15 +43,22 @@ class Server {
   static constexpr char kServiceName[] = "qkv.v1.EncoderService";
 
   // Validates `config` (after resolving worker defaults), binds config.listen and starts gRPC with every
-  // RPC answering UNAVAILABLE until the model is ready. Errors: the Validate() message, the TLS files that
-  // can't be read, or "cannot listen on ..." when the address is taken or invalid.
+  // RPC answering UNAVAILABLE until the model is ready. Errors: the Validate() message, the TLS files or
+  // the token file that can't be read (or parsed), or "cannot listen on ..." when the address is taken or
+  // invalid.
   static absl::StatusOr<std::unique_ptr<Server>> Start(ServerConfig config);
 
   ~Server();
 
   // The bound port (the real one when config.listen asked for port 0).
   int port() const { return port_; }
+  // The HTTP listener's bound port; 0 when config.http_listen is empty.
+  int http_port() const { return http_ == nullptr ? 0 : http_->port(); }
+  // The metrics every request feeds (what /metrics serves).
+  ServerMetrics* metrics() const { return metrics_.get(); }
   const ServerConfig& config() const { return config_; }
+  // The bearer-token checker, or null when config.auth_token_file is empty.
+  const TokenAuthenticator* authenticator() const { return auth_.get(); }
 
   // Loads config.model, warms up, starts the workers and turns health to SERVING.
   absl::Status LoadModel();
@@ -67,11 +82,21 @@ class Server {
   std::string address() const;
 
  private:
+  enum class Phase { kLoading, kServing, kDraining };
+
   explicit Server(ServerConfig config);
   void SetHealth(bool serving);
+  // OK while serving; Unavailable saying "loading" or "draining" otherwise (/readyz).
+  absl::Status Readiness() const;
 
   const ServerConfig config_;
   int port_ = 0;
+  // Declared before the service and the listener that report to them.
+  const std::unique_ptr<ServerMetrics> metrics_;
+  const std::unique_ptr<ServerObserver> observer_;
+  std::atomic<Phase> phase_{Phase::kLoading};
+  std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<TokenAuthenticator> auth_;  // outlives grpc_server_ (declared before it)
   std::unique_ptr<EncoderService> service_;
   std::unique_ptr<grpc::Server> grpc_server_;
 

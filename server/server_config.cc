@@ -5,12 +5,16 @@
 #include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/precision.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "server/http/http_server.h"
+#include "server/observability/logging.h"
 
 namespace qkv {
 namespace {
@@ -63,6 +67,10 @@ absl::Status ServerConfig::Validate() const {
   if (auto s = PositiveDuration("keepalive_time", keepalive_time, false); !s.ok()) return s;
   if (auto s = PositiveDuration("keepalive_timeout", keepalive_timeout, false); !s.ok()) return s;
   if (auto s = PositiveDuration("grace_period", grace_period, /*zero_ok=*/true); !s.ok()) return s;
+  if (!ParsePrecision(precision).ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--precision must be one of fp32, bf16, int8 (got \"", precision, "\")"));
+  }
   if (tls_cert.empty() != tls_key.empty()) {
     return absl::InvalidArgumentError("--tls_cert and --tls_key must be given together");
   }
@@ -70,6 +78,29 @@ absl::Status ServerConfig::Validate() const {
     return absl::InvalidArgumentError(
         "--tls_client_ca needs --tls_cert and --tls_key (mTLS is TLS plus client "
         "certificates)");
+  }
+  return ValidateOperations();
+}
+
+// The operations block (HTTP listener, logs, connection age).
+absl::Status ServerConfig::ValidateOperations() const {
+  if (!http_listen.empty()) {
+    std::string host;
+    int port = 0;
+    if (auto s = SplitHostPort(http_listen, "http_listen", &host, &port); !s.ok()) return s;
+  }
+  if (auto s = ParseLogFormat(log_format).status(); !s.ok()) return s;
+  if (auto s = ParseLogLevel(log_level).status(); !s.ok()) return s;
+  const std::pair<const char*, absl::Duration> ages[] = {
+      {"max_connection_age", max_connection_age}, {"max_connection_age_grace", max_connection_age_grace}};
+  for (const auto& [flag, value] : ages) {
+    if (auto s = PositiveDuration(flag, value, /*zero_ok=*/true); !s.ok()) return s;
+    // gRPC takes both as int milliseconds.
+    if (value > absl::Milliseconds(INT32_MAX)) {
+      return absl::InvalidArgumentError(absl::StrCat("--", flag, " must be at most ",
+                                                     absl::FormatDuration(absl::Milliseconds(INT32_MAX)),
+                                                     " (got ", absl::FormatDuration(value), ")"));
+    }
   }
   return absl::OkStatus();
 }

@@ -33,6 +33,11 @@ struct ServerConfig {
   int64_t max_queued_tokens = 262144;
   // Requests one EncodeStream call may have in flight before the server stops reading from it.
   int max_stream_in_flight = 16;
+  // Number format of the encoder's projection and feed-forward matmuls: "fp32" (exact), "bf16" or "int8"
+  // (core/precision.h). bf16 needs a CPU with native bf16 unless allow_emulated_bf16.
+  std::string precision = "fp32";
+  // Serve bf16 on a CPU without native bf16 (oneDNN emulates it, several times slower than fp32).
+  bool allow_emulated_bf16 = false;
 
   // --- Limits that protect the server ---
   // Largest request and response message, in bytes.
@@ -46,15 +51,43 @@ struct ServerConfig {
   std::string tls_cert;
   std::string tls_key;
   std::string tls_client_ca;
+  // The three files are re-read when they change (checked every second), so a rotated certificate
+  // (cert-manager) is served to new connections without a restart.
+
+  // --- Access control ---
+  // A file of bearer tokens (server/token_set.h, docs/SECURITY.md); when set, every RPC but grpc.health.v1
+  // needs `authorization: Bearer <token>` metadata with one of them, and the file is re-read when it
+  // changes. Empty = no authentication.
+  std::string auth_token_file;
+
   // HTTP/2 keepalive pings to idle clients, and how long to wait for the ack.
   absl::Duration keepalive_time = absl::Seconds(60);
   absl::Duration keepalive_timeout = absl::Seconds(20);
   // On SIGTERM/SIGINT: how long in-flight calls may take to finish before they are cancelled.
   absl::Duration grace_period = absl::Seconds(30);
 
+  // --- Operations: HTTP listener, logs, connection lifetime (server/observability, server/http) ---
+  // host:port of the HTTP listener (/metrics, /healthz, /readyz); port 0 picks a free one
+  // (Server::http_port()). Empty = no listener: the default here, so embedded and test servers open no
+  // second port; qkv-server's --http_listen defaults to 0.0.0.0:8080.
+  std::string http_listen;
+  // Log line format, "text" or "json", and the lowest level written (trace ... critical, off). Applied by
+  // main.cc (InitLogging); validated here.
+  std::string log_format = "text";
+  std::string log_level = "info";
+  // One access log line per request (EncodeStream: per message).
+  bool access_log = false;
+  // A connection older than this is sent GOAWAY, so that long-lived clients reconnect (and re-resolve)
+  // and reach replicas added since; 0 = never. Calls running on it get max_connection_age_grace to finish
+  // before it is closed. gRPC adds +-10% jitter to the age.
+  absl::Duration max_connection_age = absl::Minutes(5);
+  absl::Duration max_connection_age_grace = absl::Seconds(30);
+
   // OK when every value is usable; otherwise InvalidArgument naming the flag, e.g.
   // "--max_batch_tokens must be >= 1 (got 0)". Runs after ResolveDefaults (workers etc. are positive then).
   absl::Status Validate() const;
+  // The operations block's part of Validate().
+  absl::Status ValidateOperations() const;
 
   // Replaces 0 for workers / threads_per_worker: both 0 -> DefaultThreading(AvailableCpus()); one 0 -> as
   // many as fill the CPUs given the other.

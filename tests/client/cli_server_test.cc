@@ -17,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "qkv_version.h"
 #include "tests/client/process_util.h"
 
 namespace qkv {
@@ -215,9 +216,14 @@ TEST_F(CliServerTest, InfoMatchesTheModelConfig) {
   EXPECT_EQ(j["architecture"]["num_attention_heads"], ref.config.num_attention_heads);
   EXPECT_EQ(j["architecture"]["vocab_size"], ref.config.vocab_size);
   EXPECT_EQ(j["special_tokens"]["cls"], ref.tokenizer->special_tokens().cls);
+  EXPECT_EQ(j["version"], kQkvVersion);  // the server's release, from the same CMake project version
   r = Qkv({"info"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("bert, 2 layers, hidden 128, 2 heads"));
+  EXPECT_THAT(r.out, HasSubstr(absl::StrCat("server version:   ", kQkvVersion, "\n")));
+  r = Qkv({"--version"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, absl::StrCat("qkv ", kQkvVersion, "\n"));
 }
 
 TEST_F(CliServerTest, TokenizeMatchesTheCoreTokenizer) {

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -170,6 +171,10 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const std::s
       absl::StrCat(::testing::TempDir(), "/qkv-server-", getpid(), "-", counter.fetch_add(1), ".log");
   std::vector<std::string> argv = {binary};
   argv.insert(argv.end(), args.begin(), args.end());
+  // The HTTP listener's default port (8080) would clash between servers; off unless a test asks for it.
+  if (std::none_of(args.begin(), args.end(),
+                   [](const std::string& a) { return a.rfind("--http_listen", 0) == 0; }))
+    argv.push_back("--http_listen=");
   const pid_t pid = fork();
   if (pid < 0) return absl::InternalError("fork failed");
   if (pid == 0) {

@@ -219,6 +219,40 @@ TEST(TokenizerLimitsTest, TrieWordPieceEqualsNaiveGreedyLongestMatch) {
   EXPECT_GT(multi_piece, 1000);
 }
 
+// Normalization runs chunk by chunk (restarting before an ASCII, white space or CJK character); wherever the
+// chunks are cut, a text's tail must tokenize as it does alone: combining marks reorder and drop within their
+// sequence, never across a cut (NUL and control characters that clean_text drops are not cut points), and
+// typed added tokens still match. The last word opens with marks that canonical ordering moves: a cut inside
+// it changes its offsets.
+TEST(TokenizerLimitsTest, ChunkCutsDoNotChangeTheTokens) {
+  const Tokenizer& tokenizer = BertTokenizer();
+  static constexpr char kTail[] =
+      "Cafe\xCC\x81 x\x01\xCC\x96\xCC\x81y \xC3\xA9\x00\xCC\xA3\xCC\x87q na\xC3\xAFve [MASK]\xCC\x81 "
+      "\xE5\x8A\x9B\xCC\x81\xE5\x88\x86 \xCE\x91\xCD\x85\xCC\x94 \xE1\xBA\xA4\xCC\xA3z "
+      "\xD6\xAB\xCD\xA1\xF0\x9D\x86\x82\xF0\x9E\x80\x95\xF0\x96\xBF\xB1\xF0\x90\xB4\xA5\xE3\x80\xAD"
+      "\xF0\x96\xBD\x8Fwere";
+  const std::string tail_text(kTail, sizeof(kTail) - 1);  // with its NUL
+  absl::StatusOr<Encoding> alone = tokenizer.Encode(tail_text);
+  ASSERT_TRUE(alone.ok()) << alone.status();
+  for (int prefix_length = 1; prefix_length < 300; ++prefix_length) {
+    std::string prefix;
+    for (int i = 0; i < prefix_length; ++i) prefix += i % 7 == 6 ? ' ' : 'a';
+    absl::StatusOr<Encoding> head = tokenizer.Encode(prefix);
+    absl::StatusOr<Encoding> both = tokenizer.Encode(prefix + " " + tail_text);
+    ASSERT_TRUE(head.ok() && both.ok());
+    const size_t head_pieces = head->ids.size() - 2;
+    ASSERT_EQ(both->ids.size(), head_pieces + alone->ids.size()) << prefix_length;
+    const int32_t shift = static_cast<int32_t>(prefix.size() + 1);
+    for (size_t i = 1; i + 1 < alone->ids.size(); ++i) {
+      const size_t j = head_pieces + i;
+      EXPECT_EQ(both->tokens[j], alone->tokens[i]) << prefix_length << " piece " << i;
+      EXPECT_EQ(both->offsets[j],
+                std::make_pair(alone->offsets[i].first + shift, alone->offsets[i].second + shift))
+          << prefix_length << " piece " << i;
+    }
+  }
+}
+
 TEST(TokenizerLimitsTest, RejectNamesTheLimitAndStillValidatesTheWholeText) {
   const Tokenizer& tokenizer = BertTokenizer();
   std::string text;

@@ -262,6 +262,53 @@ TEST_F(TokenizerSmallVocabTest, ControlCharactersAreDroppedAndUnicodeSpacesSplit
   EXPECT_THAT(Pieces(Make(no_clean), "hel\x01lo"), ElementsAre("[UNK]"));
 }
 
+// Hugging Face's character classes where ICU's differ (core/unicode_hf_tables.inc).
+TEST_F(TokenizerSmallVocabTest, UnassignedAndNewerCharactersFollowHf) {
+  const Tokenizer tokenizer = Make();
+  // Unassigned code points (U+0378, U+0E3B, U+FFF0) are not control characters: they stay in their word.
+  EXPECT_THAT(Pieces(tokenizer, "hel\xCD\xB8lo \xE0\xB8\xBBworld \xEF\xBF\xB0"),
+              ElementsAre("[UNK]", "[UNK]", "[UNK]"));
+  // U+061D (Po since Unicode 14) is not punctuation in HF's tables: no split.
+  EXPECT_THAT(Pieces(tokenizer, "hello\xD8\x9Dworld"), ElementsAre("[UNK]"));
+}
+
+TEST_F(TokenizerSmallVocabTest, AddedTokensTypedInTheTextAreTheirIds) {
+  const Tokenizer tokenizer = Make();
+  absl::StatusOr<Encoding> encoding = tokenizer.Encode("hello[MASK] world [SEP]x[CLS");
+  ASSERT_TRUE(encoding.ok()) << encoding.status();
+  EXPECT_THAT(encoding->tokens,
+              ElementsAre("[CLS]", "hello", "[MASK]", "world", "[SEP]", "x", "[UNK]", "[UNK]", "[SEP]"));
+  EXPECT_THAT(encoding->offsets, ElementsAre(std::pair(0, 0), std::pair(0, 5), std::pair(5, 11),
+                                             std::pair(12, 17), std::pair(18, 23), std::pair(23, 24),
+                                             std::pair(24, 25), std::pair(25, 28), std::pair(0, 0)));
+  EXPECT_THAT(encoding->special, ElementsAre(true, false, false, false, false, false, false, false, true));
+  // Matched byte for byte, before normalization: "[mask]" is text.
+  EXPECT_THAT(Pieces(tokenizer, "[mask]"), ElementsAre("[UNK]", "[UNK]", "[UNK]"));
+}
+
+TEST(TokenizerAddedTokensTest, TokenizerJsonAddedTokensAreMatched) {
+  ScratchDir dir;
+  dir.Write("vocab.txt", VocabText({"[UNK]", "[CLS]", "[SEP]", "<mine>", "hello", "[MASK]"}));
+  nlohmann::json tokenizer_json = {
+      {"model", {{"type", "WordPiece"}}},
+      {"added_tokens",
+       {{{"id", 3}, {"content", "<mine>"}, {"normalized", false}},
+        {{"id", 5}, {"content", "[MASK]"}, {"normalized", true}}}}};  // matched after normalization by HF
+  dir.Write("tokenizer.json", tokenizer_json.dump());
+  absl::StatusOr<Tokenizer> tokenizer = Tokenizer::FromModelDirectory(dir.path());
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  absl::StatusOr<std::vector<std::string>> pieces = tokenizer->WordPieces("hello<mine>[CLS]");
+  ASSERT_TRUE(pieces.ok()) << pieces.status();
+  // Only tokenizer.json's list counts: "[CLS]" typed in the text is not an added token here.
+  EXPECT_THAT(*pieces, ElementsAre("hello", "<mine>", "[UNK]", "[UNK]", "[UNK]"));
+
+  tokenizer_json["added_tokens"][0]["id"] = 6;
+  dir.Write("tokenizer.json", tokenizer_json.dump());
+  const absl::Status outside = Tokenizer::FromModelDirectory(dir.path()).status();
+  EXPECT_EQ(outside.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(outside.message(), HasSubstr("added token \"<mine>\" has id 6"));
+}
+
 TEST_F(TokenizerSmallVocabTest, LongWordsBecomeUnknownCountingCodePoints) {
   TokenizerOptions options;
   options.max_chars_per_word = 5;

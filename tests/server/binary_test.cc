@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
@@ -36,8 +37,13 @@ constexpr char kBinary[] = QKV_BINARY_DIR "/server/qkv-server";
 // A qkv-server child process with its stdout and stderr captured.
 class ServerProcess {
  public:
-  // Starts the binary with `args` and extra environment `env` ("NAME=value").
-  ServerProcess(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+  // Starts the binary with `args` and extra environment `env` ("NAME=value"). Without an --http_listen in
+  // `args` the HTTP listener is off (its default port 8080 would clash between tests).
+  ServerProcess(std::vector<std::string> args, const std::vector<std::string>& env = {}) {
+    if (std::none_of(args.begin(), args.end(),
+                     [](const std::string& a) { return a.rfind("--http_listen", 0) == 0; })) {
+      args.push_back("--http_listen=");
+    }
     int out[2], err[2];
     if (pipe(out) != 0 || pipe(err) != 0) return;
     // Everything the child needs is built before fork: after it, only async-signal-safe calls.
@@ -90,7 +96,7 @@ class ServerProcess {
   }
 
   // Waits for exit; returns the exit code (or 128 + signal), and the stderr text.
-  int Wait(absl::Duration timeout, std::string* stderr_text = nullptr) {
+  int Wait(absl::Duration timeout, std::string* stderr_text = nullptr, std::string* stdout_text = nullptr) {
     const absl::Time end = absl::Now() + timeout;
     int status = 0;
     std::string err;
@@ -114,6 +120,13 @@ class ServerProcess {
     fcntl(err_, F_SETFL, O_NONBLOCK);
     for (ssize_t n; (n = read(err_, buf, sizeof(buf))) > 0;) err.append(buf, static_cast<size_t>(n));
     if (stderr_text != nullptr) *stderr_text = err;
+    if (stdout_text != nullptr) {
+      // After the startup line: the rest of the log (the pipe holds it; the process has exited).
+      fcntl(out_, F_SETFL, O_NONBLOCK);
+      stdout_text->clear();
+      for (ssize_t n; (n = read(out_, buf, sizeof(buf))) > 0;)
+        stdout_text->append(buf, static_cast<size_t>(n));
+    }
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
 
@@ -178,9 +191,9 @@ TEST_F(BinaryTest, SigtermDrainsFiftyRequestsInFlightAndExitsZero) {
     EXPECT_LT(done, kCalls) << "too fast: the requests were no longer in flight at SIGTERM";
   }
   ASSERT_EQ(kill(server.pid(), SIGTERM), 0);
-  std::string err;
-  EXPECT_EQ(server.Wait(absl::Seconds(90), &err), 0) << err;
-  EXPECT_THAT(err, HasSubstr("drained"));
+  std::string err, out;
+  EXPECT_EQ(server.Wait(absl::Seconds(90), &err, &out), 0) << err;
+  EXPECT_THAT(out, HasSubstr("drained"));
   {
     absl::MutexLock lock(&mu);
     auto all = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return done == kCalls; };
@@ -214,12 +227,12 @@ TEST_F(BinaryTest, SigtermWithAnIdleStreamOpenExitsZeroWithoutWaitingForTheGrace
   // The stream stays open and idle (no WritesDone).
   const absl::Time sigterm = absl::Now();
   ASSERT_EQ(kill(server.pid(), SIGTERM), 0);
-  std::string err;
-  EXPECT_EQ(server.Wait(absl::Seconds(60), &err), 0) << err;
+  std::string err, out;
+  EXPECT_EQ(server.Wait(absl::Seconds(60), &err, &out), 0) << err;
   // The stream ends at once; what remains is gRPC closing the connection, which waits for this client to
   // answer the server's GOAWAY ping: an idle C++ client does so from its backup poller, every 5 s.
   EXPECT_LT(absl::Now() - sigterm, absl::Seconds(10)) << "the drain waited for the grace period\n" << err;
-  EXPECT_THAT(err, HasSubstr("drained"));
+  EXPECT_THAT(out, HasSubstr("drained"));
   EXPECT_FALSE(stream->Read(&response));
   const grpc::Status s = stream->Finish();
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();

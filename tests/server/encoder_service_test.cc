@@ -97,6 +97,7 @@ TEST_F(EncoderServiceTest, GetModelInfoDescribesTheModelAndLimits) {
   EXPECT_TRUE(info.has_pooler());
   EXPECT_EQ(info.default_pooling(), v1::POOLING_POOLER);
   EXPECT_EQ(info.precision(), "fp32");
+  EXPECT_FALSE(info.cpu_isa().empty());
   EXPECT_TRUE(info.lower_case());
   const ServerConfig config = TestConfig();
   EXPECT_EQ(info.limits().max_batch_tokens(), config.max_batch_tokens);

@@ -18,7 +18,7 @@ require_python_modules "grpc google.protobuf"
 rm -rf "$work"
 generate_python_stubs "$src" "$work/py" --health
 
-"$server_bin" --listen=127.0.0.1:0 --model="$src/models/bert-tiny-random" >"$work/server.out" 2>"$work/server.err" &
+"$server_bin" --listen=127.0.0.1:0 --http_listen= --model="$src/models/bert-tiny-random" >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!
 cleanup() { kill -9 "$server_pid" 2>/dev/null || true; }
 trap cleanup EXIT

@@ -215,7 +215,7 @@ class Server:
     def __init__(self, binary, model_dir, log_prefix, extra_args=()):
         self.out = open(log_prefix + ".out", "w+")
         self.err = open(log_prefix + ".err", "w+")
-        self.proc = subprocess.Popen([binary, "--model=" + model_dir, "--listen=127.0.0.1:0"] + list(extra_args),
+        self.proc = subprocess.Popen([binary, "--model=" + model_dir, "--listen=127.0.0.1:0", "--http_listen="] + list(extra_args),
                                      stdout=self.out, stderr=self.err)
         self.address = None
         deadline = time.time() + 60

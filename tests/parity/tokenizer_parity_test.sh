@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Tokenizer parity: qkv's Tokenizer against Hugging Face tokenizers (the Rust library, @anush008/tokenizers
+# from scripts/install_node_tools.sh) on a generated adversarial multilingual corpus (make_corpus.py, fixed
+# seed), for every tokenizer.json the repository ships (models/*/, tests/data/**/) and for two variants of
+# models/bert-tiny-random's normalizer (cased; uncased without accent stripping, clean_text or CJK
+# handling). Every id sequence, byte offset, type id and special-token mask must be identical.
+# Usage: tokenizer_parity_test.sh SOURCE_DIR BINARY_DIR
+#   exit 77 = skipped: node or the package missing and QKV_REQUIRE_HF_TOKENIZERS unset.
+#   QKV_PARITY_SEED / QKV_PARITY_COUNT: another corpus (default seed 20261201, 10000 texts).
+set -euo pipefail
+src=$(cd "$1" && pwd)
+bin=$(cd "$2" && pwd)
+here="$src/tests/parity"
+npm_dir="${QKV_NPM_DIR:-$src/build/npm}"
+tool="$bin/tests/qkv_tokenize_jsonl"
+work="$bin/tests/parity"
+
+if ! command -v node >/dev/null || [[ ! -f "$npm_dir/node_modules/@anush008/tokenizers/package.json" ]]; then
+  [[ "${QKV_REQUIRE_HF_TOKENIZERS:-0}" == 1 ]] && { echo "FAIL: node or $npm_dir/node_modules/@anush008/tokenizers missing (scripts/install_node_tools.sh)"; exit 1; }
+  echo "SKIP: node or @anush008/tokenizers not installed (scripts/install_node_tools.sh)"; exit 77
+fi
+[[ -x "$tool" ]] || { echo "FAIL: $tool is not built"; exit 1; }
+python=/usr/bin/python3
+[[ -x "$python" ]] || python=python3
+
+rm -rf "$work"
+mkdir -p "$work"
+"$python" "$here/make_corpus.py" --seed "${QKV_PARITY_SEED:-20261201}" --count "${QKV_PARITY_COUNT:-10000}" \
+  >"$work/corpus.jsonl"
+
+mapfile -t tokenizers < <(cd "$src" && find models tests/data -name '*tokenizer.json' -type f | sort)
+[[ ${#tokenizers[@]} -gt 0 ]] || { echo "FAIL: no tokenizer.json under models/ or tests/data/"; exit 1; }
+# The variants: a tokenizer.json alone in a directory (qkv then reads the vocabulary from it too).
+for variant in cased:'{"lowercase": false}' \
+    bare:'{"lowercase": true, "strip_accents": false, "clean_text": false, "handle_chinese_chars": false}'; do
+  mkdir -p "$work/${variant%%:*}"
+  "$python" -c 'import json, sys
+t = json.load(open(sys.argv[1])); t["normalizer"].update(json.loads(sys.argv[2])); json.dump(t, open(sys.argv[3], "w"))' \
+    "$src/models/bert-tiny-random/tokenizer.json" "${variant#*:}" "$work/${variant%%:*}/tokenizer.json"
+  tokenizers+=("$work/${variant%%:*}/tokenizer.json")
+done
+failed=0
+for tokenizer_json in "${tokenizers[@]}"; do
+  [[ "$tokenizer_json" == /* ]] || tokenizer_json="$src/$tokenizer_json"
+  name=${tokenizer_json#"$src/"}
+  name=${name//\//_}
+  NODE_PATH="$npm_dir/node_modules" node "$here/hf_tokenize.js" "$tokenizer_json" \
+    <"$work/corpus.jsonl" >"$work/$name.hf.jsonl"
+  # qkv reads the model directory, as the server does (vocab and options from the files beside).
+  "$tool" "$(dirname "$tokenizer_json")" <"$work/corpus.jsonl" >"$work/$name.qkv.jsonl"
+  "$python" "$here/compare.py" "${tokenizer_json#"$src/"}" "$work/corpus.jsonl" "$work/$name.hf.jsonl" \
+    "$work/$name.qkv.jsonl" || failed=1
+done
+[[ $failed == 0 ]] || { echo "FAIL: qkv's tokenization differs from Hugging Face tokenizers'"; exit 1; }
+echo "tokenizer parity: ${#tokenizers[@]} tokenizers, all identical"
