@@ -77,7 +77,8 @@ int RunTokenizeCommand(const std::vector<std::string>& args, CliEnv& env) {
   int64_t max_length = 0;
   bool ids_only = false;
   flags.AddString("pair", &pair, "second segment: [CLS] TEXT [SEP] PAIR [SEP]", "TEXT");
-  flags.AddInt("max-length", &max_length, "truncate to this many tokens (0 = no limit)");
+  flags.AddInt("max-length", &max_length,
+               "truncate to this many tokens (0 = no truncation: text over the model's limit is an error)");
   flags.AddBool("ids", &ids_only, "print only the ids, comma-separated");
   flags.AddChoice("format", &format, {"table", "json"}, "output format");
   AddGlobalFlags(&flags, &global);

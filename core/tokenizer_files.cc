@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/bounded_json.h"
 #include "core/status_macros.h"
 #include "core/tokenizer.h"
 #include "nlohmann/json.hpp"
@@ -23,9 +24,18 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
+// Larger vocab.txt / tokenizer.json / tokenizer_config.json files are refused before they are read.
+constexpr uintmax_t kMaxFileBytes = uintmax_t{256} << 20;
+
 absl::StatusOr<std::string> ReadFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path.string()));
+  std::error_code error;
+  const uintmax_t size = fs::file_size(path, error);
+  if (!error && size > kMaxFileBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path.string(), ": ", size, " bytes, over the ", kMaxFileBytes, "-byte limit"));
+  }
   std::ostringstream contents;
   contents << in.rdbuf();
   if (in.bad()) return absl::DataLossError(absl::StrCat("cannot read ", path.string()));
@@ -49,11 +59,11 @@ std::vector<std::string> SplitVocabLines(const std::string& contents) {
 
 absl::StatusOr<Json> ReadJson(const fs::path& path) {
   QKV_ASSIGN_OR_RETURN(const std::string contents, ReadFile(path));
-  try {
-    return Json::parse(contents);
-  } catch (const Json::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": bad JSON: ", e.what()));
+  absl::StatusOr<Json> json = ParseBoundedJson(contents);
+  if (!json.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": bad JSON: ", json.status().message()));
   }
+  return json;
 }
 
 // `object[key]` as a bool; `fallback` when absent or null. Throws Json::type_error on another type.
@@ -111,7 +121,22 @@ std::optional<std::vector<std::string>> ApplyTokenizerJson(const Json& tokenizer
   if (model.value("continuing_subword_prefix", std::string("##")) != "##") {
     throw Json::other_error::create(501, "only the \"##\" continuing_subword_prefix is supported", &model);
   }
-  options->max_chars_per_word = model.value("max_input_chars_per_word", options->max_chars_per_word);
+  if (const auto max_chars = model.find("max_input_chars_per_word");
+      max_chars != model.end() && !max_chars->is_null()) {
+    const bool in_range =
+        max_chars->is_number_unsigned()
+            ? max_chars->get<uint64_t>() >= 1 && max_chars->get<uint64_t>() <= kMaxCharsPerWordLimit
+            : max_chars->is_number_integer() && max_chars->get<int64_t>() >= 1 &&
+                  max_chars->get<int64_t>() <= kMaxCharsPerWordLimit;
+    if (!in_range) {
+      throw Json::other_error::create(
+          501,
+          absl::StrCat("model.max_input_chars_per_word must be an integer in [1, ", kMaxCharsPerWordLimit,
+                       "], got ", JsonSummary(*max_chars)),
+          &model);
+    }
+    options->max_chars_per_word = max_chars->get<int>();
+  }
   if (!want_vocab) return std::nullopt;
 
   const Json& vocab = model.at("vocab");

@@ -126,52 +126,54 @@ void AppendLowercase(char32_t c, std::u32string* out) {
 
 }  // namespace
 
+absl::StatusOr<Utf8Char> DecodeUtf8At(absl::string_view text, size_t offset) {
+  const auto* bytes = reinterpret_cast<const uint8_t*>(text.data());
+  const size_t size = text.size();
+  const size_t i = offset;
+  const uint8_t lead = bytes[i];
+  if (lead < 0x80) return Utf8Char{lead, static_cast<int32_t>(i), static_cast<int32_t>(i + 1)};
+  int length;
+  char32_t c;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+    c = lead & 0x1F;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    c = lead & 0x0F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    c = lead & 0x07;
+  } else if (lead == 0xC0 || lead == 0xC1) {
+    return Utf8Error("overlong encoding", i);
+  } else if (IsContinuation(lead)) {
+    return Utf8Error("unexpected continuation byte", i);
+  } else {
+    return Utf8Error(absl::StrFormat("invalid lead byte 0x%02X", lead), i);
+  }
+  for (int k = 1; k < length; ++k) {
+    if (i + k >= size) return Utf8Error("truncated sequence", i);
+    if (!IsContinuation(bytes[i + k])) return Utf8Error("truncated sequence", i);
+    c = (c << 6) | (bytes[i + k] & 0x3F);
+  }
+  if ((length == 3 && c < 0x800) || (length == 4 && c < 0x10000)) {
+    return Utf8Error("overlong encoding", i);
+  }
+  if (c >= 0xD800 && c <= 0xDFFF) return Utf8Error("surrogate code point", i);
+  if (c > 0x10FFFF) return Utf8Error("code point above U+10FFFF", i);
+  return Utf8Char{c, static_cast<int32_t>(i), static_cast<int32_t>(i + length)};
+}
+
 absl::StatusOr<std::vector<Utf8Char>> DecodeUtf8(absl::string_view text) {
   if (text.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
     return absl::InvalidArgumentError("text is too long (more than 2^31-1 bytes)");
   }
   std::vector<Utf8Char> chars;
   chars.reserve(text.size());
-  const auto* bytes = reinterpret_cast<const uint8_t*>(text.data());
-  const size_t size = text.size();
-  size_t i = 0;
-  while (i < size) {
-    const uint8_t lead = bytes[i];
-    if (lead < 0x80) {
-      chars.push_back({lead, static_cast<int32_t>(i), static_cast<int32_t>(i + 1)});
-      ++i;
-      continue;
-    }
-    int length;
-    char32_t c;
-    if (lead >= 0xC2 && lead <= 0xDF) {
-      length = 2;
-      c = lead & 0x1F;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      length = 3;
-      c = lead & 0x0F;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      length = 4;
-      c = lead & 0x07;
-    } else if (lead == 0xC0 || lead == 0xC1) {
-      return Utf8Error("overlong encoding", i);
-    } else if (IsContinuation(lead)) {
-      return Utf8Error("unexpected continuation byte", i);
-    } else {
-      return Utf8Error(absl::StrFormat("invalid lead byte 0x%02X", lead), i);
-    }
-    for (int k = 1; k < length; ++k) {
-      if (i + k >= size) return Utf8Error("truncated sequence", i);
-      if (!IsContinuation(bytes[i + k])) return Utf8Error("truncated sequence", i);
-      c = (c << 6) | (bytes[i + k] & 0x3F);
-    }
-    if ((length == 3 && c < 0x800) || (length == 4 && c < 0x10000)) {
-      return Utf8Error("overlong encoding", i);
-    }
-    if (c >= 0xD800 && c <= 0xDFFF) return Utf8Error("surrogate code point", i);
-    if (c > 0x10FFFF) return Utf8Error("code point above U+10FFFF", i);
-    chars.push_back({c, static_cast<int32_t>(i), static_cast<int32_t>(i + length)});
-    i += length;
+  for (size_t i = 0; i < text.size();) {
+    absl::StatusOr<Utf8Char> c = DecodeUtf8At(text, i);
+    if (!c.ok()) return c.status();
+    chars.push_back(*c);
+    i = static_cast<size_t>(c->end);
   }
   return chars;
 }

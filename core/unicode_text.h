@@ -29,6 +29,11 @@ struct Utf8Char {
 // REQUIRES: text.size() <= INT32_MAX (larger text is InvalidArgument too).
 absl::StatusOr<std::vector<Utf8Char>> DecodeUtf8(absl::string_view text);
 
+// Decodes the one character that starts at byte `offset` of `text`, with DecodeUtf8's checks and errors (the
+// error names `offset`), for callers that read a text incrementally. REQUIRES: offset < text.size() <=
+// INT32_MAX.
+absl::StatusOr<Utf8Char> DecodeUtf8At(absl::string_view text, size_t offset);
+
 // Appends the UTF-8 encoding of `code_point` (REQUIRES: a Unicode scalar value) to `out`.
 void AppendUtf8(char32_t code_point, std::string* out);
 

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/bounded_json.h"
 #include "core/model_loader.h"
 #include "core/status_macros.h"
 #include "nlohmann/json.hpp"
@@ -35,7 +36,12 @@ absl::StatusOr<std::optional<Pooling>> SentenceTransformersPooling(const std::st
   if (!in) return std::optional<Pooling>();
   std::stringstream text;
   text << in.rdbuf();
-  nlohmann::json json = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  absl::StatusOr<nlohmann::json> parsed = ParseBoundedJson(text.str());
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not a JSON object (", parsed.status().message(), ")"));
+  }
+  const nlohmann::json& json = *parsed;
   if (!json.is_object()) return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON object"));
   std::vector<std::string> enabled;
   for (const auto& [key, value] : json.items()) {
@@ -59,7 +65,12 @@ absl::StatusOr<bool> SentenceTransformersNormalize(const std::string& dir) {
   if (!in) return false;
   std::stringstream text;
   text << in.rdbuf();
-  nlohmann::json json = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  absl::StatusOr<nlohmann::json> parsed = ParseBoundedJson(text.str());
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not a JSON array (", parsed.status().message(), ")"));
+  }
+  const nlohmann::json& json = *parsed;
   if (!json.is_array()) return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON array"));
   for (const nlohmann::json& module : json) {
     if (module.is_object() && module.contains("type") && module["type"].is_string() &&
