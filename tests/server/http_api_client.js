@@ -148,10 +148,12 @@ async function main() {
   const protoJson = await post("/qkv.v1.EncoderService/Encode", request);
   const grpcAttn = await grpcCall("Encode", request);
   const pj = protoJson.json;
+  // protobuf's JSON writes a float32 in its shortest float form ("0.1"): read it back as float32.
+  const f32 = (values) => values.map(Math.fround);
   const attnWorst = Math.max(
-      maxAbs(pj.outputs[0].attention[0].probs.values, grpcAttn.outputs[0].attention[0].probs.values),
-      maxAbs(pj.outputs[0].attention[1].probs.values, grpcAttn.outputs[0].attention[1].probs.values));
-  const vecWorst = maxAbs(pj.outputs[0].tokenVectors.values, grpcAttn.outputs[0].token_vectors.values);
+      maxAbs(f32(pj.outputs[0].attention[0].probs.values), grpcAttn.outputs[0].attention[0].probs.values),
+      maxAbs(f32(pj.outputs[0].attention[1].probs.values), grpcAttn.outputs[0].attention[1].probs.values));
+  const vecWorst = maxAbs(f32(pj.outputs[0].tokenVectors.values), grpcAttn.outputs[0].token_vectors.values);
   check(protoJson.status === 200 && attnWorst === 0 && vecWorst === 0 &&
         JSON.stringify(pj.outputs[0].tokens) === JSON.stringify(grpcAttn.outputs[0].tokens),
         `proto JSON Encode with attention == gRPC (attention max abs ${attnWorst}, vectors ${vecWorst})`);
