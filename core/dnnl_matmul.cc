@@ -5,7 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
+#include "common/shape_string.h"
 
 namespace qkv {
 namespace {
@@ -13,10 +13,6 @@ namespace {
 // The row count whose preferred weight layout is used for every row count (probed on avx512_core: the
 // brgemm kernel accepts that layout for all M).
 constexpr int64_t kLayoutRows = 256;
-
-std::string ShapeString(const std::vector<int64_t>& shape) {
-  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
-}
 
 }  // namespace
 

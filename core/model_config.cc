@@ -1,12 +1,11 @@
 #include "core/model_config.h"
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/file_util.h"
 #include "nlohmann/json.hpp"
 
 namespace qkv {
@@ -166,12 +165,12 @@ absl::StatusOr<ModelConfig> ParseModelConfig(absl::string_view json_text, absl::
 }
 
 absl::StatusOr<ModelConfig> ReadModelConfig(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open the model config"));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": read error"));
-  return ParseModelConfig(text.str(), path);
+  absl::StatusOr<std::string> text = ReadFileToString(path);
+  if (absl::IsNotFound(text.status())) {
+    return absl::NotFoundError(absl::StrCat(path, ": cannot open the model config"));
+  }
+  if (!text.ok()) return absl::DataLossError(absl::StrCat(path, ": read error"));
+  return ParseModelConfig(*text, path);
 }
 
 }  // namespace qkv

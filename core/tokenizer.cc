@@ -10,7 +10,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
-#include "core/status_macros.h"
+#include "common/status_macros.h"
+#include "common/utf8.h"
 #include "core/unicode_text.h"
 
 namespace qkv {

@@ -2,9 +2,7 @@
 // casing from tokenizer.json's BertNormalizer or tokenizer_config.json).
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -13,7 +11,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "core/status_macros.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
 #include "core/tokenizer.h"
 #include "nlohmann/json.hpp"
 
@@ -22,15 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
-
-absl::StatusOr<std::string> ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path.string()));
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat("cannot read ", path.string()));
-  return std::move(contents).str();
-}
 
 // One token per line; only trailing '\r' and '\n' are removed (tokens may hold any other character).
 std::vector<std::string> SplitVocabLines(const std::string& contents) {
@@ -48,7 +38,7 @@ std::vector<std::string> SplitVocabLines(const std::string& contents) {
 }
 
 absl::StatusOr<Json> ReadJson(const fs::path& path) {
-  QKV_ASSIGN_OR_RETURN(const std::string contents, ReadFile(path));
+  QKV_ASSIGN_OR_RETURN(const std::string contents, ReadFileToString(path.string()));
   try {
     return Json::parse(contents);
   } catch (const Json::exception& e) {
@@ -149,7 +139,7 @@ std::optional<fs::path> FindTokenizerJson(const fs::path& dir) {
 
 absl::StatusOr<Tokenizer> Tokenizer::FromVocabFile(const std::string& vocab_path,
                                                    const TokenizerOptions& options) {
-  QKV_ASSIGN_OR_RETURN(const std::string contents, ReadFile(vocab_path));
+  QKV_ASSIGN_OR_RETURN(const std::string contents, ReadFileToString(vocab_path));
   return FromTokens(SplitVocabLines(contents), options, vocab_path);
 }
 

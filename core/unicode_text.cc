@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "absl/types/span.h"
+#include "common/utf8.h"
 #include "unicode/uchar.h"
 #include "unicode/unorm2.h"
 #include "unicode/ustring.h"
@@ -19,11 +20,9 @@
 namespace qkv {
 namespace {
 
-absl::Status Utf8Error(absl::string_view what, size_t offset) {
+absl::Status DecodeError(absl::string_view what, size_t offset) {
   return absl::InvalidArgumentError(absl::StrFormat("text is not valid UTF-8: %s at byte %d", what, offset));
 }
-
-bool IsContinuation(uint8_t b) { return (b & 0xC0) == 0x80; }
 
 // Code points as UTF-16, for the ICU C API. Returns the number of units written (1 or 2).
 int32_t ToUtf16(char32_t c, UChar units[2]) {
@@ -132,66 +131,16 @@ absl::StatusOr<std::vector<Utf8Char>> DecodeUtf8(absl::string_view text) {
   }
   std::vector<Utf8Char> chars;
   chars.reserve(text.size());
-  const auto* bytes = reinterpret_cast<const uint8_t*>(text.data());
-  const size_t size = text.size();
-  size_t i = 0;
-  while (i < size) {
-    const uint8_t lead = bytes[i];
-    if (lead < 0x80) {
-      chars.push_back({lead, static_cast<int32_t>(i), static_cast<int32_t>(i + 1)});
-      ++i;
-      continue;
+  for (size_t i = 0; i < text.size();) {
+    const Utf8Decoded d = DecodeUtf8At(text, i);
+    if (d.error == Utf8Error::kInvalidLead) {
+      return DecodeError(absl::StrFormat("invalid lead byte 0x%02X", static_cast<uint8_t>(text[i])), i);
     }
-    int length;
-    char32_t c;
-    if (lead >= 0xC2 && lead <= 0xDF) {
-      length = 2;
-      c = lead & 0x1F;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      length = 3;
-      c = lead & 0x0F;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      length = 4;
-      c = lead & 0x07;
-    } else if (lead == 0xC0 || lead == 0xC1) {
-      return Utf8Error("overlong encoding", i);
-    } else if (IsContinuation(lead)) {
-      return Utf8Error("unexpected continuation byte", i);
-    } else {
-      return Utf8Error(absl::StrFormat("invalid lead byte 0x%02X", lead), i);
-    }
-    for (int k = 1; k < length; ++k) {
-      if (i + k >= size) return Utf8Error("truncated sequence", i);
-      if (!IsContinuation(bytes[i + k])) return Utf8Error("truncated sequence", i);
-      c = (c << 6) | (bytes[i + k] & 0x3F);
-    }
-    if ((length == 3 && c < 0x800) || (length == 4 && c < 0x10000)) {
-      return Utf8Error("overlong encoding", i);
-    }
-    if (c >= 0xD800 && c <= 0xDFFF) return Utf8Error("surrogate code point", i);
-    if (c > 0x10FFFF) return Utf8Error("code point above U+10FFFF", i);
-    chars.push_back({c, static_cast<int32_t>(i), static_cast<int32_t>(i + length)});
-    i += length;
+    if (d.error != Utf8Error::kNone) return DecodeError(Utf8ErrorText(d.error), i);
+    chars.push_back({d.code_point, static_cast<int32_t>(i), static_cast<int32_t>(i + d.length)});
+    i += d.length;
   }
   return chars;
-}
-
-void AppendUtf8(char32_t c, std::string* out) {
-  if (c < 0x80) {
-    out->push_back(static_cast<char>(c));
-  } else if (c < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (c >> 6)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else if (c < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (c >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (c >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  }
 }
 
 bool IsBertWhitespace(char32_t c) {

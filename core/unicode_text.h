@@ -29,9 +29,6 @@ struct Utf8Char {
 // REQUIRES: text.size() <= INT32_MAX (larger text is InvalidArgument too).
 absl::StatusOr<std::vector<Utf8Char>> DecodeUtf8(absl::string_view text);
 
-// Appends the UTF-8 encoding of `code_point` (REQUIRES: a Unicode scalar value) to `out`.
-void AppendUtf8(char32_t code_point, std::string* out);
-
 // Rust's char::is_whitespace (the White_Space property): what BertNormalizer's clean_text turns into ' ' and
 // what BertPreTokenizer splits words on.
 bool IsBertWhitespace(char32_t c);

@@ -1,16 +1,15 @@
 #include "server/served_model.h"
 
 #include <algorithm>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
 #include "core/model_loader.h"
-#include "core/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace qkv {
@@ -31,11 +30,9 @@ std::string Basename(const std::string& path) {
 // mean, ...) or several, is an error: serving it with another default pooling would return wrong vectors.
 absl::StatusOr<std::optional<Pooling>> SentenceTransformersPooling(const std::string& dir) {
   const std::string path = dir + "/1_Pooling/config.json";
-  std::ifstream in(path);
-  if (!in) return std::optional<Pooling>();
-  std::stringstream text;
-  text << in.rdbuf();
-  nlohmann::json json = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  absl::StatusOr<std::string> text = ReadFileToString(path);
+  if (!text.ok()) return std::optional<Pooling>();
+  nlohmann::json json = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (!json.is_object()) return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON object"));
   std::vector<std::string> enabled;
   for (const auto& [key, value] : json.items()) {
@@ -55,11 +52,9 @@ absl::StatusOr<std::optional<Pooling>> SentenceTransformersPooling(const std::st
 // Whether <dir>/modules.json (sentence-transformers) lists a Normalize module; false without the file.
 absl::StatusOr<bool> SentenceTransformersNormalize(const std::string& dir) {
   const std::string path = dir + "/modules.json";
-  std::ifstream in(path);
-  if (!in) return false;
-  std::stringstream text;
-  text << in.rdbuf();
-  nlohmann::json json = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  absl::StatusOr<std::string> text = ReadFileToString(path);
+  if (!text.ok()) return false;
+  nlohmann::json json = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (!json.is_array()) return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON array"));
   for (const nlohmann::json& module : json) {
     if (module.is_object() && module.contains("type") && module["type"].is_string() &&

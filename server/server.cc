@@ -3,13 +3,12 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "core/status_macros.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
 #include "grpc/health/v1/health.pb.h"
 #include "server/http/ops_routes.h"
 #include "spdlog/spdlog.h"
@@ -17,13 +16,10 @@
 namespace qkv {
 
 absl::StatusOr<std::string> ReadPemFile(const std::string& path, const char* flag) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("--", flag, ": cannot read ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  if (text.str().empty())
-    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", path, " is empty"));
-  return text.str();
+  absl::StatusOr<std::string> text = ReadFileToString(path);
+  if (!text.ok()) return absl::NotFoundError(absl::StrCat("--", flag, ": cannot read ", path));
+  if (text->empty()) return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", path, " is empty"));
+  return text;
 }
 
 namespace {
