@@ -54,10 +54,11 @@ std::string TokenizeJson(const v1::TokenizeResponse& r) {
 }  // namespace
 
 int RunTokenizeCommand(const std::vector<std::string>& args, CliEnv& env) {
-  Subcommand cmd(kCommand, "qkv tokenize TEXT [flags]",
-                 "Tokenizes TEXT with the served model's WordPiece vocabulary ([CLS] TEXT [SEP]), without running\n"
-                 "the model. --ids prints just the ids, comma-separated (ready for 'qkv encode --ids').",
-                 env);
+  Subcommand cmd(
+      kCommand, "qkv tokenize TEXT [flags]",
+      "Tokenizes TEXT with the served model's WordPiece vocabulary ([CLS] TEXT [SEP]), without running\n"
+      "the model. --ids prints just the ids, comma-separated (ready for 'qkv encode --ids').",
+      env);
   std::string pair;
   std::string format = "table";
   int64_t max_length = 0;

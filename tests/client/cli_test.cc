@@ -26,7 +26,7 @@ struct DemoRun {
 
 // Runs a "demo" subcommand whose body returns `result`.
 DemoRun RunDemo(const std::vector<std::string>& args, const absl::Status& result,
-            std::vector<std::string>* positional = nullptr) {
+                std::vector<std::string>* positional = nullptr) {
   std::istringstream in;
   std::ostringstream out, err;
   CliEnv env;
@@ -120,13 +120,15 @@ TEST(SubcommandTest, ConnectChecksTheConnectionFlags) {
   }
   Subcommand cmd("demo", "qkv demo", "A demo command.", env);
   std::string target;
-  EXPECT_EQ(cmd.Run({}, [&](const std::vector<std::string>&) -> absl::Status {
-    absl::StatusOr<std::unique_ptr<EncoderClient>> client = cmd.Connect();
-    if (!client.ok()) return client.status();
-    target = (*client)->options().target;
-    EXPECT_EQ((*client)->options().max_attempts, 4);
-    return absl::OkStatus();
-  }), kExitOk);
+  EXPECT_EQ(cmd.Run({},
+                    [&](const std::vector<std::string>&) -> absl::Status {
+                      absl::StatusOr<std::unique_ptr<EncoderClient>> client = cmd.Connect();
+                      if (!client.ok()) return client.status();
+                      target = (*client)->options().target;
+                      EXPECT_EQ((*client)->options().max_attempts, 4);
+                      return absl::OkStatus();
+                    }),
+            kExitOk);
   EXPECT_EQ(target, "127.0.0.1:1");  // env.default_target stands in for an unset --target
 }
 
