@@ -57,35 +57,23 @@ std::string InfoText(const v1::GetModelInfoResponse& r) {
   return out;
 }
 
+// architecture, special_tokens and limits hold every field of their message, in field order.
 std::string InfoJson(const v1::GetModelInfoResponse& r) {
-  const v1::ModelArchitecture& a = r.architecture();
-  const v1::SpecialTokenIds& s = r.special_tokens();
-  const v1::ServerLimits& l = r.limits();
-  OrderedJson json = {
+  const OrderedJson json = {
       {"version", r.version()},
       {"model", r.model()},
       {"model_path", r.model_path()},
       {"format", r.format()},
-      // Every field of these two, in field order (int32 and string only: JSON numbers and strings).
-      {"architecture", ProtoToJson(a)},
-      {"special_tokens", ProtoToJson(s)},
+      {"architecture", ProtoToJson(r.architecture())},
+      {"special_tokens", ProtoToJson(r.special_tokens())},
       {"default_pooling", PoolingName(r.default_pooling())},
       {"default_normalize", r.default_normalize()},
       {"has_pooler", r.has_pooler()},
       {"precision", r.precision()},
       {"lower_case", r.lower_case()},
-      {"limits",
-       {{"max_batch_tokens", l.max_batch_tokens()},
-        {"max_batch_sequences", l.max_batch_sequences()},
-        {"max_queued_tokens", l.max_queued_tokens()},
-        {"max_message_bytes", l.max_message_bytes()},
-        {"max_attention_bytes", l.max_attention_bytes()},
-        {"max_queue_delay_us", l.max_queue_delay_us()},
-        {"workers", l.workers()},
-        {"threads_per_worker", l.threads_per_worker()}}},
-      {"kernels", OrderedJson::array()},
+      {"limits", ProtoToJson(r.limits())},
+      {"kernels", r.kernels()},
   };
-  for (const std::string& k : r.kernels()) json["kernels"].push_back(k);
   return DumpJsonLine(json);
 }
 

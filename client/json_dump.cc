@@ -11,7 +11,20 @@ OrderedJson ProtoToJson(const google::protobuf::Message& message) {
   std::string text;
   // Printing a valid message cannot fail (it has no Any fields to resolve).
   (void)google::protobuf::util::MessageToJsonString(message, &text, options);
-  return OrderedJson::parse(text, nullptr, /*allow_exceptions=*/false);
+  OrderedJson json = OrderedJson::parse(text, nullptr, /*allow_exceptions=*/false);
+  // The mapping writes 64-bit integers as strings (for JavaScript); the CLI's documents hold numbers.
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection& reflection = *message.GetReflection();
+  for (int i = 0; i < message.GetDescriptor()->field_count(); ++i) {
+    const FieldDescriptor* field = message.GetDescriptor()->field(i);
+    if (field->is_repeated()) continue;
+    if (field->cpp_type() == FieldDescriptor::CPPTYPE_INT64) {
+      json[field->name()] = reflection.GetInt64(message, field);
+    } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_UINT64) {
+      json[field->name()] = reflection.GetUInt64(message, field);
+    }
+  }
+  return json;
 }
 
 std::string DumpJsonLine(const OrderedJson& json) {

@@ -13,8 +13,8 @@ namespace qkv {
 
 using OrderedJson = nlohmann::ordered_json;
 
-// Every field of `message` (defaults included) under its proto name, through protobuf's JSON mapping
-// (int64 fields become strings, enums their value names).
+// Every field of `message` (defaults included) under its proto name, in field order, through protobuf's
+// JSON mapping (enums become their value names), except that singular 64-bit integers stay numbers.
 OrderedJson ProtoToJson(const google::protobuf::Message& message);
 
 // `json` without whitespace, followed by a newline. Strings that are not valid UTF-8 (a server's error
