@@ -174,7 +174,7 @@ absl::StatusOr<Tokenizer> Tokenizer::FromModelDirectory(const std::string& dir) 
     return absl::InvalidArgumentError(absl::StrCat(tokenizer_json->string(), ": ", e.what()));
   }
   if (has_vocab_txt) {
-    QKV_ASSIGN_OR_RETURN(const std::string contents, ReadFile(vocab_path));
+    QKV_ASSIGN_OR_RETURN(const std::string contents, ReadFileToString(vocab_path.string()));
     return FromTokens(SplitVocabLines(contents), options, vocab_path.string(), &added_tokens);
   }
   return FromTokens(*std::move(json_vocab), options, tokenizer_json->string(), &added_tokens);
