@@ -3,6 +3,10 @@
 # (qkv_encoder_bench) on the same .onnx file, same machine, same run, cell by cell, both at 2 threads.
 #
 #   bench/compare_ort.sh MODEL.onnx [--reps=3] [--cells=1x16,8x128,mixed] [--out=DIR] [--no-wait]
+#                        [--precision=fp32|bf16|int8]
+#
+# --precision picks qkv's precision (default fp32); ORT always runs the fp32 model, so the table compares
+# qkv in that precision against ORT fp32 (same file, threads and run).
 #
 # MODEL.onnx's directory must hold config.json (qkv's LoadModel reads it; so does this script, for the vocab
 # size and max positions). Needs:
@@ -26,13 +30,14 @@ set -euo pipefail
 usage() { sed -n '2,6p' "$0" >&2; exit 2; }
 [[ $# -ge 1 ]] || usage
 model=$1; shift
-reps=3; cells=""; out=""; wait=true
+reps=3; cells=""; out=""; wait=true; precision=fp32
 for arg in "$@"; do
   case $arg in
     --reps=*) reps=${arg#*=} ;;
     --cells=*) cells=${arg#*=} ;;
     --out=*) out=${arg#*=} ;;
     --no-wait) wait=false ;;
+    --precision=fp32 | --precision=bf16 | --precision=int8) precision=${arg#*=} ;;
     *) usage ;;
   esac
 done
@@ -88,7 +93,7 @@ run_qkv() {
     idle=true; wait_idle || idle=false
     b0=$(busy_jiffies); w0=$(date +%s%N)
     OMP_NUM_THREADS=$threads /usr/bin/time -f '%U %S' -o "$out/time.txt" "$bench_bin" --model="$model" \
-      --model_name="$name" --benchmark_filter="$filter" --benchmark_repetitions="$reps" \
+      --model_name="$name" --precision="$precision" --benchmark_filter="$filter" --benchmark_repetitions="$reps" \
       --benchmark_report_aggregates_only=true --benchmark_format=json >"$out/qkv_try.json" 2>"$out/qkv_stderr.txt"
     w1=$(date +%s%N); b1=$(busy_jiffies)
     cpu=$(awk '{print $1 + $2}' "$out/time.txt")
@@ -107,7 +112,7 @@ run_qkv() {
   return 0
 }
 
-echo "# $name: $model (vocab $vocab, max positions $max_pos), threads $threads, results in $out" >&2
+echo "# $name: $model (vocab $vocab, max positions $max_pos), threads $threads, qkv $precision, results in $out" >&2
 IFS=, read -ra cell_list <<<"$cells"
 for cell in "${cell_list[@]}"; do
   ort_cells=$cell
@@ -122,14 +127,14 @@ for cell in "${cell_list[@]}"; do
 done
 
 # One combined markdown table (also saved as $out/table.md).
-node - "$out" "$name" "${cell_list[@]}" <<'EOF' | tee "$out/table.md"
+node - "$out" "$name" "$precision" "${cell_list[@]}" <<'EOF' | tee "$out/table.md"
 const fs = require('fs');
-const [out, name, ...cells] = process.argv.slice(2);
+const [out, name, precision, ...cells] = process.argv.slice(2);
 const read = (f) => JSON.parse(fs.readFileSync(`${out}/${f}`, 'utf8'));
 const pct = (cores, idle) => `${(cores * 100).toFixed(0)}%${idle ? '' : ' (never idle)'}`;
 const ctx = read(`qkv_${cells[0]}.json`).context;
 const ortInfo = read(`ort_${cells[0]}.json`);
-console.log(`### ${name}: onnxruntime-node ${ortInfo.ort_version} vs qkv, ${ortInfo.threads} threads each`);
+console.log(`### ${name}: onnxruntime-node ${ortInfo.ort_version} (fp32) vs qkv ${precision}, ${ortInfo.threads} threads each`);
 console.log(`Host: ${ctx.host_name}, ${ctx.num_cpus} CPUs @ ${ctx.mhz_per_cpu} MHz; run ${ctx.date}.\n`);
 console.log('| shape | ORT ms | qkv ms | speedup (ORT/qkv) | ORT tokens/s | qkv tokens/s | other procs CPU, ORT / qkv (% of a core) |');
 console.log('|---|---:|---:|---:|---:|---:|---|');

@@ -30,6 +30,7 @@
 #include "benchmark/benchmark.h"
 #include "core/encoder.h"
 #include "core/model_loader.h"
+#include "core/precision.h"
 
 namespace qkv {
 namespace {
@@ -136,21 +137,23 @@ void BM_MixedLengths(benchmark::State& state, std::shared_ptr<const Encoder> enc
   state.counters["tokens"] = static_cast<double>(tokens);
 }
 
-void RegisterModel(const std::string& name, const std::string& path) {
+void RegisterModel(const std::string& name, const std::string& path, const EncoderOptions& options) {
   absl::StatusOr<LoadedModel> model = LoadModel(path);
   if (!model.ok()) {
     std::fprintf(stderr, "skipping %s: %s\n", name.c_str(), std::string(model.status().message()).c_str());
     return;
   }
   const ModelConfig config = model->config;
-  absl::StatusOr<std::unique_ptr<Encoder>> encoder = Encoder::Create(config, std::move(model->weights));
+  absl::StatusOr<std::unique_ptr<Encoder>> encoder =
+      Encoder::Create(config, std::move(model->weights), options);
   if (!encoder.ok()) {
     std::fprintf(stderr, "skipping %s: %s\n", name.c_str(), std::string(encoder.status().message()).c_str());
     return;
   }
   std::shared_ptr<const Encoder> shared(std::move(*encoder));
-  std::fprintf(stderr, "%s: %s (%s), L=%lld D=%lld H=%lld F=%lld\n", name.c_str(),
-               model->weights_path.c_str(), model->format.c_str(),
+  std::fprintf(stderr, "%s: %s (%s, %s on %s), L=%lld D=%lld H=%lld F=%lld\n", name.c_str(),
+               model->weights_path.c_str(), model->format.c_str(), PrecisionName(options.precision),
+               EffectiveCpuIsaName().c_str(),
                static_cast<long long>(config.num_hidden_layers), static_cast<long long>(config.hidden_size),
                static_cast<long long>(config.num_attention_heads),
                static_cast<long long>(config.intermediate_size));
@@ -192,14 +195,32 @@ std::string ModelName(std::string path) {
 }  // namespace qkv
 
 int main(int argc, char** argv) {
-  // Takes out --model=PATH and --model_name=NAME; the rest goes to Google Benchmark.
+  // Takes out --model=PATH, --model_name=NAME, --precision=fp32|bf16|int8 (default fp32; bf16 runs even
+  // where it is emulated, saying so) and --int8_scaling=per_token|per_tensor; the rest goes to Google
+  // Benchmark.
   std::string model_path, model_name;
+  qkv::EncoderOptions options;
+  options.allow_emulated_bf16 = true;
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--model=", 8) == 0) {
       model_path = argv[i] + 8;
     } else if (std::strncmp(argv[i], "--model_name=", 13) == 0) {
       model_name = argv[i] + 13;
+    } else if (std::strncmp(argv[i], "--precision=", 12) == 0) {
+      absl::StatusOr<qkv::Precision> precision = qkv::ParsePrecision(argv[i] + 12);
+      if (!precision.ok()) {
+        std::fprintf(stderr, "%s\n", std::string(precision.status().message()).c_str());
+        return 2;
+      }
+      options.precision = *precision;
+      if (options.precision == qkv::Precision::kBf16 && !qkv::NativeBf16Supported()) {
+        std::fprintf(stderr, "note: bf16 is emulated on this CPU (%s)\n", qkv::EffectiveCpuIsaName().c_str());
+      }
+    } else if (std::strcmp(argv[i], "--int8_scaling=per_tensor") == 0) {
+      options.int8_activation_scaling = qkv::ActivationScaling::kPerTensor;
+    } else if (std::strcmp(argv[i], "--int8_scaling=per_token") == 0) {
+      options.int8_activation_scaling = qkv::ActivationScaling::kPerToken;
     } else {
       argv[kept++] = argv[i];
     }
@@ -208,10 +229,10 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   if (!model_path.empty()) {
-    qkv::RegisterModel(model_name.empty() ? qkv::ModelName(model_path) : model_name, model_path);
+    qkv::RegisterModel(model_name.empty() ? qkv::ModelName(model_path) : model_name, model_path, options);
   } else {
-    qkv::RegisterModel("bert-tiny-random", QKV_SOURCE_DIR "/models/bert-tiny-random");
-    qkv::RegisterModel("minilm-l6-random", QKV_SHARED_DIR "/models/minilm-l6-random");
+    qkv::RegisterModel("bert-tiny-random", QKV_SOURCE_DIR "/models/bert-tiny-random", options);
+    qkv::RegisterModel("minilm-l6-random", QKV_SHARED_DIR "/models/minilm-l6-random", options);
   }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -1,7 +1,7 @@
 // Service throughput at saturation vs the bare engine, same machine, same run.
 //
 //   build/<dir>/bench/qkv_service_bench [--model=DIR] [--seconds=5] [--concurrency=16] [--workers=0]
-//                                       [--threads_per_worker=0]
+//                                       [--threads_per_worker=0] [--precision=fp32|bf16|int8]
 //
 // For each workload (sequences per request x tokens per sequence, what is returned):
 //   bare     the Encoder alone: `workers` threads, each with its own Workspace and threads_per_worker OpenMP
@@ -36,6 +36,8 @@ ABSL_FLAG(double, seconds, 5, "measured seconds per workload and mode");
 ABSL_FLAG(int, concurrency, 16, "outstanding Encode calls in the service mode");
 ABSL_FLAG(int, workers, 0, "server workers (0 = the server's default for this machine)");
 ABSL_FLAG(int, threads_per_worker, 0, "OpenMP threads per worker (0 = the server's default)");
+ABSL_FLAG(std::string, precision, "fp32",
+          "encoder precision, fp32|bf16|int8, for both modes (bf16 runs even where it is emulated)");
 
 namespace qkv {
 namespace {
@@ -190,6 +192,8 @@ int Main() {
   config.workers = absl::GetFlag(FLAGS_workers);
   config.threads_per_worker = absl::GetFlag(FLAGS_threads_per_worker);
   config.max_queued_tokens = 1 << 22;
+  config.precision = absl::GetFlag(FLAGS_precision);
+  config.allow_emulated_bf16 = true;
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(config);
   if (!server.ok()) {
     std::fprintf(stderr, "%s\n", std::string(server.status().message()).c_str());
@@ -208,8 +212,10 @@ int Main() {
   const absl::Duration duration = absl::Seconds(absl::GetFlag(FLAGS_seconds));
   const int concurrency = absl::GetFlag(FLAGS_concurrency);
 
-  std::printf("model %s, workers=%d threads_per_worker=%d, cpus=%d, concurrency=%d, %.1f s per measurement\n",
-              model.name.c_str(), resolved.workers, resolved.threads_per_worker, AvailableCpus(), concurrency,
+  std::printf(
+      "model %s, precision %s, workers=%d threads_per_worker=%d, cpus=%d, concurrency=%d, %.1f s per "
+      "measurement\n",
+      model.name.c_str(), PrecisionName(model.precision), resolved.workers, resolved.threads_per_worker, AvailableCpus(), concurrency,
               absl::ToDoubleSeconds(duration));
   std::printf("%-28s %12s %12s %7s %9s %9s %11s\n", "workload", "bare seq/s", "service seq/s", "ratio",
               "p50 ms", "p99 ms", "batch seqs");

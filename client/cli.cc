@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/types/optional.h"
+#include "absl/strings/strip.h"
 #include "qkv_version.h"
 
 namespace qkv {
@@ -25,6 +26,8 @@ absl::StatusCode StatusCodeFor(ExitCode code) {
       return absl::StatusCode::kInvalidArgument;
     case kExitLocalError:
       return absl::StatusCode::kFailedPrecondition;
+    case kExitUnauthenticated:
+      return absl::StatusCode::kUnauthenticated;
     default:
       return absl::StatusCode::kUnknown;
   }
@@ -54,10 +57,11 @@ std::string MainHelp() {
   absl::StrAppend(
       &out,
       "\nGlobal flags (every command): --target (env QKV_TARGET, default localhost:50051), --timeout,\n"
-      "  --tls, --tls-ca, --tls-cert, --tls-key, --tls-server-name, --retries.\n"
+      "  --tls, --tls-ca, --tls-cert, --tls-key, --tls-server-name, --retries,\n"
+      "  --auth-token-file (default: the token in env QKV_AUTH_TOKEN).\n"
       "Run 'qkv <command> --help' for the flags of a command.\n\n"
       "Exit codes: 0 success; 1 RPC failed; 2 usage error; 3 local error (files, input);\n"
-      "  4 health: server not SERVING.\n");
+      "  4 health: server not SERVING; 5 UNAUTHENTICATED: missing or wrong auth token.\n");
   return out;
 }
 
@@ -74,6 +78,8 @@ CliEnv CliEnv::FromProcess() {
   env.no_color = no_color != nullptr && no_color[0] != '\0';
   const char* target = std::getenv("QKV_TARGET");
   if (target != nullptr && target[0] != '\0') env.default_target = target;
+  const char* token = std::getenv("QKV_AUTH_TOKEN");
+  if (token != nullptr) env.auth_token = token;
   return env;
 }
 
@@ -97,6 +103,7 @@ ExitCode ExitCodeOf(const absl::Status& status) {
   const absl::optional<absl::Cord> code = status.GetPayload(kExitCodeUrl);
   int value = kExitRpcError;
   if (code.has_value() && absl::SimpleAtoi(std::string(*code), &value)) return static_cast<ExitCode>(value);
+  if (absl::IsUnauthenticated(status)) return kExitUnauthenticated;  // an RPC refused for its token
   return kExitRpcError;
 }
 
@@ -119,6 +126,10 @@ int Subcommand::Run(const std::vector<std::string>& args, const Body& body) {
   flags_.AddString("tls-server-name", &o.tls.server_name,
                    "name expected in the server certificate (when the target is an IP address)", "NAME");
   flags_.AddInt("retries", &retries_, "extra attempts when the server is UNAVAILABLE (0-4)");
+  flags_.AddString("auth-token-file", &auth_token_file_,
+                   "file holding the bearer token to send on every call (default: the token in "
+                   "$QKV_AUTH_TOKEN)",
+                   "FILE");
 
   std::vector<std::string> positional;
   if (absl::Status s = flags_.Parse(args, &positional); !s.ok()) return Report(UsageError(s.message()));
@@ -135,6 +146,13 @@ absl::StatusOr<std::unique_ptr<EncoderClient>> Subcommand::Connect() const {
   if (retries_ < 0 || retries_ > 4)
     return UsageError(absl::StrCat("--retries must be in [0, 4], got ", retries_));
   options.max_attempts = static_cast<int>(retries_) + 1;
+  if (!auth_token_file_.empty()) {
+    absl::StatusOr<std::string> token = ReadAuthTokenFile(auth_token_file_);
+    if (!token.ok()) return LocalError(absl::StrCat("--auth-token-file: ", token.status().message()));
+    options.auth_token = *std::move(token);
+  } else {
+    options.auth_token = std::string(absl::StripAsciiWhitespace(env_.auth_token));
+  }
   if (absl::Status s = options.Validate(); !s.ok()) return UsageError(s.message());
   absl::StatusOr<std::unique_ptr<EncoderClient>> client = EncoderClient::Create(options);
   if (!client.ok()) return LocalError(client.status().message());
@@ -146,6 +164,11 @@ int Subcommand::Report(const absl::Status& status) const {
   if (status.ok() || status.GetPayload(kSilentUrl).has_value()) return code;
   if (!status.GetPayload(kExitCodeUrl).has_value()) {  // an RPC's status
     *env_.err << "qkv " << name_ << ": " << FormatStatus(status) << "\n";
+    if (code == kExitUnauthenticated) {
+      *env_.err << "qkv " << name_
+                << ": the server needs a bearer token it accepts: pass --auth-token-file FILE or set "
+                   "QKV_AUTH_TOKEN\n";
+    }
   } else {
     *env_.err << "qkv " << name_ << ": " << status.message() << "\n";
     if (code == kExitUsage) *env_.err << "Run 'qkv " << name_ << " --help' for usage.\n";

@@ -7,10 +7,12 @@
 //   2  usage error: unknown subcommand or flag, bad flag value, missing argument
 //   3  local error: an input file cannot be read, an output file cannot be written, bad local input
 //   4  `qkv health`: the server answered but is not SERVING (NOT_SERVING, UNKNOWN, SERVICE_UNKNOWN)
+//   5  the server refused the call as UNAUTHENTICATED (no bearer token, or not one it accepts)
 //
 // Errors travel as absl::Status up to Subcommand::Run, which prints them and maps them to an exit code: a
 // status made by UsageError, LocalError or ExitError carries its exit code (a payload); any other error is
-// an RPC's status (exit 1, printed as "CODE: message").
+// an RPC's status (exit 1, printed as "CODE: message"; exit 5 with a hint about the token for
+// UNAUTHENTICATED).
 #ifndef QKV_CLIENT_CLI_H_
 #define QKV_CLIENT_CLI_H_
 
@@ -36,6 +38,7 @@ enum ExitCode : int {
   kExitUsage = 2,
   kExitLocalError = 3,
   kExitNotServing = 4,
+  kExitUnauthenticated = 5,
 };
 
 // What a subcommand may touch. Tests substitute string streams.
@@ -47,8 +50,10 @@ struct CliEnv {
   bool stderr_is_tty = false;
   bool no_color = false;                           // NO_COLOR is set (https://no-color.org)
   std::string default_target = "localhost:50051";  // QKV_TARGET when set
+  std::string auth_token;                          // QKV_AUTH_TOKEN: the bearer token itself
 
-  // std::cin/cout/cerr, isatty() of fds 1 and 2, NO_COLOR and QKV_TARGET from the environment.
+  // std::cin/cout/cerr, isatty() of fds 1 and 2, NO_COLOR, QKV_TARGET and QKV_AUTH_TOKEN from the
+  // environment.
   static CliEnv FromProcess();
 };
 
@@ -64,7 +69,8 @@ absl::Status Silent(absl::Status status);
 ExitCode ExitCodeOf(const absl::Status& status);
 
 // One subcommand: its flags followed by the connection flags every command shares (--target, --timeout,
-// --tls, --tls-ca, --tls-cert, --tls-key, --tls-server-name, --retries), parsed into ClientOptions.
+// --tls, --tls-ca, --tls-cert, --tls-key, --tls-server-name, --retries, --auth-token-file), parsed into
+// ClientOptions.
 //
 //   Subcommand cmd("info", "qkv info [flags]", "Describes the served model.", env);
 //   cmd.flags().AddChoice("format", &format, {"table", "json"}, "output format");
@@ -90,8 +96,9 @@ class Subcommand {
   // Prints the error, if any, to env.err and returns the exit code.
   int Run(const std::vector<std::string>& args, const Body& body);
 
-  // A client for the connection flags (the target defaults to env.default_target). UsageError for bad
-  // values, LocalError when a TLS file cannot be read.
+  // A client for the connection flags (the target defaults to env.default_target; the bearer token is
+  // read from --auth-token-file, else taken from env.auth_token). UsageError for bad values, LocalError
+  // when a TLS or token file cannot be read or the token file holds no usable token.
   absl::StatusOr<std::unique_ptr<EncoderClient>> Connect() const;
 
  private:
@@ -102,7 +109,8 @@ class Subcommand {
   CliEnv& env_;
   FlagSet flags_;
   ClientOptions client_options_;
-  int64_t retries_ = 3;  // --retries: extra attempts on UNAVAILABLE, [0, 4]
+  int64_t retries_ = 3;          // --retries: extra attempts on UNAVAILABLE, [0, 4]
+  std::string auth_token_file_;  // --auth-token-file; empty = env.auth_token ($QKV_AUTH_TOKEN)
 };
 
 // A subcommand's entry point: `args` excludes "qkv" and the subcommand name.

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/cli.h"
 #include "client/encode_output.h"
+#include "client/input_lines.h"
 #include "client/json_writer.h"
 #include "client/progress.h"
 #include "client/text_util.h"
@@ -214,16 +215,6 @@ absl::Status EncodeBulk(const std::vector<std::string>& lines, const EncodeFlags
   return absl::OkStatus();
 }
 
-absl::Status ReadLines(std::istream& in, std::vector<std::string>* lines) {
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines->push_back(line);
-  }
-  if (in.bad()) return absl::DataLossError("read error");
-  return absl::OkStatus();
-}
-
 // The command once its flags are parsed; `texts` are the positional arguments.
 absl::Status RunEncode(Subcommand& cmd, std::vector<std::string> texts, EncodeFlags& f) {
   CliEnv& env = cmd.env();
@@ -268,24 +259,16 @@ absl::Status RunEncode(Subcommand& cmd, std::vector<std::string> texts, EncodeFl
   QKV_ASSIGN_OR_RETURN(std::unique_ptr<EncoderClient> client, cmd.Connect());
 
   if (bulk) {
-    std::vector<std::string> lines;
-    absl::Status read;
+    absl::StatusOr<std::vector<std::string>> lines;
     if (f.file == "-") {
-      read = ReadLines(*env.in, &lines);
+      lines = ReadInputLines(*env.in, "stdin");
     } else {
       std::ifstream in(f.file);
       if (!in) return LocalError(absl::StrCat("cannot open ", f.file));
-      read = ReadLines(in, &lines);
+      lines = ReadInputLines(in, f.file);
     }
-    if (!read.ok()) return LocalError(absl::StrCat(f.file, ": ", read.message()));
-    const std::string source = f.file == "-" ? "stdin" : f.file;
-    if (lines.empty()) return LocalError(absl::StrCat(source, " has no lines"));
-    for (size_t i = 0; i < lines.size(); ++i) {
-      if (!IsValidUtf8(lines[i])) {
-        return LocalError(absl::StrCat(source, ": line ", i + 1, " is not valid UTF-8"));
-      }
-    }
-    return EncodeBulk(lines, f, *client, env);
+    if (!lines.ok()) return LocalError(lines.status().message());
+    return EncodeBulk(*lines, f, *client, env);
   }
 
   v1::EncodeRequest request;

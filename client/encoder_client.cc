@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "client/json_dump.h"
 #include "common/file_util.h"
@@ -28,7 +29,31 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, const char* what) 
 
 std::string ProtoDuration(absl::Duration d) { return absl::StrFormat("%.9fs", absl::ToDoubleSeconds(d)); }
 
+constexpr size_t kMaxAuthTokenLength = 4096;
+
+// Printable ASCII (what HTTP/2 metadata may carry) without blanks, as a bearer token is.
+bool IsSendableToken(absl::string_view token) {
+  if (token.size() > kMaxAuthTokenLength) return false;
+  for (char c : token) {
+    if (c <= ' ' || c > '~') return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+absl::StatusOr<std::string> ReadAuthTokenFile(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadFile(path, "auth token");
+  if (!text.ok()) return text.status();
+  const std::string token(absl::StripAsciiWhitespace(*text));
+  if (token.empty()) return absl::InvalidArgumentError(absl::StrCat("auth token file ", path, " is empty"));
+  if (!IsSendableToken(token)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "auth token file ", path,
+        " must hold one token: printable ASCII without blanks or line breaks, at most 4096 characters"));
+  }
+  return token;
+}
 
 absl::Status ClientOptions::Validate() const {
   if (target.empty()) return absl::InvalidArgumentError("empty target");
@@ -48,6 +73,10 @@ absl::Status ClientOptions::Validate() const {
   }
   if (max_reconnect_backoff < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("max_reconnect_backoff must be >= 0");
+  }
+  if (!IsSendableToken(auth_token)) {
+    return absl::InvalidArgumentError(
+        "the auth token (QKV_AUTH_TOKEN) must be printable ASCII without blanks, at most 4096 characters");
   }
   if (max_receive_message_bytes <= 0)
     return absl::InvalidArgumentError("max_receive_message_bytes must be > 0");
@@ -140,6 +169,7 @@ EncoderClient::EncoderClient(ClientOptions options, std::shared_ptr<grpc::Channe
 void EncoderClient::PrepareContext(grpc::ClientContext* context) const {
   context->set_deadline(absl::ToChronoTime(absl::Now() + options_.timeout));
   if (options_.wait_for_ready) context->set_wait_for_ready(true);
+  if (!options_.auth_token.empty()) context->AddMetadata("authorization", "Bearer " + options_.auth_token);
 }
 
 absl::Status EncoderClient::Encode(const v1::EncodeRequest& request, v1::EncodeResponse* response) const {

@@ -11,6 +11,7 @@
 // balances calls round_robin over every address the target resolves to (an ipv4:/ipv6: list or a dns:
 // name with several records). TLS is on when any TLS option is set: the server is verified against
 // tls.ca_file (or the system roots), and tls.cert_file + tls.key_file present a client certificate (mTLS).
+// options.auth_token, when set, goes with every call as `authorization: Bearer <token>`.
 //
 // Thread safety: all methods are const and safe to call from any number of threads at once.
 #ifndef QKV_CLIENT_ENCODER_CLIENT_H_
@@ -59,15 +60,24 @@ struct ClientOptions {
   absl::Duration max_reconnect_backoff = absl::ZeroDuration();
   // Wait for the channel to connect (up to the deadline) instead of failing fast when no server is up.
   bool wait_for_ready = false;
+  // Bearer token sent as `authorization: Bearer <auth_token>` metadata on every call (health included);
+  // empty = none. Printable ASCII without blanks. Without TLS the token crosses the network in clear.
+  std::string auth_token;
 
   // InvalidArgument for an empty target, a non-positive timeout, max_attempts outside [1, 5], an unknown
-  // lb_policy, or a client certificate without its key (or the reverse).
+  // lb_policy, a client certificate without its key (or the reverse), or an auth_token with blanks or
+  // non-printable characters.
   absl::Status Validate() const;
 };
 
 // The channel's default service config: options.lb_policy (round_robin by default) and a retryPolicy for
 // UNAVAILABLE on every method of qkv.v1.EncoderService and grpc.health.v1.Health.
 std::string DefaultServiceConfigJson(const ClientOptions& options);
+
+// The bearer token in the file at `path`: its whole text without surrounding whitespace (a trailing
+// newline is fine). NotFound when it cannot be read; InvalidArgument when it is empty or holds blanks,
+// line breaks or non-printable characters (the token itself is never part of the message).
+absl::StatusOr<std::string> ReadAuthTokenFile(const std::string& path);
 
 // The gRPC status of a call as an absl::Status: the same code (the numbering is shared) and message.
 absl::Status FromGrpcStatus(const grpc::Status& status);

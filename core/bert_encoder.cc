@@ -45,7 +45,8 @@ absl::StatusOr<std::unique_ptr<Encoder>> Encoder::Create(const ModelConfig& conf
 
 BertEncoder::BertEncoder(const ModelConfig& config, const EncoderOptions& options)
     : config_(config),
-      max_batch_tokens_(std::max(options.max_batch_tokens, config.max_position_embeddings)) {}
+      max_batch_tokens_(std::max(options.max_batch_tokens, config.max_position_embeddings)),
+      precision_(options.precision) {}
 
 absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Build(const ModelConfig& config,
                                                                 BertWeights weights,
@@ -60,6 +61,13 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Build(const ModelConfi
         absl::StrCat("EncoderOptions.max_batch_tokens must be positive, got ", options.max_batch_tokens));
   }
   QKV_RETURN_IF_ERROR(weights.Validate(config));
+  if (options.precision == Precision::kBf16 && !NativeBf16Supported() && !options.allow_emulated_bf16) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "precision bf16 needs a CPU with native bf16 (AVX512-BF16 or AMX); this one is ", EffectiveCpuIsaName(),
+        ", where oneDNN emulates bf16 several times slower than fp32. Use fp32 or int8, or force bf16 with "
+        "--allow_emulated_bf16"));
+  }
+  const MatMulOptions matmul_options{options.precision, options.int8_activation_scaling};
 
   const int64_t d = config.hidden_size;
   const int64_t f = config.intermediate_size;
@@ -69,12 +77,15 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Build(const ModelConfi
                                                          std::move(weights.position_embeddings),
                                                          std::move(weights.token_type_embeddings)));
   QKV_ASSIGN_OR_RETURN(e.norm_, LayerNormOp::Create(d, config.layer_norm_eps));
-  QKV_ASSIGN_OR_RETURN(e.qkv_op_, MatMulOp::Create(d, 3 * d, Epilogue::kBias, "qkv"));
-  QKV_ASSIGN_OR_RETURN(e.attention_output_op_,
-                       MatMulOp::Create(d, d, Epilogue::kBiasResidual, "attention_output"));
-  QKV_ASSIGN_OR_RETURN(e.intermediate_op_, MatMulOp::Create(d, f, Epilogue::kBiasGelu, "intermediate"));
-  QKV_ASSIGN_OR_RETURN(e.output_op_, MatMulOp::Create(f, d, Epilogue::kBiasResidual, "output"));
-  QKV_ASSIGN_OR_RETURN(e.attention_, SelfAttention::Create(config.num_attention_heads, config.head_size()));
+  QKV_ASSIGN_OR_RETURN(e.qkv_op_, MatMulOp::Create(d, 3 * d, Epilogue::kBias, "qkv", matmul_options));
+  QKV_ASSIGN_OR_RETURN(e.attention_output_op_, MatMulOp::Create(d, d, Epilogue::kBiasResidual,
+                                                                "attention_output", matmul_options));
+  QKV_ASSIGN_OR_RETURN(e.intermediate_op_,
+                       MatMulOp::Create(d, f, Epilogue::kBiasGelu, "intermediate", matmul_options));
+  QKV_ASSIGN_OR_RETURN(e.output_op_,
+                       MatMulOp::Create(f, d, Epilogue::kBiasResidual, "output", matmul_options));
+  QKV_ASSIGN_OR_RETURN(e.attention_, SelfAttention::Create(config.num_attention_heads, config.head_size(),
+                                                           config.max_position_embeddings));
   QKV_ASSIGN_OR_RETURN(
       e.embedding_norm_,
       e.norm_->MakeParams(weights.embedding_norm.gamma, weights.embedding_norm.beta, "embeddings.LayerNorm"));
@@ -103,15 +114,19 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Build(const ModelConfi
     QKV_ASSIGN_OR_RETURN(e.pooler_op_, MatMulOp::Create(d, d, Epilogue::kBiasTanh, "pooler"));
     QKV_ASSIGN_OR_RETURN(e.pooler_, e.pooler_op_->Pack(weights.pooler->weight, weights.pooler->bias));
   }
-  // Settle the row-chunk primitives of every batch size now; only attention shapes (per sequence length)
-  // are built on first use.
+  // Settle the row-chunk primitives of every batch size now, then make the tables lock-free.
   try {
-    for (const MatMulOp* op :
+    for (MatMulOp* op :
          {e.qkv_op_.get(), e.attention_output_op_.get(), e.intermediate_op_.get(), e.output_op_.get()}) {
       op->Prebuild(e.max_batch_tokens_);
+      op->Seal();
     }
     e.norm_->Prebuild(e.max_batch_tokens_);
-    if (e.pooler_op_ != nullptr) e.pooler_op_->Prebuild(kPrebuiltPoolerRows);
+    e.norm_->Seal();
+    if (e.pooler_op_ != nullptr) {
+      e.pooler_op_->Prebuild(kPrebuiltPoolerRows);
+      e.pooler_op_->Seal();
+    }
   } catch (const dnnl::error& error) {
     return DnnlErrorToStatus(error, "building encoder primitives");
   }

@@ -1,5 +1,6 @@
-// BertEncoder: the Encoder implementation for post-LayerNorm BERT-family models on oneDNN fp32, and its
-// Workspace. Encoder::Create (declared in encoder.h) builds one.
+// BertEncoder: the Encoder implementation for post-LayerNorm BERT-family models on oneDNN, and its
+// Workspace. The four projection/feed-forward matmuls of each layer run in EncoderOptions::precision; all
+// else (embeddings, attention, softmax, LayerNorm, GELU, residuals, pooler) stays fp32. Encoder::Create (declared in encoder.h) builds one.
 //
 // Per layer, over the packed rows [M = sum(T_i), D] of a ragged batch:
 //   qkv     = h · W_qkv + b_qkv                          // [M, 3D], one matmul, W_qkv = query | key | value
@@ -10,8 +11,8 @@
 // Embeddings: h = LayerNorm(word + position + token type). Pooler: tanh(h[0] · W_p + b_p).
 //
 // Primitives: Create() builds the projection, FFN and LayerNorm primitives for every row chunk of a batch of
-// up to max_batch_tokens (primitive_cache.h); attention primitives depend on the sequence length and are
-// built the first time a length is seen, under an internal lock, then kept.
+// up to max_batch_tokens, and the attention primitives for every length bucket up to
+// max_position_embeddings (primitive_cache.h, attention.h); requests then only look them up, without a lock.
 //
 // Thread safety: see encoder.h. The model is immutable after Create().
 #ifndef QKV_CORE_BERT_ENCODER_H_
@@ -50,7 +51,7 @@ class BertWorkspace final : public Workspace {
   AlignedBuffer qkv_;           // [M, 3D]
   AlignedBuffer context_;       // [M, D]
   AlignedBuffer intermediate_;  // [M, F]
-  AlignedBuffer scores_;        // attention scores of one group of sequences
+  AlignedBuffer scores_;        // attention scratch of one group of sequences (attention.h)
   AlignedBuffer pool_in_;       // [B, D] first rows of the sequences that use the pooler
   AlignedBuffer pool_out_;      // [B, D]
   std::vector<int64_t> lengths_;
@@ -67,6 +68,7 @@ class BertEncoder final : public Encoder {
                    std::vector<SequenceOutput>* outputs) const override;
   const ModelConfig& config() const override { return config_; }
   bool has_pooler() const override { return pooler_.has_value(); }
+  Precision precision() const override { return precision_; }
   std::vector<std::string> KernelInfo() const override;
 
  private:
@@ -90,6 +92,7 @@ class BertEncoder final : public Encoder {
 
   const ModelConfig config_;
   const int64_t max_batch_tokens_;
+  const Precision precision_;
   std::unique_ptr<Embeddings> embeddings_;
   std::unique_ptr<LayerNormOp> norm_;
   std::unique_ptr<MatMulOp> qkv_op_;

@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -59,10 +60,45 @@ ScopedThreadLimit::~ScopedThreadLimit() {
 
 ExecContext::ExecContext() : stream_(CpuEngine()) {}
 
-dnnl::memory ExecContext::Scratchpad(const dnnl::memory::desc& md) {
-  const size_t bytes = md.get_size();
+void* ExecContext::ScratchpadData(size_t bytes) {
   scratchpad_.Reserve(static_cast<int64_t>((bytes + sizeof(float) - 1) / sizeof(float)));
-  return dnnl::memory(md, CpuEngine(), scratchpad_.data());
+  return scratchpad_.data();
+}
+
+uint64_t PrimitiveEntry::NextId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+void PrimitiveEntry::Execute(ExecContext* ctx, std::initializer_list<const void*> pointers,
+                             std::initializer_list<std::pair<int, const dnnl::memory*>> memories) const {
+  constexpr size_t kMaxArgs = 16;
+  const bool with_scratchpad = scratchpad.get_size() > 0;
+  if (pointers.size() != pointer_args.size() ||
+      pointers.size() + memories.size() + (with_scratchpad ? 1 : 0) > kMaxArgs) {
+    throw dnnl::error(dnnl_invalid_arguments, "PrimitiveEntry::Execute: wrong number of arguments");
+  }
+  std::vector<dnnl::memory>& bound = ctx->BoundMemories(id);
+  if (bound.empty()) {
+    for (const auto& [arg, md] : pointer_args) bound.push_back(dnnl::memory(md, CpuEngine(), DNNL_MEMORY_NONE));
+    if (with_scratchpad) bound.push_back(dnnl::memory(scratchpad, CpuEngine(), DNNL_MEMORY_NONE));
+  }
+  dnnl_exec_arg_t args[kMaxArgs];
+  size_t n = 0;
+  for (const void* data : pointers) {
+    bound[n].set_data_handle(const_cast<void*>(data));
+    args[n] = {pointer_args[n].first, bound[n].get()};
+    ++n;
+  }
+  if (with_scratchpad) {
+    dnnl::memory& pad = bound[pointer_args.size()];
+    pad.set_data_handle(ctx->ScratchpadData(scratchpad.get_size()));
+    args[n++] = {DNNL_ARG_SCRATCHPAD, pad.get()};
+  }
+  for (const auto& [arg, memory] : memories) args[n++] = {arg, memory->get()};
+  dnnl::error::wrap_c_api(
+      dnnl_primitive_execute(primitive.get(), ctx->stream().get(), static_cast<int>(n), args),
+      "could not execute a primitive");
 }
 
 dnnl::memory::desc PlainDesc(const dnnl::memory::dims& dims) {

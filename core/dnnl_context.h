@@ -12,6 +12,9 @@
 #include <memory>
 #include <string>
 
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "oneapi/dnnl/dnnl.hpp"
 
@@ -41,19 +44,31 @@ class AlignedBuffer {
   int64_t capacity_ = 0;
 };
 
-// Per-thread execution state: the stream every primitive runs on and the user scratchpad.
-// Not thread-safe: one ExecContext per thread (an Encoder Workspace owns one).
+// Per-thread execution state: the stream every primitive runs on, the user scratchpad, the memory objects
+// that wrap per-call pointers (reused from call to call), and buffers for low-precision copies of
+// activations. Not thread-safe: one ExecContext per thread (an Encoder Workspace owns one).
 class ExecContext {
  public:
   ExecContext();
 
   dnnl::stream& stream() { return stream_; }
-  // A memory object over this context's scratchpad, grown to `md`'s size. Valid until the next call.
-  dnnl::memory Scratchpad(const dnnl::memory::desc& md);
+  // This context's scratchpad, grown to at least `bytes`.
+  void* ScratchpadData(size_t bytes);
+  // The memory objects this context keeps for the primitive entry with id `entry_id` (empty the first time;
+  // the caller fills it). Stable until the context is destroyed.
+  std::vector<dnnl::memory>& BoundMemories(uint64_t entry_id) { return bound_[entry_id]; }
+
+  // Scratch for an op's low-precision copy of its input (s8 or bf16 rows) and its per-row scales. Contents
+  // are only meaningful within one op call.
+  AlignedBuffer& converted_input() { return converted_input_; }
+  AlignedBuffer& row_scales() { return row_scales_; }
 
  private:
   dnnl::stream stream_;
   AlignedBuffer scratchpad_;
+  AlignedBuffer converted_input_;
+  AlignedBuffer row_scales_;
+  absl::flat_hash_map<uint64_t, std::vector<dnnl::memory>> bound_;
 };
 
 // oneDNN here runs on OpenMP, and every primitive splits its work across the calling thread's OpenMP team.

@@ -3,7 +3,10 @@
 //
 // One op serves every LayerNorm of its width and eps; each LayerNorm's gamma/beta live in a LayerNormParams.
 //
-// Thread safety: immutable after Create()/MakeParams() (the primitive cache is internally locked); Forward()
+// Primitives: one per row chunk (primitive_cache.h), built by Prebuild() at load; Seal() then makes the table
+// read-only and lock-free.
+//
+// Thread safety: Create()/Prebuild()/Seal() from one thread before sharing; then Forward() and MakeParams()
 // may run from several threads, each with its own ExecContext.
 #ifndef QKV_CORE_DNNL_NORM_H_
 #define QKV_CORE_DNNL_NORM_H_
@@ -41,6 +44,8 @@ class LayerNormOp {
 
   // Builds the primitives for every row chunk of batches up to `max_rows` rows now. Throws dnnl::error.
   void Prebuild(int64_t max_rows) const;
+  // Ends the build phase (see the file comment).
+  void Seal() { table_.Seal(); }
 
   int64_t width() const { return width_; }
   // "layer_norm: <impl>" for every distinct implementation in use.
@@ -57,7 +62,7 @@ class LayerNormOp {
 
   const int64_t width_;
   const float eps_;
-  PrimitiveCache<std::pair<int64_t, int>> cache_;  // keyed by (chunk rows, ThreadCount())
+  PrimitiveTable<std::pair<int64_t, int>> table_;  // keyed by (chunk rows, ThreadCount())
 };
 
 }  // namespace qkv

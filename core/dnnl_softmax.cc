@@ -4,24 +4,32 @@
 
 namespace qkv {
 
-void SoftmaxOp::Forward(float* x, int64_t rows, int64_t cols, ExecContext* ctx) const {
-  const ScopedThreadLimit limit(10.0 * static_cast<double>(rows * cols) < kParallelMinFlops);
-  const dnnl::memory::desc md = PlainDesc({rows, cols});
-  const PrimitiveEntry& entry = cache_.GetOrCreate(std::make_tuple(rows, cols, ThreadCount()), [&] {
+const PrimitiveEntry& SoftmaxOp::ForShape(int64_t rows, int64_t cols) const {
+  return table_.GetOrCreate(std::make_tuple(rows, cols, ThreadCount()), [&] {
+    const dnnl::memory::desc md = PlainDesc({rows, cols});
     const dnnl::softmax_v2_forward::desc desc(dnnl::prop_kind::forward_inference,
                                               dnnl::algorithm::softmax_accurate, md, md, /*axis=*/1);
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     return PrimitiveEntry::Make<dnnl::softmax_v2_forward>(
-        dnnl::softmax_v2_forward::primitive_desc(desc, attr, CpuEngine()));
+        dnnl::softmax_v2_forward::primitive_desc(desc, attr, CpuEngine()),
+        {{DNNL_ARG_SRC, md}, {DNNL_ARG_DST, md}});
   });
-  const dnnl::memory data = WrapMemory(md, x);
-  entry.Execute(ctx, {{DNNL_ARG_SRC, data}, {DNNL_ARG_DST, data}});
+}
+
+void SoftmaxOp::Forward(float* x, int64_t rows, int64_t cols, ExecContext* ctx) const {
+  const ScopedThreadLimit limit(SingleThreaded(rows, cols));
+  ForShape(rows, cols).Execute(ctx, {x, x});
+}
+
+void SoftmaxOp::Prebuild(int64_t rows, int64_t cols) const {
+  const ScopedThreadLimit limit(SingleThreaded(rows, cols));
+  ForShape(rows, cols);
 }
 
 std::vector<std::string> SoftmaxOp::KernelInfo() const {
   std::vector<std::string> lines;
-  for (const std::string& impl : cache_.ImplNames()) lines.push_back(absl::StrCat("softmax: ", impl));
+  for (const std::string& impl : table_.ImplNames()) lines.push_back(absl::StrCat("softmax: ", impl));
   return lines;
 }
 

@@ -1,8 +1,12 @@
 // SoftmaxOp: in-place softmax over the last axis of a row-major [rows, cols] block, on oneDNN softmax_v2
 // (softmax_accurate: subtracts the row max before exponentiating).
 //
-// Thread safety: Forward() may run from several threads, each with its own ExecContext; primitives are built
-// once per (rows, cols) in an internally locked cache, so callers should keep the set of shapes small.
+// Primitives are built per (rows, cols) shape: Prebuild() every shape the owner will run, then Seal(); after
+// that Forward() reads the table without a lock (primitive_cache.h). A shape not prebuilt still works (built
+// once, under a lock).
+//
+// Thread safety: Prebuild()/Seal() from one thread before sharing; then Forward() may run from several
+// threads, each with its own ExecContext. An unsealed op is for one thread only.
 #ifndef QKV_CORE_DNNL_SOFTMAX_H_
 #define QKV_CORE_DNNL_SOFTMAX_H_
 
@@ -24,11 +28,20 @@ class SoftmaxOp {
   // (dnnl_context.h). Throws dnnl::error.
   void Forward(float* x, int64_t rows, int64_t cols, ExecContext* ctx) const;
 
+  // Builds the primitive Forward(_, rows, cols, _) will use with the calling thread's team size.
+  void Prebuild(int64_t rows, int64_t cols) const;
+  void Seal() { table_.Seal(); }
+
   // "softmax: <impl>" for every distinct implementation in use.
   std::vector<std::string> KernelInfo() const;
 
  private:
-  PrimitiveCache<std::tuple<int64_t, int64_t, int>> cache_;  // keyed by (rows, cols, ThreadCount())
+  bool SingleThreaded(int64_t rows, int64_t cols) const {
+    return 10.0 * static_cast<double>(rows * cols) < kParallelMinFlops;
+  }
+  const PrimitiveEntry& ForShape(int64_t rows, int64_t cols) const;
+
+  PrimitiveTable<std::tuple<int64_t, int64_t, int>> table_;  // keyed by (rows, cols, ThreadCount())
 };
 
 }  // namespace qkv

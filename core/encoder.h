@@ -25,6 +25,8 @@
 #include "absl/types/span.h"
 #include "core/bert_weights.h"
 #include "core/model_config.h"
+#include "core/precision.h"
+#include "core/quantize.h"
 
 namespace qkv {
 
@@ -68,6 +70,13 @@ struct SequenceOutput {
 struct EncoderOptions {
   // Largest sum(T_i) one Run() may take; Run() splits bigger batches internally. Bounds workspace memory.
   int64_t max_batch_tokens = 16384;
+  // Number format of the projection and feed-forward matmuls (precision.h). fp32 is exact.
+  Precision precision = Precision::kFp32;
+  // Create() refuses bf16 on a CPU without native bf16 (FailedPrecondition: oneDNN would emulate it, slower
+  // than fp32) unless this is set.
+  bool allow_emulated_bf16 = false;
+  // int8 only: how activations are scaled (per token is the default; per tensor is kept for comparison).
+  ActivationScaling int8_activation_scaling = ActivationScaling::kPerToken;
 };
 
 // Per-thread scratch state: activations and oneDNN scratchpads. Create with Encoder::NewWorkspace().
@@ -78,7 +87,8 @@ class Workspace {
 
 class Encoder {
  public:
-  // Builds every oneDNN primitive and pre-packs the weights. Consumes `weights`.
+  // Builds every oneDNN primitive and pre-packs (for int8: quantizes) the weights. Consumes `weights`.
+  // FailedPrecondition for bf16 on a CPU without native bf16 unless options.allow_emulated_bf16.
   static absl::StatusOr<std::unique_ptr<Encoder>> Create(const ModelConfig& config, BertWeights weights,
                                                          const EncoderOptions& options = {});
   virtual ~Encoder() = default;
@@ -94,6 +104,7 @@ class Encoder {
 
   virtual const ModelConfig& config() const = 0;
   virtual bool has_pooler() const = 0;
+  virtual Precision precision() const = 0;
   // oneDNN implementation names of the primitives in use, e.g. "matmul qkv: brg:avx512_core" (for tests that
   // assert no reference kernel is used, and for the startup log).
   virtual std::vector<std::string> KernelInfo() const = 0;

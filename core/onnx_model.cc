@@ -86,14 +86,16 @@ absl::StatusOr<Tensor> ConvertInitializer(const onnx::TensorProto& t, const std:
     }
     return absl::OkStatus();
   };
-  out.data.resize(count);
+  // Every branch checks the stored size against the dims before allocating, so corrupt dims cost no memory.
   switch (t.data_type()) {
     case onnx::TensorProto::FLOAT:
       if (raw) {
         QKV_RETURN_IF_ERROR(check_raw(4));
+        out.data.resize(count);
         if (count > 0) std::memcpy(out.data.data(), bytes.data(), bytes.size());
       } else {
         QKV_RETURN_IF_ERROR(check_typed(t.float_data_size(), "float_data"));
+        out.data.resize(count);
         std::copy(t.float_data().begin(), t.float_data().end(), out.data.begin());
       }
       break;
@@ -103,12 +105,14 @@ absl::StatusOr<Tensor> ConvertInitializer(const onnx::TensorProto& t, const std:
       auto convert = [half](uint16_t bits) { return half ? HalfToFloat(bits) : BFloat16ToFloat(bits); };
       if (raw) {
         QKV_RETURN_IF_ERROR(check_raw(2));
+        out.data.resize(count);
         const auto* src = reinterpret_cast<const unsigned char*>(bytes.data());
         for (uint64_t i = 0; i < count; ++i) {
           out.data[i] = convert(static_cast<uint16_t>(src[2 * i] | (src[2 * i + 1] << 8)));
         }
       } else {  // ONNX stores 16-bit floats one per int32_data entry
         QKV_RETURN_IF_ERROR(check_typed(t.int32_data_size(), "int32_data"));
+        out.data.resize(count);
         for (uint64_t i = 0; i < count; ++i) out.data[i] = convert(static_cast<uint16_t>(t.int32_data(i)));
       }
       break;
@@ -116,6 +120,7 @@ absl::StatusOr<Tensor> ConvertInitializer(const onnx::TensorProto& t, const std:
     case onnx::TensorProto::DOUBLE:
       if (raw) {
         QKV_RETURN_IF_ERROR(check_raw(8));
+        out.data.resize(count);
         for (uint64_t i = 0; i < count; ++i) {
           double value;
           std::memcpy(&value, bytes.data() + 8 * i, sizeof(value));
@@ -123,6 +128,7 @@ absl::StatusOr<Tensor> ConvertInitializer(const onnx::TensorProto& t, const std:
         }
       } else {
         QKV_RETURN_IF_ERROR(check_typed(t.double_data_size(), "double_data"));
+        out.data.resize(count);
         for (uint64_t i = 0; i < count; ++i) out.data[i] = static_cast<float>(t.double_data(i));
       }
       break;

@@ -1,21 +1,25 @@
-// PrimitiveCache: oneDNN primitives built once per shape key and kept for the owner's lifetime, plus the
-// row-chunking rule that keeps the number of distinct shapes small.
+// PrimitiveTable: oneDNN primitives built once per shape key at load and read without a lock afterwards,
+// plus the row-chunking rule that keeps the number of distinct shapes small.
 //
 // oneDNN 2.6 only picks its fast kernels (brgemm) for concrete shapes; a runtime M with fused post-ops
 // falls back to the reference kernel. So ops build one primitive per concrete row count. To bound how many
 // they build, a batch of M rows is cut into chunks whose sizes come from a fixed set (1, 2, 4, 8, then
 // multiples of 16 up to 256, then powers of two); only the last chunk may be padded, by fewer than 16 rows.
 //
-// Thread safety: GetOrCreate() and ImplNames() may be called from any number of threads. Entries are never
-// removed, so a returned reference stays valid for the cache's lifetime.
+// Lifecycle: an op fills its table while it is being built (GetOrCreate from one thread), then calls Seal().
+// After Seal() the table is immutable and Find()/GetOrCreate() read it with no lock, from any number of
+// threads. A key the load did not foresee (e.g. a caller that changed its OpenMP team size) is built into a
+// separate overflow map under a mutex; that path only runs for such keys.
+//
+// Entries are never removed, so a returned reference stays valid for the table's lifetime.
 #ifndef QKV_CORE_PRIMITIVE_CACHE_H_
 #define QKV_CORE_PRIMITIVE_CACHE_H_
 
 #include <algorithm>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -27,51 +31,75 @@
 
 namespace qkv {
 
-// A built primitive and what executing it needs.
+// A built primitive and what executing it needs. Arguments that change per call (activations) are bound to
+// memory descriptors fixed at build time and passed as raw pointers; the memory objects that wrap them live
+// in the caller's ExecContext and are reused, so Execute() allocates nothing once a context has seen the
+// entry.
 struct PrimitiveEntry {
+  using PointerArgs = std::vector<std::pair<int, dnnl::memory::desc>>;  // (DNNL_ARG_*, descriptor)
+
   dnnl::primitive primitive;
+  PointerArgs pointer_args;
   dnnl::memory::desc scratchpad;  // zero-sized when the primitive needs none
   std::string impl;               // pd.impl_info_str(), e.g. "brg:avx512_core"
+  uint64_t id = 0;                // unique in the process; keys the ExecContext's memory objects
 
-  // PrimitiveEntry::Make<dnnl::matmul>(pd).
+  // PrimitiveEntry::Make<dnnl::matmul>(pd, {{DNNL_ARG_SRC, src_md}, ...}).
   template <typename Primitive>
-  static PrimitiveEntry Make(const typename Primitive::primitive_desc& pd) {
-    return PrimitiveEntry{Primitive(pd), pd.scratchpad_desc(), pd.impl_info_str()};
+  static PrimitiveEntry Make(const typename Primitive::primitive_desc& pd, PointerArgs pointer_args) {
+    return PrimitiveEntry{Primitive(pd), std::move(pointer_args), pd.scratchpad_desc(), pd.impl_info_str(),
+                          NextId()};
   }
+  static uint64_t NextId();
 
-  // Runs the primitive on `ctx`'s stream with `ctx`'s scratchpad. Throws dnnl::error.
-  void Execute(ExecContext* ctx, std::unordered_map<int, dnnl::memory> args) const {
-    if (scratchpad.get_size() > 0) args.emplace(DNNL_ARG_SCRATCHPAD, ctx->Scratchpad(scratchpad));
-    primitive.execute(ctx->stream(), args);
-  }
+  // Runs the primitive on `ctx`'s stream with `ctx`'s scratchpad. `pointers` are the data of pointer_args,
+  // in order; `memories` are further arguments that already exist as memory objects (weights, bias...).
+  // Throws dnnl::error.
+  void Execute(ExecContext* ctx, std::initializer_list<const void*> pointers,
+               std::initializer_list<std::pair<int, const dnnl::memory*>> memories = {}) const;
 };
 
 template <typename Key>
-class PrimitiveCache {
+class PrimitiveTable {
  public:
-  PrimitiveCache() = default;
-  PrimitiveCache(const PrimitiveCache&) = delete;
-  PrimitiveCache& operator=(const PrimitiveCache&) = delete;
+  PrimitiveTable() = default;
+  PrimitiveTable(const PrimitiveTable&) = delete;
+  PrimitiveTable& operator=(const PrimitiveTable&) = delete;
 
-  // The entry for `key`, built by `make()` (returning a PrimitiveEntry; it may throw dnnl::error) on first
-  // use.
+  // The entry for `key`, built by `make()` (returning a PrimitiveEntry; it may throw dnnl::error) if absent.
+  // Before Seal(): one thread only. After Seal(): any thread; lock-free for the keys built before Seal().
   template <typename Make>
   const PrimitiveEntry& GetOrCreate(const Key& key, Make make) const {
-    absl::MutexLock lock(&mu_);
-    std::unique_ptr<PrimitiveEntry>& slot = entries_[key];
-    if (slot == nullptr) {
-      auto entry = std::make_unique<PrimitiveEntry>(make());
-      slot = std::move(entry);
+    if (sealed_) {
+      if (auto it = entries_.find(key); it != entries_.end()) return *it->second;
+      absl::MutexLock lock(&overflow_mu_);
+      std::unique_ptr<PrimitiveEntry>& slot = overflow_[key];
+      if (slot == nullptr) slot = std::make_unique<PrimitiveEntry>(make());
+      return *slot;
     }
+    std::unique_ptr<PrimitiveEntry>& slot = entries_[key];
+    if (slot == nullptr) slot = std::make_unique<PrimitiveEntry>(make());
     return *slot;
   }
 
-  // The distinct implementation names of the entries built so far, sorted.
+  // Ends the build phase. REQUIRES: called once, before the owner is shared between threads.
+  void Seal() { sealed_ = true; }
+
+  // Entries built before Seal().
+  size_t size() const { return entries_.size(); }
+  // Entries built after Seal() (keys the load did not foresee).
+  size_t overflow_size() const {
+    absl::MutexLock lock(&overflow_mu_);
+    return overflow_.size();
+  }
+
+  // The distinct implementation names of all entries, sorted.
   std::vector<std::string> ImplNames() const {
-    absl::MutexLock lock(&mu_);
     std::vector<std::string> names;
-    for (const auto& [key, entry] : entries_) {
-      if (entry != nullptr) names.push_back(entry->impl);
+    for (const auto& [key, entry] : entries_) names.push_back(entry->impl);
+    {
+      absl::MutexLock lock(&overflow_mu_);
+      for (const auto& [key, entry] : overflow_) names.push_back(entry->impl);
     }
     std::sort(names.begin(), names.end());
     names.erase(std::unique(names.begin(), names.end()), names.end());
@@ -79,8 +107,11 @@ class PrimitiveCache {
   }
 
  private:
-  mutable absl::Mutex mu_;
-  mutable absl::flat_hash_map<Key, std::unique_ptr<PrimitiveEntry>> entries_ ABSL_GUARDED_BY(mu_);
+  bool sealed_ = false;
+  // Written only before Seal(); read-only afterwards.
+  mutable absl::flat_hash_map<Key, std::unique_ptr<PrimitiveEntry>> entries_;
+  mutable absl::Mutex overflow_mu_;
+  mutable absl::flat_hash_map<Key, std::unique_ptr<PrimitiveEntry>> overflow_ ABSL_GUARDED_BY(overflow_mu_);
 };
 
 // Row chunking (see the file comment). Rows a buffer must hold so that chunked ops may run on `rows` rows.

@@ -166,6 +166,8 @@ bool IsBertPunctuation(char32_t c) {
 bool IsCjkIdeograph(char32_t c) { return c >= 0x3400 && InRanges(kCjkIdeographs, c); }
 
 void StripAccents(std::vector<Utf8Char>* text) {
+  const auto ascii = [](const Utf8Char& c) { return c.code_point < 0x80; };
+  if (std::all_of(text->begin(), text->end(), ascii)) return;  // ASCII has no decompositions nor marks
   // One decomposed code point; `first` marks the first code point of a character's decomposition.
   struct Decomposed {
     char32_t code_point;
@@ -214,9 +216,7 @@ void StripAccents(std::vector<Utf8Char>* text) {
 }
 
 void Lowercase(std::vector<Utf8Char>* text) {
-  const bool ascii =
-      std::all_of(text->begin(), text->end(), [](const Utf8Char& c) { return c.code_point < 0x80; });
-  if (ascii) {
+  if (std::all_of(text->begin(), text->end(), [](const Utf8Char& c) { return c.code_point < 0x80; })) {
     for (Utf8Char& c : *text) c.code_point = AsciiLower(c.code_point);
     return;
   }

@@ -14,8 +14,10 @@ struct BatchScheduler::Job {
   EncodeJob spec;
   JobDone done;
   absl::Time arrival;
-  int next = 0;             // first sequence not yet taken into a batch
-  int running_batches = 0;  // batches in flight holding some of this job's sequences
+  ClientQueue* client = nullptr;  // while the job has sequences queued
+  int next = 0;                   // first sequence not yet taken into a batch
+  int running_batches = 0;        // batches in flight holding some of this job's sequences
+  uint64_t last_batch = 0;        // serial of the last batch that took one of its sequences
   absl::Status status;      // the first error; OK while the job is healthy
   JobResult result;         // outputs sized to spec.sequences
 
@@ -49,12 +51,30 @@ absl::StatusOr<JobId> BatchScheduler::Submit(EncodeJob job, JobDone done) {
         absl::StrCat("queue full: ", queued_tokens_, " tokens queued + ", tokens,
                      " requested > --max_queued_tokens=", options_.max_queued_tokens));
   }
+  auto found = clients_.find(owned->spec.client);
+  const int64_t client_tokens = found == clients_.end() ? 0 : found->second.queued_tokens;
+  const int64_t client_cap =
+      static_cast<int64_t>(options_.max_client_queue_share * static_cast<double>(options_.max_queued_tokens));
+  if (options_.max_client_queue_share < 1.0 && client_tokens + tokens > client_cap) {
+    ++refused_jobs_;
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "this client's share of the queue is full: ", client_tokens, " tokens queued + ", tokens,
+        " requested > ", client_cap, " (--max_client_queue_share=", options_.max_client_queue_share,
+        " of --max_queued_tokens=", options_.max_queued_tokens, "); retry with backoff"));
+  }
   const JobId id = next_id_++;
   owned->id = id;
   owned->arrival = absl::Now();
+  ClientQueue& client = clients_[owned->spec.client];
+  if (client.jobs.empty()) {
+    client.key = owned->spec.client;
+    ring_.push_back(&client);
+  }
+  client.jobs.push_back(owned.get());
+  client.queued_tokens += tokens;
+  owned->client = &client;
   queued_tokens_ += tokens;
   queued_sequences_ += owned->size();
-  queue_.push_back(owned.get());
   jobs_.emplace(id, std::move(owned));
   return id;
 }
@@ -95,7 +115,9 @@ int64_t BatchScheduler::queued_tokens() const {
 
 int64_t BatchScheduler::queued_jobs() const {
   absl::MutexLock lock(&mu_);
-  return static_cast<int64_t>(queue_.size());
+  int64_t jobs = 0;
+  for (const ClientQueue* client : ring_) jobs += static_cast<int64_t>(client->jobs.size());
+  return jobs;
 }
 
 int64_t BatchScheduler::pending_jobs() const {
@@ -109,21 +131,40 @@ int64_t BatchScheduler::refused_jobs() const {
 }
 
 bool BatchScheduler::IdleWorkerMayProceed() const {
-  return (!collecting_ && !queue_.empty()) || (stopping_ && queue_.empty());
+  return (!collecting_ && !ring_.empty()) || (stopping_ && ring_.empty());
 }
 
 bool BatchScheduler::BatchFullOrStopping() const {
-  return stopping_ || queue_.empty() || queued_tokens_ >= options_.max_batch_tokens ||
+  return stopping_ || ring_.empty() || queued_tokens_ >= options_.max_batch_tokens ||
          queued_sequences_ >= options_.max_batch_sequences;
+}
+
+absl::Time BatchScheduler::OldestArrivalLocked() const {
+  absl::Time oldest = absl::InfiniteFuture();
+  for (const ClientQueue* client : ring_) oldest = std::min(oldest, client->jobs.front()->arrival);
+  return oldest;
+}
+
+void BatchScheduler::ForgetClientIfIdleLocked(ClientQueue* client) {
+  if (!client->jobs.empty()) return;
+  auto it = std::find(ring_.begin(), ring_.end(), client);
+  if (it != ring_.end()) ring_.erase(it);
+  clients_.erase(client->key);  // deletes *client
 }
 
 void BatchScheduler::DropQueuedLocked(Job* job) {
   if (job->next >= job->size()) return;
-  for (int i = job->next; i < job->size(); ++i) queued_tokens_ -= job->tokens(i);
+  int64_t tokens = 0;
+  for (int i = job->next; i < job->size(); ++i) tokens += job->tokens(i);
+  queued_tokens_ -= tokens;
   queued_sequences_ -= job->size() - job->next;
   job->next = job->size();
-  auto it = std::find(queue_.begin(), queue_.end(), job);
-  if (it != queue_.end()) queue_.erase(it);
+  ClientQueue* client = job->client;
+  job->client = nullptr;
+  client->queued_tokens -= tokens;
+  auto it = std::find(client->jobs.begin(), client->jobs.end(), job);
+  if (it != client->jobs.end()) client->jobs.erase(it);
+  ForgetClientIfIdleLocked(client);
 }
 
 void BatchScheduler::MaybeFinishLocked(Job* job, std::vector<Finished>* finished) {
@@ -144,29 +185,51 @@ void BatchScheduler::RunDone(std::vector<Finished>* finished) {
   finished->clear();
 }
 
-std::vector<BatchScheduler::BatchItem> BatchScheduler::TakeBatchLocked(absl::Time now,
+void BatchScheduler::TakeSequenceLocked(Job* job) {
+  ClientQueue* client = job->client;
+  const int64_t t = job->tokens(job->next);
+  queued_tokens_ -= t;
+  client->queued_tokens -= t;
+  --queued_sequences_;
+  if (++job->next == job->size()) {
+    client->jobs.pop_front();
+    job->client = nullptr;
+  }
+}
+
+std::vector<BatchScheduler::BatchItem> BatchScheduler::TakeBatchLocked(absl::Time now, std::vector<Job*>* jobs,
                                                                        std::vector<Finished>* finished) {
   std::vector<BatchItem> batch;
+  jobs->clear();
+  const uint64_t serial = ++batch_serial_;
   int64_t tokens = 0;
-  while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_batch_sequences) {
-    Job* job = queue_.front();
+  while (!ring_.empty() && static_cast<int>(batch.size()) < options_.max_batch_sequences) {
+    ClientQueue* client = ring_.front();
+    Job* job = client->jobs.front();
     if (now >= job->spec.deadline) {
       if (job->status.ok()) job->status = absl::DeadlineExceededError("deadline exceeded while queued");
-      DropQueuedLocked(job);
+      DropQueuedLocked(job);  // may forget the client
       MaybeFinishLocked(job, finished);
       continue;
     }
     const int64_t t = job->tokens(job->next);
-    if (!batch.empty() && tokens + t > options_.max_batch_tokens) break;
-    if (batch.empty() || batch.back().job != job) {
+    if (!batch.empty() && tokens + t > options_.max_batch_tokens) break;  // the client keeps its turn
+    if (job->last_batch != serial) {
+      job->last_batch = serial;
       ++job->running_batches;
       job->result.queue_time = now - job->arrival;
+      jobs->push_back(job);
     }
     batch.push_back(BatchItem{job, job->next});
     tokens += t;
-    queued_tokens_ -= t;
-    --queued_sequences_;
-    if (++job->next == job->size()) queue_.pop_front();
+    TakeSequenceLocked(job);
+    // The client's turn is over: to the back of the ring, or out of it when it has nothing queued.
+    ring_.pop_front();
+    if (client->jobs.empty()) {
+      clients_.erase(client->key);
+    } else {
+      ring_.push_back(client);
+    }
   }
   return batch;
 }
@@ -179,19 +242,20 @@ void BatchScheduler::WorkerLoop(int /*worker_index*/) {
   std::vector<SequenceOutput> outputs;
   for (;;) {
     std::vector<BatchItem> batch;
+    std::vector<Job*> batch_jobs;
     std::vector<Finished> finished;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(this, &BatchScheduler::IdleWorkerMayProceed));
-      if (queue_.empty()) return;  // stopping and drained
+      if (ring_.empty()) return;  // stopping and drained
       collecting_ = true;
       // Wait for batch-mates until the batch is full or the oldest job has waited max_queue_delay.
       while (!BatchFullOrStopping()) {
-        const absl::Time wait_until = queue_.front()->arrival + options_.max_queue_delay;
+        const absl::Time wait_until = OldestArrivalLocked() + options_.max_queue_delay;
         if (absl::Now() >= wait_until) break;
         mu_.AwaitWithDeadline(absl::Condition(this, &BatchScheduler::BatchFullOrStopping), wait_until);
       }
-      batch = TakeBatchLocked(absl::Now(), &finished);
+      batch = TakeBatchLocked(absl::Now(), &batch_jobs, &finished);
       collecting_ = false;
     }
     RunDone(&finished);
@@ -221,9 +285,7 @@ void BatchScheduler::WorkerLoop(int /*worker_index*/) {
 
     {
       absl::MutexLock lock(&mu_);
-      for (size_t i = 0; i < batch.size(); ++i) {
-        Job* job = batch[i].job;
-        if (i + 1 < batch.size() && batch[i + 1].job == job) continue;  // once per job: at its last item
+      for (Job* job : batch_jobs) {
         --job->running_batches;
         job->result.compute_time += compute;
         job->result.batch_tokens += batch_tokens;

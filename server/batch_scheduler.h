@@ -6,9 +6,12 @@
 //   scheduler.Shutdown();                             // runs what is queued, then joins the workers
 //
 // The queue is measured in tokens (sum of T over queued sequences) and bounded by max_queued_tokens: a job
-// that does not fit is refused at once with RESOURCE_EXHAUSTED. Work is scheduled per sequence, first in
-// first out: a worker takes sequences up to max_batch_tokens and max_batch_sequences (at least one), so a
-// big job may be split across batches and small jobs share one. A worker that finds the queue below both
+// that does not fit is refused at once with RESOURCE_EXHAUSTED. Fairness: each job names its client
+// (EncodeJob::client); one client may hold at most max_client_queue_share of max_queued_tokens queued (more
+// is refused the same way), and batches are formed round-robin between the clients with queued work, one
+// sequence per client per turn (a client's own sequences keep their order). So a big job may be split
+// across batches, small jobs share one, and one client's backlog does not delay another's request by more
+// than about one batch. A worker that finds the queue below both
 // limits waits for batch-mates until the oldest queued job is max_queue_delay old. A job whose deadline has
 // passed when its turn comes, or that is cancelled while queued, is answered without running it.
 //
@@ -26,7 +29,9 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -76,6 +81,7 @@ struct SchedulerOptions {
   // Observability hook: called on the worker thread, without the scheduler's lock, after each batch the
   // runner ran successfully, with its sequence and token counts. May be empty.
   std::function<void(int sequences, int64_t tokens)> on_batch;
+  double max_client_queue_share = 1.0;                       // of max_queued_tokens per client, (0, 1]
 };
 
 // One unit of work: the sequences of one request.
@@ -84,6 +90,8 @@ struct EncodeJob {
   std::vector<SequenceInput> sequences;
   // Past this time the job is answered DEADLINE_EXCEEDED instead of being started.
   absl::Time deadline = absl::InfiniteFuture();
+  // Who asked (server/client_identity.h); the unit of the per-client share and of round-robin batching.
+  std::string client;
 };
 
 struct JobResult {
@@ -135,6 +143,12 @@ class BatchScheduler {
 
  private:
   struct Job;
+  // One client's queued jobs, oldest first.
+  struct ClientQueue {
+    std::string key;
+    std::deque<Job*> jobs;
+    int64_t queued_tokens = 0;
+  };
   struct BatchItem {
     Job* job;
     int sequence;  // index into job->spec.sequences
@@ -145,9 +159,16 @@ class BatchScheduler {
   };
 
   void WorkerLoop(int worker_index);
-  // Takes the next batch off the queue; jobs found expired or failed go to `finished`.
-  std::vector<BatchItem> TakeBatchLocked(absl::Time now, std::vector<Finished>* finished)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes the next batch off the queue, round-robin between clients; `jobs` gets each job in the batch
+  // once. Jobs found expired go to `finished`.
+  std::vector<BatchItem> TakeBatchLocked(absl::Time now, std::vector<Job*>* jobs,
+                                         std::vector<Finished>* finished) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes one queued sequence of `job` (its client's head) into the batch accounting.
+  void TakeSequenceLocked(Job* job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes the client's queue once it has no job left.
+  void ForgetClientIfIdleLocked(ClientQueue* client) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Arrival of the oldest queued job. REQUIRES: !ring_.empty().
+  absl::Time OldestArrivalLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Removes the job's unstarted sequences from the queue accounting.
   void DropQueuedLocked(Job* job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves a job that has nothing queued or running into `finished` and forgets it.
@@ -161,9 +182,13 @@ class BatchScheduler {
   const BatchRunner* const runner_;
 
   mutable absl::Mutex mu_;
-  // Jobs with sequences not yet started, oldest first. A job leaves when its last sequence is taken, it
-  // fails, or it is cancelled.
-  std::deque<Job*> queue_ ABSL_GUARDED_BY(mu_);
+  // Clients with jobs that have sequences not yet started (owns the queues; node-based, so pointers stay
+  // valid). A job leaves its client's queue when its last sequence is taken, it fails, or it is cancelled;
+  // a client leaves when its queue is empty.
+  std::unordered_map<std::string, ClientQueue> clients_ ABSL_GUARDED_BY(mu_);
+  // The same clients in round-robin order: the front gives the next sequence.
+  std::deque<ClientQueue*> ring_ ABSL_GUARDED_BY(mu_);
+  uint64_t batch_serial_ ABSL_GUARDED_BY(mu_) = 0;
   // Every accepted, unanswered job, by id (owns the jobs).
   absl::flat_hash_map<JobId, std::unique_ptr<Job>> jobs_ ABSL_GUARDED_BY(mu_);
   int64_t queued_tokens_ ABSL_GUARDED_BY(mu_) = 0;

@@ -1,11 +1,15 @@
 // EncoderService: the qkv.v1.EncoderService implementation on gRPC's callback API.
 //
-// Reactors stay thin and never compute: they parse (message_codec.h), validate and convert
-// (proto_convert.h), Submit to the BatchScheduler, and Finish from the scheduler's done callback (on a
-// worker thread). Encode uses a ServerUnaryReactor that cancels its queued job when the call is cancelled
-// or its deadline passes;
-// EncodeStream uses a ServerBidiReactor that keeps at most max_stream_in_flight requests in flight, writes
-// the answers in request order, and reads the next request only when its window has room (backpressure).
+// Reactors stay thin and never compute or block: on gRPC's thread they only reserve the request's bytes
+// on the server-wide ByteBudget and hand the request to the PreparationPool, whose threads parse it
+// (message_codec.h: limits checked on the wire first, then one parse on an Arena), validate and tokenize it
+// (proto_convert.h) and Submit it to the BatchScheduler (encode_call.h); they Finish from the scheduler's
+// done callback (on a worker thread). Encode's reactor cancels its queued job when the call is cancelled
+// or its deadline passes. EncodeStream (encode_stream_reactor.h) keeps at most max_stream_in_flight
+// requests in flight, writes the answers in request order, and reads the next request only when its
+// window has room and its unread answers hold less than an eighth of the byte budget (backpressure); at
+// most max_streams_per_connection streams per connection and max_streams in all are open.
+// GetModelInfo answers on gRPC's thread (it is small and constant).
 //
 // Until SetReady() every RPC answers UNAVAILABLE ("loading"); after StartDraining() new calls answer
 // UNAVAILABLE ("shutting down") while calls already running finish. Every open EncodeStream stops reading
@@ -25,12 +29,19 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "qkv/v1/encoder.grpc.pb.h"
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "server/auth.h"
 #include "server/batch_scheduler.h"
+#include "server/byte_budget.h"
+#include "server/message_codec.h"
 #include "server/observability/call_observer.h"
+#include "server/prep_pool.h"
 #include "server/served_model.h"
 #include "server/server_config.h"
 
@@ -43,9 +54,14 @@ using RawEncoderServiceBase = v1::EncoderService::WithRawCallbackMethod_Encode<
 
 class EncoderService final : public RawEncoderServiceBase {
  public:
-  // `config` is copied; its limits apply to every request. `observer` (not owned, must outlive the
-  // service; null = NoopCallObserver) hears of every request: in flight, answered, and its figures.
-  explicit EncoderService(const ServerConfig& config, CallObserver* observer = nullptr);
+  // `config` is copied; its limits apply to every request. Starts the preparation threads. `observer`
+  // (not owned, must outlive the service; null = NoopCallObserver) hears of every request: in flight,
+  // answered, and its figures. `auth` (not owned, may be null = no access control) must outlive every
+  // call: with it, every method answers UNAUTHENTICATED, and does nothing else, unless the call carries a
+  // valid bearer token; the token's name is then the client identity for fairness.
+  explicit EncoderService(const ServerConfig& config, CallObserver* observer = nullptr,
+                          const TokenAuthenticator* auth = nullptr);
+  ~EncoderService() override;
 
   // Starts serving `model` through `scheduler`. Both are not owned and must outlive every call (the
   // Server shuts gRPC down before destroying them).
@@ -53,12 +69,17 @@ class EncoderService final : public RawEncoderServiceBase {
   // New calls get UNAVAILABLE from now on; unary calls in flight are unaffected; open streams stop
   // reading, answer what they have read and end with UNAVAILABLE. Does not block on the streams.
   void StartDraining();
+  // Runs the preparation tasks still queued and joins the pool. Call after gRPC has shut down (no call
+  // left to hand work over) and before the scheduler shuts down (prepared requests are submitted to it).
+  void StopPreparation();
 
   // The model and scheduler, or UNAVAILABLE while loading or draining. Used by the reactors.
   struct Backend {
     const ServedModel* model;
     BatchScheduler* scheduler;
     const ServerConfig* config;
+    PreparationPool* pool;
+    ByteBudget* budget;
   };
   absl::StatusOr<Backend> Acquire() const;
   // Like Acquire, but also while draining: for a request a stream read before it saw the drain.
@@ -80,6 +101,12 @@ class EncoderService final : public RawEncoderServiceBase {
   // EncodeStream() when it is created.
   void RemoveStream(Stream* stream);
 
+  // The server-wide byte budget (also while loading: a stream may read before the model is ready).
+  ByteBudget* budget() { return &budget_; }
+  PreparationPool* pool() { return pool_.get(); }
+  const ServerConfig& config() const { return config_; }
+  CallObserver* observer() const { return observer_; }
+
   // `request` holds a serialized v1::EncodeRequest; `response` gets the v1::EncodeResponse.
   grpc::ServerUnaryReactor* Encode(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
                                    grpc::ByteBuffer* response) override;
@@ -98,15 +125,32 @@ class EncoderService final : public RawEncoderServiceBase {
   enum class State { kLoading, kServing, kDraining };
 
   absl::StatusOr<Backend> AcquireImpl(bool draining_ok) const;
+  // The client key for fairness: the token's name when auth is on (auth.h CallerIdentity), else the
+  // peer host (client_identity.h ClientKey); UNAUTHENTICATED without a valid token.
+  absl::StatusOr<std::string> Caller(const grpc::CallbackServerContext& context) const;
+
+  struct StreamEntry {
+    std::string connection;  // ConnectionKey
+    bool counted = false;    // counts against the caps (refused streams do not)
+  };
 
   const ServerConfig config_;
   CallObserver* const observer_;
+  const TokenAuthenticator* const auth_;
+  mutable ByteBudget budget_;  // thread-safe; handed out by the const Acquire
+  const std::unique_ptr<PreparationPool> pool_;
   mutable absl::Mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kLoading;
   const ServedModel* model_ ABSL_GUARDED_BY(mu_) = nullptr;
   BatchScheduler* scheduler_ ABSL_GUARDED_BY(mu_) = nullptr;
-  absl::flat_hash_set<Stream*> streams_ ABSL_GUARDED_BY(mu_);  // open EncodeStreams, not owned
+  absl::flat_hash_map<Stream*, StreamEntry> streams_ ABSL_GUARDED_BY(mu_);  // open EncodeStreams, not owned
+  absl::flat_hash_map<std::string, int> streams_per_connection_ ABSL_GUARDED_BY(mu_);
+  int counted_streams_ ABSL_GUARDED_BY(mu_) = 0;
 };
+
+// The wire limits every request is parsed with: --max_text_bytes for strings, --max_batch_sequences for
+// the elements of a repeated message field (EncodeRequest.inputs).
+ParseLimits RequestParseLimits(const ServerConfig& config);
 
 }  // namespace qkv
 

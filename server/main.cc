@@ -3,8 +3,8 @@
 // Every flag has an environment twin: QKV_ plus the flag name in upper case (--max_batch_tokens ->
 // QKV_MAX_BATCH_TOKENS). The environment sets the default; a flag given on the command line wins.
 // Exit codes: 0 after a clean drain (SIGTERM/SIGINT) and for --help / --version, 1 when the server can't
-// start (model, port, TLS files), 2 for a bad flag or environment value. Every line it writes goes through
-// the logger (server/observability/logging.h): info to stdout, warnings and errors to stderr.
+// start (model, port, TLS files, token file), 2 for a bad flag or environment value. Every line it writes
+// goes through the logger (server/observability/logging.h): info to stdout, warnings and errors to stderr.
 #include <signal.h>
 #include <unistd.h>
 
@@ -26,6 +26,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "core/precision.h"
 #include "qkv_version.h"
 #include "server/flag_table.h"
 #include "server/observability/logging.h"
@@ -56,8 +57,30 @@ ABSL_FLAG(int64_t, max_queued_tokens, qkv::ServerConfig().max_queued_tokens,
           "Most tokens waiting in the queue; more is refused at once with RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int, max_stream_in_flight, qkv::ServerConfig().max_stream_in_flight,
           "Requests one EncodeStream may have in flight before the server stops reading it.");
+ABSL_FLAG(std::string, precision, qkv::ServerConfig().precision,
+          "Number format of the encoder's projection and feed-forward matmuls: fp32 (exact), bf16 (needs a "
+          "CPU with native bf16) or int8 (dynamic quantization at load). Attention, softmax, LayerNorm and "
+          "GELU stay fp32.");
+ABSL_FLAG(bool, allow_emulated_bf16, qkv::ServerConfig().allow_emulated_bf16,
+          "Start with --precision=bf16 on a CPU without native bf16 (oneDNN emulates it, slower than fp32).");
+ABSL_FLAG(int, prep_threads, qkv::ServerConfig().prep_threads,
+          "Threads that parse, validate and tokenize requests (off gRPC's threads).");
+ABSL_FLAG(int, max_prep_queue, qkv::ServerConfig().max_prep_queue,
+          "Requests waiting for a preparation thread; more get RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int64_t, max_message_bytes, qkv::ServerConfig().max_message_bytes,
-          "Largest request or response message in bytes.");
+          "Largest response message in bytes.");
+ABSL_FLAG(int64_t, max_receive_message_bytes, qkv::ServerConfig().max_receive_message_bytes,
+          "Largest request message in bytes.");
+ABSL_FLAG(int64_t, max_text_bytes, qkv::ServerConfig().max_text_bytes,
+          "Largest string field (text, text_pair, id) of a request in bytes; checked before parsing.");
+ABSL_FLAG(int64_t, max_inflight_bytes, qkv::ServerConfig().max_inflight_bytes,
+          "Server-wide bytes held by requests in flight (requests, responses being built, unread "
+          "responses); beyond it calls get RESOURCE_EXHAUSTED. Must be >= 2 x --max_message_bytes.");
+ABSL_FLAG(int, max_streams, qkv::ServerConfig().max_streams, "Concurrent EncodeStream calls, server-wide.");
+ABSL_FLAG(int, max_streams_per_connection, qkv::ServerConfig().max_streams_per_connection,
+          "Concurrent EncodeStream calls per connection.");
+ABSL_FLAG(double, max_client_queue_share, qkv::ServerConfig().max_client_queue_share,
+          "The most of --max_queued_tokens one client (its address) may hold queued, in (0, 1].");
 ABSL_FLAG(int64_t, max_attention_bytes, qkv::ServerConfig().max_attention_bytes,
           "Largest attention output of one request in bytes.");
 ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate (chain); with --tls_key turns TLS on.");
@@ -65,6 +88,10 @@ ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA bundle; when set, clients must present a certificate it "
           "signed (mTLS).");
+ABSL_FLAG(std::string, auth_token_file, "",
+          "File of bearer tokens, one per line as NAME:TOKEN or TOKEN ('#' comments; see docs/SECURITY.md). "
+          "When set, every RPC but grpc.health.v1 needs 'authorization: Bearer <token>' metadata; the file "
+          "is re-read when it changes.");
 ABSL_FLAG(absl::Duration, keepalive_time, qkv::ServerConfig().keepalive_time,
           "Interval of HTTP/2 keepalive pings to clients.");
 ABSL_FLAG(absl::Duration, keepalive_timeout, qkv::ServerConfig().keepalive_timeout,
@@ -101,11 +128,22 @@ constexpr const char* kEnvFlags[] = {
     "max_queue_delay",
     "max_queued_tokens",
     "max_stream_in_flight",
+    "precision",
+    "allow_emulated_bf16",
+    "prep_threads",
+    "max_prep_queue",
     "max_message_bytes",
+    "max_receive_message_bytes",
+    "max_text_bytes",
+    "max_inflight_bytes",
+    "max_streams",
+    "max_streams_per_connection",
+    "max_client_queue_share",
     "max_attention_bytes",
     "tls_cert",
     "tls_key",
     "tls_client_ca",
+    "auth_token_file",
     "keepalive_time",
     "keepalive_timeout",
     "grace_period",
@@ -190,11 +228,22 @@ ServerConfig ConfigFromFlags() {
   c.max_queue_delay = absl::GetFlag(FLAGS_max_queue_delay);
   c.max_queued_tokens = absl::GetFlag(FLAGS_max_queued_tokens);
   c.max_stream_in_flight = absl::GetFlag(FLAGS_max_stream_in_flight);
+  c.precision = absl::GetFlag(FLAGS_precision);
+  c.allow_emulated_bf16 = absl::GetFlag(FLAGS_allow_emulated_bf16);
+  c.prep_threads = absl::GetFlag(FLAGS_prep_threads);
+  c.max_prep_queue = absl::GetFlag(FLAGS_max_prep_queue);
   c.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  c.max_receive_message_bytes = absl::GetFlag(FLAGS_max_receive_message_bytes);
+  c.max_text_bytes = absl::GetFlag(FLAGS_max_text_bytes);
+  c.max_inflight_bytes = absl::GetFlag(FLAGS_max_inflight_bytes);
+  c.max_streams = absl::GetFlag(FLAGS_max_streams);
+  c.max_streams_per_connection = absl::GetFlag(FLAGS_max_streams_per_connection);
+  c.max_client_queue_share = absl::GetFlag(FLAGS_max_client_queue_share);
   c.max_attention_bytes = absl::GetFlag(FLAGS_max_attention_bytes);
   c.tls_cert = absl::GetFlag(FLAGS_tls_cert);
   c.tls_key = absl::GetFlag(FLAGS_tls_key);
   c.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  c.auth_token_file = absl::GetFlag(FLAGS_auth_token_file);
   c.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
   c.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
   c.grace_period = absl::GetFlag(FLAGS_grace_period);
@@ -213,21 +262,28 @@ std::string StartupLine(const Server& server) {
   const ModelConfig& mc = m.config;
   const char* security = c.tls_cert.empty() ? "plaintext" : (c.tls_client_ca.empty() ? "TLS" : "mTLS");
   const std::string host = c.listen.substr(0, c.listen.rfind(':'));
+  const std::string auth = server.authenticator() == nullptr
+                               ? "no auth"
+                               : absl::StrCat("bearer tokens: ", server.authenticator()->token_count());
   const std::string http =
       server.http_port() == 0
           ? "off"
           : absl::StrCat(c.http_listen.substr(0, c.http_listen.rfind(':')), ":", server.http_port());
   return absl::StrCat(
-      "qkv-server ", kQkvVersion, " listening on ", host, ":", server.port(), " (", security, "); http ",
-      http, "; model ", m.name, " (", m.format, " ", m.weights_path, "; L=", mc.num_hidden_layers,
+      "qkv-server ", kQkvVersion, " listening on ", host, ":", server.port(), " (", security, ", ", auth,
+      "); http ", http, "; model ", m.name, " (", m.format, " ", m.weights_path, "; L=", mc.num_hidden_layers,
       " D=", mc.hidden_size, " H=", mc.num_attention_heads, " F=", mc.intermediate_size, " V=", mc.vocab_size,
       " P=", mc.max_position_embeddings, ", pooler=", m.has_pooler ? "yes" : "no",
-      ", fp32); workers=", c.workers, " threads_per_worker=", c.threads_per_worker,
+      ", ", PrecisionName(m.precision), " on ", EffectiveCpuIsaName(), "); workers=", c.workers,
+      " threads_per_worker=", c.threads_per_worker,
       " (cpus=", AvailableCpus(), "); max_batch_tokens=", c.max_batch_tokens,
       " max_batch_sequences=", c.max_batch_sequences,
       " max_queue_delay=", absl::FormatDuration(c.max_queue_delay),
       " max_queued_tokens=", c.max_queued_tokens, " max_message_bytes=", c.max_message_bytes,
-      " max_attention_bytes=", c.max_attention_bytes, "; kernels: ", absl::StrJoin(m.kernels, ", "));
+      " max_receive_message_bytes=", c.max_receive_message_bytes, " max_text_bytes=", c.max_text_bytes,
+      " max_inflight_bytes=", c.max_inflight_bytes, " max_streams=", c.max_streams, "/",
+      c.max_streams_per_connection, " per connection, max_client_queue_share=", c.max_client_queue_share,
+      " prep_threads=", c.prep_threads, " max_attention_bytes=", c.max_attention_bytes, "; kernels: ", absl::StrJoin(m.kernels, ", "));
 }
 
 int Main(int argc, char** argv) {

@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "core/precision.h"
 #include "qkv_version.h"
 
 namespace qkv {
@@ -237,7 +238,8 @@ absl::StatusOr<PreparedEncode> PrepareEncode(const v1::EncodeRequest& request, c
     const int64_t t = static_cast<int64_t>(seq.ids.size());
     const int64_t n_layers = static_cast<int64_t>(spec.attention_layers.size());
     attention_bytes += 4 * heads * t * t * n_layers;
-    response_bytes +=
+    // Per token: id, type id, and a token string of at most ~24 bytes with its framing.
+    response_bytes += 64 + static_cast<int64_t>(seq.id.size()) + 32 * t +
         4 *
         (t * hidden * ((spec.token_vectors ? 1 : 0) + static_cast<int64_t>(spec.hidden_state_layers.size())) +
          (spec.pooling == Pooling::kNone ? 0 : hidden) + out_heads * t * t * n_layers);
@@ -254,6 +256,7 @@ absl::StatusOr<PreparedEncode> PrepareEncode(const v1::EncodeRequest& request, c
         absl::StrCat("the response would exceed ", response_bytes, " bytes > --max_message_bytes=",
                      config.max_message_bytes, "; ask for fewer outputs or split the request"));
   }
+  prepared.response_bytes = response_bytes;
   return prepared;
 }
 
@@ -356,8 +359,7 @@ absl::Status FillEncodeResponse(const PreparedEncode& prepared, JobResult result
 
 absl::Status Tokenize(const v1::TokenizeRequest& request, const ServedModel& model,
                       v1::TokenizeResponse* response) {
-  QKV_ASSIGN_OR_RETURN(int limit, LengthLimit(request.truncation(), request.max_length(), "", model));
-  if (request.truncation() == v1::TRUNCATION_UNSPECIFIED) limit = 0;  // Tokenize: no limit
+  QKV_ASSIGN_OR_RETURN(const int limit, LengthLimit(request.truncation(), request.max_length(), "", model));
   QKV_ASSIGN_OR_RETURN(Encoding encoding,
                        EncodeText(request.text(), request.has_text_pair() ? &request.text_pair() : nullptr,
                                   "text", model, request.truncation(), limit));
@@ -397,7 +399,8 @@ void FillModelInfo(const ServedModel& model, const ServerConfig& config, v1::Get
   response->set_default_pooling(ToProto(model.default_pooling));
   response->set_default_normalize(model.default_normalize);
   response->set_has_pooler(model.has_pooler);
-  response->set_precision("fp32");
+  response->set_precision(PrecisionName(model.precision));
+  response->set_cpu_isa(EffectiveCpuIsaName());
   response->set_version(kQkvVersion);
   response->set_lower_case(model.tokenizer.options().lower_case);
   v1::ServerLimits* limits = response->mutable_limits();
@@ -409,6 +412,15 @@ void FillModelInfo(const ServedModel& model, const ServerConfig& config, v1::Get
   limits->set_max_queue_delay_us(absl::ToInt64Microseconds(config.max_queue_delay));
   limits->set_workers(config.workers);
   limits->set_threads_per_worker(config.threads_per_worker);
+  limits->set_max_text_bytes(config.max_text_bytes);
+  limits->set_max_receive_message_bytes(config.max_receive_message_bytes);
+  limits->set_max_inflight_bytes(config.max_inflight_bytes);
+  limits->set_max_streams(config.max_streams);
+  limits->set_max_streams_per_connection(config.max_streams_per_connection);
+  limits->set_max_stream_in_flight(config.max_stream_in_flight);
+  limits->set_max_client_queue_share(config.max_client_queue_share);
+  limits->set_prep_threads(config.prep_threads);
+  limits->set_max_prep_queue(config.max_prep_queue);
   for (const std::string& kernel : model.kernels) response->add_kernels(kernel);
 }
 

@@ -35,6 +35,7 @@ struct PreparedEncode {
   OutputSpec spec;                   // resolved layers, pooling; the same for every sequence
   std::vector<int> attention_heads;  // resolved heads to copy out; empty = all heads
   int64_t input_tokens = 0;          // sum of T
+  int64_t response_bytes = 0;        // upper estimate of the serialized EncodeResponse
 };
 
 // Validates `request` against the model and the server's limits (max_batch_sequences,
@@ -52,7 +53,9 @@ absl::Status FillEncodeResponse(const PreparedEncode& prepared, JobResult result
                                 const ServedModel& model, const ServerConfig& config,
                                 v1::EncodeResponse* response);
 
-// Tokenize RPC: validates and tokenizes.
+// Tokenize RPC: validates and tokenizes. The output is bounded like Encode's: at most max_length tokens
+// (0 = the model's max positions); longer texts are cut (TRUNCATION_TRUNCATE) or refused (otherwise,
+// INVALID_ARGUMENT naming the limit).
 absl::Status Tokenize(const v1::TokenizeRequest& request, const ServedModel& model,
                       v1::TokenizeResponse* response);
 

@@ -68,7 +68,8 @@ absl::StatusOr<bool> SentenceTransformersNormalize(const std::string& dir) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ServedModel>> LoadServedModel(const std::string& path,
-                                                             int64_t max_batch_tokens) {
+                                                             int64_t max_batch_tokens, Precision precision,
+                                                             bool allow_emulated_bf16) {
   QKV_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModel(path));
   auto model = std::make_unique<ServedModel>(std::move(loaded.tokenizer));
   const std::string dir = StripTrailingSlashes(loaded.directory);
@@ -80,6 +81,9 @@ absl::StatusOr<std::unique_ptr<ServedModel>> LoadServedModel(const std::string& 
 
   EncoderOptions options;
   options.max_batch_tokens = std::max<int64_t>(max_batch_tokens, loaded.config.max_position_embeddings);
+  options.precision = precision;
+  options.allow_emulated_bf16 = allow_emulated_bf16;
+  model->precision = precision;
   QKV_ASSIGN_OR_RETURN(model->encoder, Encoder::Create(loaded.config, std::move(loaded.weights), options));
   model->has_pooler = model->encoder->has_pooler();
   model->kernels = model->encoder->KernelInfo();

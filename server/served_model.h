@@ -35,16 +35,20 @@ struct ServedModel {
   // What an unset EncodeOptions.normalize means: true when the directory's sentence-transformers
   // modules.json has a Normalize module (the model's embeddings are meant to be unit vectors).
   bool default_normalize = false;
+  Precision precision = Precision::kFp32;  // the encoder's (EncoderOptions::precision)
   std::vector<std::string> kernels;  // Encoder::KernelInfo(), for GetModelInfo and the startup line
   std::unique_ptr<Encoder> encoder;  // null only in tests that serve through a fake runner
 };
 
 // Loads the model at `path` (see core/model_loader.h for accepted paths) and builds the encoder.
-// `max_batch_tokens` bounds one Run (Encoder splits bigger batches). A 1_Pooling/config.json that is not a
+// `max_batch_tokens` bounds one Run (Encoder splits bigger batches); `precision` and `allow_emulated_bf16`
+// are EncoderOptions' (bf16 on a CPU without native bf16 is FailedPrecondition unless allowed). A 1_Pooling/config.json that is not a
 // JSON object, or asks for a pooling qkv lacks (max, weighted mean, several modes at once), is an error
 // naming it; so is a modules.json that is not a JSON array.
 absl::StatusOr<std::unique_ptr<ServedModel>> LoadServedModel(const std::string& path,
-                                                             int64_t max_batch_tokens);
+                                                             int64_t max_batch_tokens,
+                                                             Precision precision = Precision::kFp32,
+                                                             bool allow_emulated_bf16 = false);
 
 // Runs one short sequence ([CLS] [SEP]; [CLS] alone when max_position_embeddings is 1) through the encoder
 // with a fresh workspace, so that the first request pays no one-time costs and a broken model fails at

@@ -2,6 +2,8 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 
 #include <utility>
 
@@ -9,8 +11,10 @@
 #include "absl/time/clock.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
+#include "core/precision.h"
 #include "grpc/health/v1/health.pb.h"
 #include "server/http/ops_routes.h"
+#include "server/tls_check.h"
 #include "spdlog/spdlog.h"
 
 namespace qkv {
@@ -24,17 +28,32 @@ absl::StatusOr<std::string> ReadPemFile(const std::string& path, const char* fla
 
 namespace {
 
+// How often the TLS files are checked for changes (FileWatcherCertificateProvider re-reads them and
+// swaps the certificate in for new handshakes when their contents changed).
+constexpr unsigned int kTlsRefreshSeconds = 1;
+
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const ServerConfig& config) {
   if (config.tls_cert.empty()) return grpc::InsecureServerCredentials();
+  // Read and checked once here so that a missing, empty or mismatched file fails the start with the
+  // flag's name (the provider would only log and fail every handshake).
   QKV_ASSIGN_OR_RETURN(std::string cert, ReadPemFile(config.tls_cert, "tls_cert"));
   QKV_ASSIGN_OR_RETURN(std::string key, ReadPemFile(config.tls_key, "tls_key"));
-  grpc::SslServerCredentialsOptions options(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  std::string ca;
   if (!config.tls_client_ca.empty()) {
-    QKV_ASSIGN_OR_RETURN(options.pem_root_certs, ReadPemFile(config.tls_client_ca, "tls_client_ca"));
-    options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+    QKV_ASSIGN_OR_RETURN(ca, ReadPemFile(config.tls_client_ca, "tls_client_ca"));
   }
-  options.pem_key_cert_pairs.push_back({std::move(key), std::move(cert)});
-  return grpc::SslServerCredentials(options);
+  QKV_RETURN_IF_ERROR(CheckTlsFiles(cert, key, ca));
+  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      config.tls_key, config.tls_cert, config.tls_client_ca, kTlsRefreshSeconds);
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
+  if (config.tls_client_ca.empty()) {
+    options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  } else {
+    options.watch_root_certs();
+    options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  }
+  return grpc::experimental::TlsServerCredentials(options);
 }
 
 }  // namespace
@@ -53,7 +72,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerConfig config) {
 
   std::unique_ptr<Server> server(new Server(std::move(config)));
   const ServerConfig& c = server->config_;
-  server->service_ = std::make_unique<EncoderService>(c, server->observer_.get());
+  if (!c.auth_token_file.empty()) {
+    QKV_ASSIGN_OR_RETURN(server->auth_, TokenAuthenticator::Create(c.auth_token_file));
+  }
+  server->service_ = std::make_unique<EncoderService>(c, server->observer_.get(), server->auth_.get());
   if (!c.http_listen.empty()) {
     Server* s = server.get();
     server->http_ = std::make_unique<HttpServer>(server->metrics_.get());
@@ -70,7 +92,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerConfig config) {
   grpc::ServerBuilder builder;
   builder.AddListeningPort(c.listen, credentials, &server->port_);
   builder.RegisterService(server->service_.get());
-  builder.SetMaxReceiveMessageSize(static_cast<int>(c.max_message_bytes));
+  // Every method but grpc.health.v1 (reflection included) behind the tokens.
+  if (server->auth_ != nullptr)
+    builder.experimental().SetInterceptorCreators(AuthInterceptorCreators(server->auth_.get()));
+  builder.SetMaxReceiveMessageSize(static_cast<int>(c.max_receive_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(c.max_message_bytes));
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
                              static_cast<int>(absl::ToInt64Milliseconds(c.keepalive_time)));
@@ -107,8 +132,10 @@ void Server::SetHealth(bool serving) {
 }
 
 absl::Status Server::LoadModel() {
+  QKV_ASSIGN_OR_RETURN(const Precision precision, ParsePrecision(config_.precision));
   QKV_ASSIGN_OR_RETURN(std::unique_ptr<ServedModel> model,
-                       LoadServedModel(config_.model, config_.max_batch_tokens));
+                       LoadServedModel(config_.model, config_.max_batch_tokens, precision,
+                                       config_.allow_emulated_bf16));
   QKV_RETURN_IF_ERROR(WarmUp(*model));
   return Serve(std::move(model));
 }
@@ -127,6 +154,7 @@ absl::Status Server::Serve(std::unique_ptr<ServedModel> model, std::unique_ptr<B
   options.max_queued_tokens = config_.max_queued_tokens;
   ServerMetrics* metrics = metrics_.get();
   options.on_batch = [metrics](int sequences, int64_t tokens) { metrics->BatchRan(sequences, tokens); };
+  options.max_client_queue_share = config_.max_client_queue_share;
   absl::MutexLock lock(&mu_);
   if (shut_down_) return absl::UnavailableError("the server is shutting down");
   if (model_ != nullptr) return absl::FailedPreconditionError("a model is already being served");
@@ -138,7 +166,7 @@ absl::Status Server::Serve(std::unique_ptr<ServedModel> model, std::unique_ptr<B
   metrics_->SetQueueSource([scheduler] {
     return QueueDepth{scheduler->queued_tokens(), scheduler->queued_jobs()};
   });
-  metrics_->SetModel(model_->name, model_->format, "fp32");
+  metrics_->SetModel(model_->name, model_->format, PrecisionName(model_->precision));
   service_->SetReady(model_.get(), scheduler_.get());
   SetHealth(true);
   phase_.store(Phase::kServing);
@@ -177,6 +205,7 @@ void Server::Shutdown() {
   // Waits for calls in flight until the deadline, then cancels the rest (their queued jobs are dropped).
   grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + config_.grace_period));
   grpc_server_->Wait();
+  service_->StopPreparation();  // every call is over; submits nothing after this
   {
     absl::MutexLock lock(&mu_);
     if (scheduler_ != nullptr) scheduler_->Shutdown();

@@ -1,5 +1,7 @@
 // Server: qkv-server's gRPC server: the EncoderService, grpc.health.v1, server reflection, message size
-// limits, keepalive and TLS/mTLS, plus the model and the BatchScheduler behind the service.
+// limits (receive: --max_receive_message_bytes, send: --max_message_bytes), keepalive, TLS/mTLS
+// (certificate files re-read when they change) and bearer-token access control (auth.h), plus the model
+// and the BatchScheduler behind the service.
 //
 //   QKV_ASSIGN_OR_RETURN(std::unique_ptr<Server> server, Server::Start(config));   // listening, NOT_SERVING
 //   QKV_RETURN_IF_ERROR(server->LoadModel());      // load, warm up, start workers: SERVING
@@ -25,6 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "server/auth.h"
 #include "server/batch_scheduler.h"
 #include "server/encoder_service.h"
 #include "server/http/http_server.h"
@@ -41,8 +44,9 @@ class Server {
   static constexpr char kServiceName[] = "qkv.v1.EncoderService";
 
   // Validates `config` (after resolving worker defaults), binds config.listen and starts gRPC with every
-  // RPC answering UNAVAILABLE until the model is ready. Errors: the Validate() message, the TLS files that
-  // can't be read, or "cannot listen on ..." when the address is taken or invalid.
+  // RPC answering UNAVAILABLE until the model is ready. Errors: the Validate() message, the TLS files or
+  // the token file that can't be read (or parsed), or "cannot listen on ..." when the address is taken or
+  // invalid.
   static absl::StatusOr<std::unique_ptr<Server>> Start(ServerConfig config);
 
   ~Server();
@@ -54,6 +58,8 @@ class Server {
   // The metrics every request feeds (what /metrics serves).
   ServerMetrics* metrics() const { return metrics_.get(); }
   const ServerConfig& config() const { return config_; }
+  // The bearer-token checker, or null when config.auth_token_file is empty.
+  const TokenAuthenticator* authenticator() const { return auth_.get(); }
 
   // Loads config.model, warms up, starts the workers and turns health to SERVING.
   absl::Status LoadModel();
@@ -91,6 +97,7 @@ class Server {
   const std::unique_ptr<ServerObserver> observer_;
   std::atomic<Phase> phase_{Phase::kLoading};
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<TokenAuthenticator> auth_;  // outlives grpc_server_ (declared before it)
   std::unique_ptr<EncoderService> service_;
   std::unique_ptr<grpc::Server> grpc_server_;
 

@@ -7,6 +7,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/precision.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
@@ -45,6 +46,24 @@ absl::Status ServerConfig::Validate() const {
   if (auto s = Positive("max_queued_tokens", max_queued_tokens); !s.ok()) return s;
   if (auto s = Positive("max_stream_in_flight", max_stream_in_flight); !s.ok()) return s;
   if (auto s = Positive("max_attention_bytes", max_attention_bytes); !s.ok()) return s;
+  if (auto s = Positive("prep_threads", prep_threads); !s.ok()) return s;
+  if (auto s = Positive("max_prep_queue", max_prep_queue); !s.ok()) return s;
+  if (auto s = Positive("max_text_bytes", max_text_bytes); !s.ok()) return s;
+  if (auto s = Positive("max_streams", max_streams); !s.ok()) return s;
+  if (auto s = Positive("max_streams_per_connection", max_streams_per_connection); !s.ok()) return s;
+  if (!(max_client_queue_share > 0 && max_client_queue_share <= 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_client_queue_share must be in (0, 1] (got ", max_client_queue_share, ")"));
+  }
+  if (max_receive_message_bytes < 1024 || max_receive_message_bytes > INT32_MAX) {
+    return absl::InvalidArgumentError(absl::StrCat("--max_receive_message_bytes must be in [1024, ", INT32_MAX,
+                                                   "] (got ", max_receive_message_bytes, ")"));
+  }
+  if (max_inflight_bytes / 2 < max_message_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat("--max_inflight_bytes (", max_inflight_bytes,
+                                                   ") must be >= 2 x --max_message_bytes (", max_message_bytes,
+                                                   ") so that the largest response fits while it is built"));
+  }
   // gRPC takes message sizes as int.
   if (max_message_bytes < 1024 || max_message_bytes > INT32_MAX) {
     return absl::InvalidArgumentError(
@@ -59,6 +78,10 @@ absl::Status ServerConfig::Validate() const {
   if (auto s = PositiveDuration("keepalive_time", keepalive_time, false); !s.ok()) return s;
   if (auto s = PositiveDuration("keepalive_timeout", keepalive_timeout, false); !s.ok()) return s;
   if (auto s = PositiveDuration("grace_period", grace_period, /*zero_ok=*/true); !s.ok()) return s;
+  if (!ParsePrecision(precision).ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--precision must be one of fp32, bf16, int8 (got \"", precision, "\")"));
+  }
   if (tls_cert.empty() != tls_key.empty()) {
     return absl::InvalidArgumentError("--tls_cert and --tls_key must be given together");
   }

@@ -33,10 +33,34 @@ struct ServerConfig {
   int64_t max_queued_tokens = 262144;
   // Requests one EncodeStream call may have in flight before the server stops reading from it.
   int max_stream_in_flight = 16;
+  // Number format of the encoder's projection and feed-forward matmuls: "fp32" (exact), "bf16" or "int8"
+  // (core/precision.h). bf16 needs a CPU with native bf16 unless allow_emulated_bf16.
+  std::string precision = "fp32";
+  // Serve bf16 on a CPU without native bf16 (oneDNN emulates it, several times slower than fp32).
+  bool allow_emulated_bf16 = false;
+  // Threads that parse, validate and tokenize requests (never gRPC's threads, never the batch workers).
+  int prep_threads = 2;
+  // Requests waiting for a preparation thread; more get RESOURCE_EXHAUSTED at once.
+  int max_prep_queue = 256;
 
-  // --- Limits that protect the server ---
-  // Largest request and response message, in bytes.
+  // --- Limits that protect the server (docs/SECURITY.md lists them all) ---
+  // Largest response message (and the largest Encode response), in bytes.
   int64_t max_message_bytes = 64 << 20;
+  // Largest request message gRPC accepts, in bytes (RESOURCE_EXHAUSTED from gRPC beyond it).
+  int64_t max_receive_message_bytes = 16 << 20;
+  // Largest string field of a request (a text, text_pair, id or request_id), in bytes; checked on the
+  // wire before the request is parsed.
+  int64_t max_text_bytes = 1 << 20;
+  // Server-wide budget of bytes held by requests in flight: received requests (counted 4x for their
+  // parsed form), the responses being built (2x their estimate) and serialized responses the client has
+  // not read yet. A request that does not fit gets RESOURCE_EXHAUSTED.
+  int64_t max_inflight_bytes = 256 << 20;
+  // Concurrent EncodeStream calls, server-wide and per connection (peer address and port).
+  int max_streams = 64;
+  int max_streams_per_connection = 4;
+  // The most of --max_queued_tokens one client (ClientKey: its address without port) may hold queued,
+  // in (0, 1]; 1 = no per-client bound.
+  double max_client_queue_share = 0.5;
   // Largest attention output of one request, in bytes (4 bytes per probability).
   int64_t max_attention_bytes = 16 << 20;
 
@@ -46,6 +70,15 @@ struct ServerConfig {
   std::string tls_cert;
   std::string tls_key;
   std::string tls_client_ca;
+  // The three files are re-read when they change (checked every second), so a rotated certificate
+  // (cert-manager) is served to new connections without a restart.
+
+  // --- Access control ---
+  // A file of bearer tokens (server/token_set.h, docs/SECURITY.md); when set, every RPC but grpc.health.v1
+  // needs `authorization: Bearer <token>` metadata with one of them, and the file is re-read when it
+  // changes. Empty = no authentication.
+  std::string auth_token_file;
+
   // HTTP/2 keepalive pings to idle clients, and how long to wait for the ack.
   absl::Duration keepalive_time = absl::Seconds(60);
   absl::Duration keepalive_timeout = absl::Seconds(20);

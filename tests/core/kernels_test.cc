@@ -223,7 +223,7 @@ TEST(SelfAttentionTest, MatchesReferencePerSequence) {
     int64_t rows = 0;
     for (int64_t t : c.lengths) rows += t;
     SCOPED_TRACE(absl::StrCat("H=", c.heads, " Dh=", c.head_size, " rows=", rows));
-    auto attention = SelfAttention::Create(c.heads, c.head_size);
+    auto attention = SelfAttention::Create(c.heads, c.head_size, /*max_length=*/64);
     ASSERT_TRUE(attention.ok()) << attention.status();
     const std::vector<float> qkv = reference::RandomVector(&rng, rows * 3 * d, 1.5f);
     std::vector<float> context(rows * d, -1.f);
@@ -258,7 +258,7 @@ TEST(SelfAttentionTest, MatchesReferencePerSequence) {
 }
 
 TEST(SelfAttentionTest, SingleTokenAttendsToItself) {
-  auto attention = SelfAttention::Create(3, 4);
+  auto attention = SelfAttention::Create(3, 4, /*max_length=*/8);
   ASSERT_TRUE(attention.ok());
   std::mt19937 rng(9);
   const std::vector<float> qkv = reference::RandomVector(&rng, 3 * 12, 3.f);

@@ -444,6 +444,16 @@ TEST(OnnxModelTest, ExternalDataAndBadInitializersAreClearErrors) {
        [](OnnxGraph* g) { g->inits[1].dims[0] = -1; },
        absl::StatusCode::kInvalidArgument,
        {"embeddings.position_embeddings.weight", "negative dimension"}},
+      // Found by onnx_fuzzer: 2^40 elements claimed by a few bytes were allocated (4 TiB: bad_alloc, abort)
+      // before the stored data was compared with the dims.
+      {"huge_dims_without_data",
+       [](OnnxGraph* g) { g->inits[1].dims = {int64_t{1} << 20, int64_t{1} << 20}; },
+       absl::StatusCode::kInvalidArgument,
+       {"embeddings.position_embeddings.weight", "raw_data has"}},
+      {"huge_dims_without_typed_data",
+       [](OnnxGraph* g) { g->inits[0].dims = {int64_t{1} << 20, int64_t{1} << 20}; },
+       absl::StatusCode::kInvalidArgument,
+       {"embeddings.word_embeddings.weight", "float_data has"}},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);

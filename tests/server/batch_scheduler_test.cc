@@ -1,10 +1,12 @@
 // BatchScheduler with a fake runner: batching by token budget and sequence cap, the batch-mate delay, the
-// bounded queue, deadline drops, cancellation and failing batches. Synchronization is by notifications and
+// bounded queue, per-client shares and round-robin batching, deadline drops, cancellation and failing
+// batches. Synchronization is by notifications and
 // gates, never by sleeping.
 #include "server/batch_scheduler.h"
 
 #include <atomic>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -90,6 +92,12 @@ class JobProbe {
     for (size_t i = 0; i < lengths.size(); ++i) ids_.emplace_back(lengths[i], first_id + static_cast<int>(i));
     for (const auto& ids : ids_) job_.sequences.push_back(SequenceInput{ids, {}, OutputSpec{}});
     job_.deadline = deadline;
+  }
+
+  // Names the job's client (EncodeJob::client).
+  JobProbe& From(const std::string& client) {
+    job_.client = client;
+    return *this;
   }
 
   absl::StatusOr<JobId> Submit(BatchScheduler* scheduler) {
@@ -409,6 +417,95 @@ TEST(BatchSchedulerTest, ConcurrentSubmitAndCancelAnswerEveryJobOnce) {
   EXPECT_GE(ok.load(), kThreads * (kJobsPerThread - (kJobsPerThread + 2) / 3));  // never-cancelled jobs
   EXPECT_EQ(scheduler.pending_jobs(), 0);
   EXPECT_EQ(scheduler.queued_tokens(), 0);
+}
+
+}  // namespace
+}  // namespace qkv
+
+namespace qkv {
+namespace {
+
+// Batches are formed round-robin between clients, one sequence per client per turn; a client's own
+// sequences keep their order. Client "a" queued a 6-sequence job before "b" and "c" sent one each: b and c
+// ride in the first batch instead of waiting behind all of a's.
+TEST(BatchSchedulerTest, BatchesAreRoundRobinBetweenClients) {
+  FakeRunner runner;
+  runner.Close();
+  BatchScheduler scheduler(Options(/*budget=*/1000, /*cap=*/4, absl::ZeroDuration()), &runner);
+  JobProbe first(1, {1});
+  ASSERT_TRUE(first.From("a").Submit(&scheduler).ok());
+  runner.AwaitEntered(1);
+  JobProbe a(100, {1, 1, 1, 1, 1, 1});
+  JobProbe a2(200, {1});
+  JobProbe b(300, {1});
+  JobProbe c(400, {1, 1});
+  ASSERT_TRUE(a.From("a").Submit(&scheduler).ok());
+  ASSERT_TRUE(a2.From("a").Submit(&scheduler).ok());
+  ASSERT_TRUE(b.From("b").Submit(&scheduler).ok());
+  ASSERT_TRUE(c.From("c").Submit(&scheduler).ok());
+  runner.Open();
+  ASSERT_TRUE(a.Result().ok());
+  ASSERT_TRUE(a2.Result().ok());
+  ASSERT_TRUE(b.Result().ok());
+  ASSERT_TRUE(c.Result().ok());
+  EXPECT_THAT(runner.batches(), ElementsAre(ElementsAre(1), ElementsAre(100, 300, 400, 101),
+                                            ElementsAre(401, 102, 103, 104), ElementsAre(105, 200)));
+  EXPECT_EQ(b.Result()->batches, 1);
+  EXPECT_EQ(c.Result()->batches, 2);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(a.Result()->outputs[i].last_hidden[0], 100.0f + i);
+  EXPECT_EQ(scheduler.queued_tokens(), 0);
+}
+
+// One client may hold at most max_client_queue_share of the queue: its next job is refused naming the flag,
+// while another client's job still fits; once its jobs ran it may queue again.
+TEST(BatchSchedulerTest, OneClientGetsAtMostItsShareOfTheQueue) {
+  FakeRunner runner;
+  runner.Close();
+  SchedulerOptions options = Options(/*budget=*/1000, /*cap=*/64, absl::ZeroDuration(), /*queue=*/100);
+  options.max_client_queue_share = 0.5;
+  BatchScheduler scheduler(options, &runner);
+  JobProbe first(1, {1});
+  ASSERT_TRUE(first.From("a").Submit(&scheduler).ok());
+  runner.AwaitEntered(1);
+  JobProbe a1(100, {30});
+  JobProbe a2(200, {20});
+  JobProbe a3(300, {1});
+  JobProbe b(400, {40});
+  ASSERT_TRUE(a1.From("a").Submit(&scheduler).ok());
+  ASSERT_TRUE(a2.From("a").Submit(&scheduler).ok());  // 50 = the share
+  absl::StatusOr<JobId> refused = a3.From("a").Submit(&scheduler);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(refused.status().message(), HasSubstr("--max_client_queue_share=0.5"));
+  ASSERT_TRUE(b.From("b").Submit(&scheduler).ok());
+  EXPECT_EQ(scheduler.queued_tokens(), 90);
+  EXPECT_EQ(scheduler.refused_jobs(), 1);
+  runner.Open();
+  ASSERT_TRUE(a1.Result().ok());
+  ASSERT_TRUE(a2.Result().ok());
+  ASSERT_TRUE(b.Result().ok());
+  JobProbe again(500, {50});
+  ASSERT_TRUE(again.From("a").Submit(&scheduler).ok());
+  ASSERT_TRUE(again.Result().ok());
+}
+
+// Cancelling a queued job of one client leaves the other clients' turns intact.
+TEST(BatchSchedulerTest, CancelRemovesAClientFromTheRotation) {
+  FakeRunner runner;
+  runner.Close();
+  BatchScheduler scheduler(Options(/*budget=*/1000, /*cap=*/8, absl::ZeroDuration()), &runner);
+  JobProbe first(1, {1});
+  ASSERT_TRUE(first.From("a").Submit(&scheduler).ok());
+  runner.AwaitEntered(1);
+  JobProbe a(100, {1, 1});
+  JobProbe b(200, {1, 1});
+  absl::StatusOr<JobId> a_id = a.From("a").Submit(&scheduler);
+  ASSERT_TRUE(a_id.ok());
+  ASSERT_TRUE(b.From("b").Submit(&scheduler).ok());
+  scheduler.Cancel(*a_id);
+  EXPECT_EQ(a.Result().status().code(), absl::StatusCode::kCancelled);
+  runner.Open();
+  ASSERT_TRUE(b.Result().ok());
+  EXPECT_THAT(runner.batches(), ElementsAre(ElementsAre(1), ElementsAre(200, 201)));
 }
 
 }  // namespace

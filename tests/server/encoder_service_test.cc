@@ -97,6 +97,7 @@ TEST_F(EncoderServiceTest, GetModelInfoDescribesTheModelAndLimits) {
   EXPECT_TRUE(info.has_pooler());
   EXPECT_EQ(info.default_pooling(), v1::POOLING_POOLER);
   EXPECT_EQ(info.precision(), "fp32");
+  EXPECT_FALSE(info.cpu_isa().empty());
   EXPECT_TRUE(info.lower_case());
   const ServerConfig config = TestConfig();
   EXPECT_EQ(info.limits().max_batch_tokens(), config.max_batch_tokens);
@@ -146,8 +147,12 @@ TEST_F(EncoderServiceTest, TokenizeTruncatesOrRejects) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("7 tokens > max length 4"));
 
-  // Unspecified: no limit at all.
+  // Unspecified: bounded like Encode, i.e. rejected beyond the limit.
   request.set_truncation(v1::TRUNCATION_UNSPECIFIED);
+  s = stub()->Tokenize(Context().get(), request, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("7 tokens > max length 4"));
+  request.set_max_length(0);  // the model's 512 positions
   response.Clear();
   ASSERT_TRUE(stub()->Tokenize(Context().get(), request, &response).ok());
   EXPECT_EQ(response.ids_size(), 7);
@@ -442,7 +447,7 @@ TEST_F(EncoderServiceTest, InvalidRequestsNameTheFieldAndIndex) {
   }
   {
     std::vector<std::vector<int32_t>> many(TestConfig().max_batch_sequences + 1, {101, 102});
-    ExpectInvalid(IdsRequest(many), "inputs: 65 inputs > --max_batch_sequences=64");
+    ExpectInvalid(IdsRequest(many), "inputs: more than 64 elements (--max_batch_sequences=64)");
   }
   {
     v1::EncodeRequest r = IdsRequest({{101, 102}});
@@ -573,8 +578,11 @@ TEST(EncoderServiceErrorsTest, FullQueueIsResourceExhaustedNamingTheLimit) {
     queued_done.Notify();
   });
   // Wait until the server has queued it (deterministic: the scheduler's own count).
-  ASSERT_TRUE(WaitUntil([&] { return c.t.server->scheduler()->queued_tokens() >= 6; }))
-      << "timed out waiting for queued_tokens() >= 6";
+  ASSERT_TRUE(WaitUntil([&] {
+    return queued_done.HasBeenNotified() || c.t.server->scheduler()->queued_tokens() >= 6;
+  })) << "timed out waiting for queued_tokens() >= 6";
+  ASSERT_FALSE(queued_done.HasBeenNotified())
+      << "answered instead of queued: " << queued_status.error_code() << " " << queued_status.error_message();
 
   v1::EncodeResponse response;
   grpc::Status s = c.t.stub->Encode(Context().get(), IdsRequest({{101, 1, 2, 3, 4, 102}}), &response);
@@ -591,6 +599,7 @@ TEST(EncoderServiceErrorsTest, FullQueueIsResourceExhaustedNamingTheLimit) {
 TEST(EncoderServiceErrorsTest, OversizedMessagesAreResourceExhausted) {
   ServerConfig config = TestConfig();
   config.max_message_bytes = 4096;
+  config.max_receive_message_bytes = 4096;
   TestServer t = StartServing(config);
   // Request too large for the server to receive.
   v1::EncodeRequest big = IdsRequest(std::vector<std::vector<int32_t>>(4, std::vector<int32_t>(500, 20000)));

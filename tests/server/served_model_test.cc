@@ -126,5 +126,19 @@ TEST(ServedModelTest, SentenceTransformersNormalizeModuleSetsTheDefault) {
   EXPECT_THAT(std::string(model.status().message()), HasSubstr("modules.json: not a JSON array"));
 }
 
+// --precision reaches the encoder: int8 runs its projections on s8 kernels and still encodes; the served
+// model reports the precision it was built in.
+TEST(ServedModelTest, PrecisionReachesTheEncoder) {
+  const std::string dir = ModelDirWithPooling("int8", "");
+  absl::StatusOr<std::unique_ptr<ServedModel>> model = LoadServedModel(dir, 8192, Precision::kInt8);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ((*model)->precision, Precision::kInt8);
+  EXPECT_EQ((*model)->encoder->precision(), Precision::kInt8);
+  bool int8_kernel = false;
+  for (const std::string& k : (*model)->kernels) int8_kernel |= k.find("(int8)") != std::string::npos;
+  EXPECT_TRUE(int8_kernel);
+  EXPECT_TRUE(WarmUp(**model).ok());
+}
+
 }  // namespace
 }  // namespace qkv

@@ -52,6 +52,9 @@ TEST(ServerConfigTest, BadValuesNameTheFlag) {
       {[](ServerConfig* c) { c->listen = "nowhere"; }, "--listen must be host:port"},
       {[](ServerConfig* c) { c->tls_cert = "cert.pem"; }, "--tls_cert and --tls_key must be given together"},
       {[](ServerConfig* c) { c->tls_client_ca = "ca.pem"; }, "--tls_client_ca needs --tls_cert"},
+      {[](ServerConfig* c) { c->precision = "fp16"; },
+       "--precision must be one of fp32, bf16, int8 (got \"fp16\")"},
+      {[](ServerConfig* c) { c->precision = ""; }, "--precision must be one of fp32, bf16, int8"},
   };
   for (const Case& k : cases) {
     ServerConfig c = Valid();

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -94,6 +95,29 @@ TEST_F(TlsTest, MutualTlsRequiresAClientCertificate) {
   grpc::SslCredentialsOptions without_cert;
   without_cert.pem_root_certs = Slurp(Path("server.crt"));
   EXPECT_FALSE(Info(t.server->address(), grpc::SslCredentials(without_cert)).ok());
+}
+
+TEST_F(TlsTest, MismatchedOrMalformedFilesFailToStartNamingTheFlag) {
+  struct Case {
+    std::string cert, key, ca, expected;
+  };
+  const std::string not_pem = absl::StrCat(*dir_, "/not.pem");
+  std::ofstream(not_pem) << "not a PEM file\n";
+  const std::vector<Case> cases = {
+      {Path("server.crt"), Path("client.key"), "", "--tls_key does not match the certificate in --tls_cert"},
+      {not_pem, Path("server.key"), "", "--tls_cert holds no PEM certificate"},
+      {Path("server.crt"), not_pem, "", "--tls_key holds no unencrypted PEM private key"},
+      {Path("server.crt"), Path("server.key"), not_pem, "--tls_client_ca holds no PEM certificate"},
+  };
+  for (const Case& c : cases) {
+    ServerConfig config = TestConfig();
+    config.tls_cert = c.cert;
+    config.tls_key = c.key;
+    config.tls_client_ca = c.ca;
+    absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(config);
+    ASSERT_FALSE(server.ok()) << c.expected;
+    EXPECT_THAT(std::string(server.status().message()), ::testing::HasSubstr(c.expected));
+  }
 }
 
 TEST_F(TlsTest, MissingCertificateFileFailsToStartNamingTheFlag) {

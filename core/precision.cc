@@ -1,0 +1,74 @@
+#include "core/precision.h"
+
+#include "absl/strings/str_cat.h"
+#include "oneapi/dnnl/dnnl.hpp"
+
+namespace qkv {
+namespace {
+
+// oneDNN's ISA values are bit supersets: an ISA includes another when it has all of the other's bits.
+bool IsaIncludes(dnnl_cpu_isa_t isa, dnnl_cpu_isa_t feature) {
+  return (static_cast<unsigned>(isa) & static_cast<unsigned>(feature)) == static_cast<unsigned>(feature);
+}
+
+dnnl_cpu_isa_t EffectiveIsa() { return static_cast<dnnl_cpu_isa_t>(dnnl::get_effective_cpu_isa()); }
+
+}  // namespace
+
+const char* PrecisionName(Precision precision) {
+  switch (precision) {
+    case Precision::kFp32:
+      return "fp32";
+    case Precision::kBf16:
+      return "bf16";
+    case Precision::kInt8:
+      return "int8";
+  }
+  return "fp32";
+}
+
+absl::StatusOr<Precision> ParsePrecision(absl::string_view name) {
+  for (Precision p : {Precision::kFp32, Precision::kBf16, Precision::kInt8}) {
+    if (name == PrecisionName(p)) return p;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("precision \"", name, "\" is not one of fp32, bf16, int8"));
+}
+
+bool NativeBf16Supported() {
+  const dnnl_cpu_isa_t isa = EffectiveIsa();
+  return IsaIncludes(isa, dnnl_cpu_isa_avx512_core_bf16) || IsaIncludes(isa, dnnl_cpu_isa_avx512_core_amx);
+}
+
+bool NativeInt8DotSupported() {
+  const dnnl_cpu_isa_t isa = EffectiveIsa();
+  return IsaIncludes(isa, dnnl_cpu_isa_avx512_core_vnni) || IsaIncludes(isa, dnnl_cpu_isa_avx2_vnni);
+}
+
+std::string EffectiveCpuIsaName() {
+  switch (EffectiveIsa()) {
+    case dnnl_cpu_isa_sse41:
+      return "sse41";
+    case dnnl_cpu_isa_avx:
+      return "avx";
+    case dnnl_cpu_isa_avx2:
+      return "avx2";
+    case dnnl_cpu_isa_avx2_vnni:
+      return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_mic:
+    case dnnl_cpu_isa_avx512_mic_4ops:
+      return "avx512_mic";
+    case dnnl_cpu_isa_avx512_core:
+      return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni:
+      return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16:
+      return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx:
+      return "avx512_core_amx";
+    default:
+      return absl::StrCat("isa 0x", absl::Hex(static_cast<unsigned>(EffectiveIsa())));
+  }
+}
+
+}  // namespace qkv
