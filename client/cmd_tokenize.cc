@@ -64,7 +64,8 @@ int RunTokenizeCommand(const std::vector<std::string>& args, CliEnv& env) {
   int64_t max_length = 0;
   bool ids_only = false;
   cmd.flags().AddString("pair", &pair, "second segment: [CLS] TEXT [SEP] PAIR [SEP]", "TEXT");
-  cmd.flags().AddInt("max-length", &max_length, "truncate to this many tokens (0 = no limit)");
+  cmd.flags().AddInt("max-length", &max_length,
+                     "truncate to this many tokens (0 = no truncation: text over the model's limit is an error)");
   cmd.flags().AddBool("ids", &ids_only, "print only the ids, comma-separated");
   cmd.flags().AddChoice("format", &format, {"table", "json"}, "output format");
   return cmd.Run(args, [&](const std::vector<std::string>& positional) -> absl::Status {

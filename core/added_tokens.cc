@@ -24,24 +24,16 @@ AddedTokens::AddedTokens(const std::vector<AddedToken>& tokens) {
   count_ = by_content.size();
 }
 
-std::vector<AddedTokens::Match> AddedTokens::FindAll(absl::string_view text) const {
-  std::vector<Match> matches;
-  if (count_ == 0) return matches;
-  size_t i = 0;
-  while (i < text.size()) {
-    const std::vector<AddedToken>& candidates = by_first_byte_[static_cast<uint8_t>(text[i])];
-    const absl::string_view rest = text.substr(i);
-    const auto found = std::find_if(candidates.begin(), candidates.end(), [&](const AddedToken& token) {
-      return absl::StartsWith(rest, token.content);
-    });
-    if (found == candidates.end()) {
-      ++i;
-      continue;
-    }
-    matches.push_back({i, i + found->content.size(), found->id});
-    i += found->content.size();
-  }
-  return matches;
+bool AddedTokens::MatchAt(absl::string_view text, size_t offset, Match* match) const {
+  if (count_ == 0 || offset >= text.size()) return false;
+  const std::vector<AddedToken>& candidates = by_first_byte_[static_cast<uint8_t>(text[offset])];
+  const absl::string_view rest = text.substr(offset);
+  const auto found = std::find_if(candidates.begin(), candidates.end(), [&](const AddedToken& token) {
+    return absl::StartsWith(rest, token.content);
+  });
+  if (found == candidates.end()) return false;
+  *match = {offset, offset + found->content.size(), found->id};
+  return true;
 }
 
 }  // namespace qkv

@@ -2,7 +2,7 @@
 // tokenizers' AddedVocabulary does for added tokens with normalized=false (BERT's special tokens): "[MASK]"
 // typed in a text is the [MASK] id, not "[", "mask", "]".
 //
-// Thread safety: immutable after construction; FindAll is const and safe from any number of threads.
+// Thread safety: immutable after construction; MatchAt is const and safe from any number of threads.
 #ifndef QKV_CORE_ADDED_TOKENS_H_
 #define QKV_CORE_ADDED_TOKENS_H_
 
@@ -34,9 +34,11 @@ class AddedTokens {
   // Empty contents are ignored; of two tokens with the same content, the later one wins (HF's order).
   explicit AddedTokens(const std::vector<AddedToken>& tokens);
 
-  // The non-overlapping matches in `text`, left to right; at each position the longest token that starts
-  // there (HF's leftmost-longest). Cost: O(text size x tokens sharing a first byte).
-  std::vector<Match> FindAll(absl::string_view text) const;
+  // The longest token that starts at byte `offset` of `text`: true and `*match` set, or false. Reading the
+  // text left to right, calling it at each character reached and skipping a match's bytes gives HF's
+  // non-overlapping leftmost-longest matches, and reads no further than the reader got. Cost: O(tokens
+  // sharing the byte at `offset`). REQUIRES: offset <= text.size().
+  bool MatchAt(absl::string_view text, size_t offset, Match* match) const;
 
   bool empty() const { return count_ == 0; }
 

@@ -1,11 +1,13 @@
 #include "core/model_config.h"
 
 #include <cmath>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "common/file_util.h"
+#include "core/bounded_json.h"
 #include "nlohmann/json.hpp"
 
 namespace qkv {
@@ -16,6 +18,8 @@ using nlohmann::json;
 // Dimensions above this are not a real model but a corrupt or hostile config.
 constexpr int64_t kMaxDimension = int64_t{1} << 20;
 constexpr int64_t kMaxLayers = 1000;
+// A config.json larger than this is not a model config.
+constexpr int64_t kMaxConfigBytes = int64_t{16} << 20;
 
 // Reads the integer field `key` into `*out`. A missing field is an error when `required`, else leaves the
 // default; a JSON null counts as missing.
@@ -28,7 +32,7 @@ absl::Status ReadInt(const json& j, const char* key, bool required, absl::string
   }
   if (!it->is_number_integer()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(file_name, ": field \"", key, "\" must be an integer, got ", it->dump()));
+        absl::StrCat(file_name, ": field \"", key, "\" must be an integer, got ", JsonSummary(*it)));
   }
   if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
     return absl::InvalidArgumentError(absl::StrCat(file_name, ": field \"", key, "\" is out of range"));
@@ -43,7 +47,7 @@ absl::Status ReadString(const json& j, const char* key, absl::string_view file_n
   if (it == j.end() || it->is_null()) return absl::OkStatus();
   if (!it->is_string()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(file_name, ": field \"", key, "\" must be a string, got ", it->dump()));
+        absl::StrCat(file_name, ": field \"", key, "\" must be a string, got ", JsonSummary(*it)));
   }
   *out = it->get<std::string>();
   return absl::OkStatus();
@@ -101,7 +105,7 @@ absl::StatusOr<ModelConfig> ParseJsonObject(const json& j, absl::string_view fil
   if (eps != j.end() && !eps->is_null()) {
     if (!eps->is_number()) {
       return absl::InvalidArgumentError(
-          absl::StrCat(file_name, ": field \"layer_norm_eps\" must be a number, got ", eps->dump()));
+          absl::StrCat(file_name, ": field \"layer_norm_eps\" must be a number, got ", JsonSummary(*eps)));
     }
     config.layer_norm_eps = eps->get<double>();
   }
@@ -139,6 +143,33 @@ absl::Status ModelConfig::Validate() const {
     return absl::InvalidArgumentError(absl::StrCat(
         "hidden_size ", hidden_size, " is not a multiple of num_attention_heads ", num_attention_heads));
   }
+  // Each dimension is at most 2^20 here, so these products cannot overflow.
+  const struct {
+    const char* name;
+    int64_t rows;
+    int64_t cols;
+  } matrices[] = {
+      {"vocab_size * hidden_size (word embeddings)", vocab_size, hidden_size},
+      {"max_position_embeddings * hidden_size (position embeddings)", max_position_embeddings, hidden_size},
+      {"type_vocab_size * hidden_size (token type embeddings)", type_vocab_size, hidden_size},
+      {"hidden_size * 3 * hidden_size (fused QKV projection)", hidden_size, 3 * hidden_size},
+      {"hidden_size * intermediate_size (feed-forward)", hidden_size, intermediate_size},
+  };
+  for (const auto& m : matrices) {
+    if (m.rows * m.cols > kMaxWeightElements) {
+      return absl::InvalidArgumentError(absl::StrCat(m.name, " = ", m.rows * m.cols,
+                                                     " weights is over the limit of ", kMaxWeightElements,
+                                                     " per matrix"));
+    }
+  }
+  if (num_attention_heads * max_position_embeddings * max_position_embeddings > kMaxAttentionScores) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_position_embeddings = ", max_position_embeddings,
+                     " with num_attention_heads = ", num_attention_heads, " needs ",
+                     num_attention_heads * max_position_embeddings * max_position_embeddings,
+                     " attention scores per sequence (heads * positions^2), over the limit of ",
+                     kMaxAttentionScores, " (e.g. 64 heads at 8192 positions)"));
+  }
   if (pad_token_id < 0 || pad_token_id >= vocab_size) {
     return absl::InvalidArgumentError(
         absl::StrCat("pad_token_id ", pad_token_id, " is out of range [0, vocab_size ", vocab_size, ")"));
@@ -156,21 +187,29 @@ absl::Status ModelConfig::Validate() const {
 }
 
 absl::StatusOr<ModelConfig> ParseModelConfig(absl::string_view json_text, absl::string_view file_name) {
+  absl::StatusOr<json> j = ParseBoundedJson(json_text);
+  if (!j.ok())
+    return absl::InvalidArgumentError(absl::StrCat(file_name, ": invalid JSON: ", j.status().message()));
   try {
-    json j = json::parse(json_text.begin(), json_text.end());
-    return ParseJsonObject(j, file_name);
+    return ParseJsonObject(*j, file_name);
   } catch (const json::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(file_name, ": invalid JSON: ", e.what()));
+    return absl::InvalidArgumentError(absl::StrCat(file_name, ": ", e.what()));
   }
 }
 
 absl::StatusOr<ModelConfig> ReadModelConfig(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadFileToString(path);
-  if (absl::IsNotFound(text.status())) {
-    return absl::NotFoundError(absl::StrCat(path, ": cannot open the model config"));
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open the model config"));
+  const std::streamoff size = in.tellg();
+  if (size > kMaxConfigBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", size, " bytes, over the ", kMaxConfigBytes,
+                                                   "-byte limit for a config.json"));
   }
-  if (!text.ok()) return absl::DataLossError(absl::StrCat(path, ": read error"));
-  return ParseModelConfig(*text, path);
+  in.seekg(0);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": read error"));
+  return ParseModelConfig(text.str(), path);
 }
 
 }  // namespace qkv

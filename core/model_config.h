@@ -10,6 +10,14 @@
 
 namespace qkv {
 
+// Attention keeps H * T * T float scores per sequence (T <= P), so a config with H * P^2 above this is
+// refused at load, naming max_position_embeddings: 2^32 scores (16 GiB) admits every BERT-family model
+// (e.g. 64 heads at 8192 positions; BERT-base is 12 * 512^2 = 2^21.6).
+inline constexpr int64_t kMaxAttentionScores = int64_t{1} << 32;
+// The most elements of one weight matrix the config may imply (V * D, P * D, D * 3D, D * F), 2^32; bounds
+// what the encoder allocates per token and per layer from config fields.
+inline constexpr int64_t kMaxWeightElements = int64_t{1} << 32;
+
 // Dimension names used across core: V vocab, D hidden, H heads, Dh = D / H head size, F intermediate (FFN),
 // P max positions, L layers, T sequence length, B sequences in a batch.
 struct ModelConfig {
@@ -27,7 +35,9 @@ struct ModelConfig {
 
   int64_t head_size() const { return hidden_size / num_attention_heads; }
 
-  // OK when every dimension is positive and consistent (D % H == 0, pad id < V, ...).
+  // OK when every dimension is positive, at most 2^20 (layers: 1000) and consistent (D % H == 0, pad id < V,
+  // weight matrices of at most kMaxWeightElements, H * P^2 <= kMaxAttentionScores, ...); the error names the
+  // field.
   absl::Status Validate() const;
 };
 

@@ -74,28 +74,45 @@ absl::StatusOr<Tensor> ConvertInitializer(const onnx::TensorProto& t, const std:
   }
   const bool raw = t.has_raw_data();
   const std::string& bytes = t.raw_data();
-  auto check_raw = [&](uint64_t item_size) -> absl::Status {
-    if (bytes.size() != count * item_size) {
+  // The data the file holds must match the shape before anything is allocated for it: `count` comes from
+  // the file's dims and may be absurd (a 100-byte file can ask for [2^20, 2^20]).
+  uint64_t item_size = 0;
+  int stored = 0;  // values in the typed field
+  const char* field = "";
+  switch (t.data_type()) {
+    case onnx::TensorProto::FLOAT:
+      item_size = 4;
+      stored = t.float_data_size();
+      field = "float_data";
+      break;
+    case onnx::TensorProto::FLOAT16:
+    case onnx::TensorProto::BFLOAT16:
+      item_size = 2;
+      stored = t.int32_data_size();  // ONNX stores 16-bit floats one per int32_data entry
+      field = "int32_data";
+      break;
+    case onnx::TensorProto::DOUBLE:
+      item_size = 8;
+      stored = t.double_data_size();
+      field = "double_data";
+      break;
+    default:
+      break;  // unsupported: reported below
+  }
+  if (item_size != 0) {
+    if (raw && bytes.size() != count * item_size) {  // count <= 2^40, so no overflow
       return invalid(absl::StrCat("raw_data has ", bytes.size(), " bytes, shape needs ", count * item_size));
     }
-    return absl::OkStatus();
-  };
-  auto check_typed = [&](int size, absl::string_view field) -> absl::Status {
-    if (static_cast<uint64_t>(size) != count) {
-      return invalid(absl::StrCat(field, " has ", size, " values, shape needs ", count));
+    if (!raw && static_cast<uint64_t>(stored) != count) {
+      return invalid(absl::StrCat(field, " has ", stored, " values, shape needs ", count));
     }
-    return absl::OkStatus();
-  };
-  // Every branch checks the stored size against the dims before allocating, so corrupt dims cost no memory.
+    out.data.resize(count);
+  }
   switch (t.data_type()) {
     case onnx::TensorProto::FLOAT:
       if (raw) {
-        QKV_RETURN_IF_ERROR(check_raw(4));
-        out.data.resize(count);
         if (count > 0) std::memcpy(out.data.data(), bytes.data(), bytes.size());
       } else {
-        QKV_RETURN_IF_ERROR(check_typed(t.float_data_size(), "float_data"));
-        out.data.resize(count);
         std::copy(t.float_data().begin(), t.float_data().end(), out.data.begin());
       }
       break;
@@ -104,31 +121,23 @@ absl::StatusOr<Tensor> ConvertInitializer(const onnx::TensorProto& t, const std:
       const bool half = t.data_type() == onnx::TensorProto::FLOAT16;
       auto convert = [half](uint16_t bits) { return half ? HalfToFloat(bits) : BFloat16ToFloat(bits); };
       if (raw) {
-        QKV_RETURN_IF_ERROR(check_raw(2));
-        out.data.resize(count);
         const auto* src = reinterpret_cast<const unsigned char*>(bytes.data());
         for (uint64_t i = 0; i < count; ++i) {
           out.data[i] = convert(static_cast<uint16_t>(src[2 * i] | (src[2 * i + 1] << 8)));
         }
-      } else {  // ONNX stores 16-bit floats one per int32_data entry
-        QKV_RETURN_IF_ERROR(check_typed(t.int32_data_size(), "int32_data"));
-        out.data.resize(count);
+      } else {
         for (uint64_t i = 0; i < count; ++i) out.data[i] = convert(static_cast<uint16_t>(t.int32_data(i)));
       }
       break;
     }
     case onnx::TensorProto::DOUBLE:
       if (raw) {
-        QKV_RETURN_IF_ERROR(check_raw(8));
-        out.data.resize(count);
         for (uint64_t i = 0; i < count; ++i) {
           double value;
           std::memcpy(&value, bytes.data() + 8 * i, sizeof(value));
           out.data[i] = static_cast<float>(value);
         }
       } else {
-        QKV_RETURN_IF_ERROR(check_typed(t.double_data_size(), "double_data"));
-        out.data.resize(count);
         for (uint64_t i = 0; i < count; ++i) out.data[i] = static_cast<float>(t.double_data(i));
       }
       break;

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/bounded_json.h"
 #include "core/float16.h"
 #include "nlohmann/json.hpp"
 
@@ -65,7 +66,7 @@ absl::Status ParseEntry(const std::string& path, const std::string& name, const 
   for (const json& dim : *shape) {
     if (!dim.is_number_unsigned()) {
       return InvalidTensor(path, name,
-                           absl::StrCat("shape entry ", dim.dump(), " is not a non-negative integer"));
+                           absl::StrCat("shape entry ", JsonSummary(dim), " is not a non-negative integer"));
     }
     const uint64_t d = dim.get<uint64_t>();
     if (d > static_cast<uint64_t>(INT64_MAX)) {
@@ -76,7 +77,8 @@ absl::Status ParseEntry(const std::string& path, const std::string& name, const 
       has_zero = true;
     } else if (!has_zero) {
       if (elements > data_size / d) {
-        return InvalidTensor(path, name, absl::StrCat("shape ", shape->dump(), " is larger than the file"));
+        return InvalidTensor(path, name,
+                             absl::StrCat("shape ", JsonSummary(*shape), " is larger than the file"));
       }
       elements *= d;
     }
@@ -87,7 +89,7 @@ absl::Status ParseEntry(const std::string& path, const std::string& name, const 
       !(*offsets)[1].is_number_unsigned()) {
     return InvalidTensor(
         path, name,
-        absl::StrCat("\"data_offsets\" ", offsets->dump(), " is not a pair of non-negative integers"));
+        absl::StrCat("\"data_offsets\" ", JsonSummary(*offsets), " is not a pair of non-negative integers"));
   }
   entry->begin = (*offsets)[0].get<uint64_t>();
   entry->end = (*offsets)[1].get<uint64_t>();
@@ -105,7 +107,7 @@ absl::Status ParseEntry(const std::string& path, const std::string& name, const 
   if (entry->end - entry->begin != expected_bytes) {
     return InvalidTensor(
         path, name,
-        absl::StrCat("shape ", shape->dump(), " of ", entry->dtype, " needs ", expected_bytes,
+        absl::StrCat("shape ", JsonSummary(*shape), " of ", entry->dtype, " needs ", expected_bytes,
                      " bytes, data_offsets span ", entry->end - entry->begin));
   }
   return absl::OkStatus();
@@ -151,9 +153,10 @@ absl::StatusOr<std::unique_ptr<SafetensorsReader>> SafetensorsReader::Open(const
   const uint64_t data_size = file_size - reader->data_offset_;
 
   const char* header_begin = reinterpret_cast<const char*>(reader->mapping_ + 8);
-  json header =
-      json::parse(header_begin, header_begin + header_size, /*cb=*/nullptr, /*allow_exceptions=*/false);
-  if (header.is_discarded()) return Invalid(path, "the header is not valid JSON");
+  absl::StatusOr<json> parsed = ParseBoundedJson(absl::string_view(header_begin, header_size));
+  if (!parsed.ok())
+    return Invalid(path, absl::StrCat("the header is not valid JSON: ", parsed.status().message()));
+  const json& header = *parsed;
   if (!header.is_object()) return Invalid(path, "the header is not a JSON object");
 
   try {

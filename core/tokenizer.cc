@@ -15,148 +15,146 @@
 #include "core/unicode_text.h"
 
 namespace qkv {
+
+struct Tokenizer::Piece {
+  int32_t id;
+  int32_t begin;  // bytes [begin, end) of the original text
+  int32_t end;
+};
+
 namespace {
+
+using Piece = Tokenizer::Piece;
 
 constexpr absl::string_view kContinuationPrefix = "##";
 
 // A normalized code point and the bytes [begin, end) of the original character it came from.
 using NormalizedChar = Utf8Char;
 
-// A vocabulary piece and the bytes [begin, end) of the original text it covers.
-struct Piece {
-  int32_t id;
-  int32_t begin;
-  int32_t end;
-};
+// Normalization restarts in chunks of at least this many characters (see StartsChunk).
+constexpr size_t kChunkChars = 128;
 
-// A word: the normalized characters [first, last) of the normalized text.
-struct WordSpan {
-  size_t first;
-  size_t last;
-};
+// True when normalizing the text before `c` and the text from `c` on separately gives what normalizing them
+// together gives: clean_text keeps `c`, and `c` is ASCII, white space or a CJK ideograph, so its
+// decomposition starts with a starter (combining class 0) that canonical ordering never moves a mark across.
+// Everything else in BertNormalizer maps one character at a time.
+bool StartsChunk(char32_t cp, const TokenizerOptions& options) {
+  if (options.clean_text && (cp == 0 || cp == 0xFFFD || IsBertControl(cp))) return false;
+  return cp < 0x80 || IsBertWhitespace(cp) || IsCjkIdeograph(cp);
+}
 
-// BertNormalizer, in Hugging Face's order: drops control characters and turns whitespace into ' '
-// (clean_text), surrounds CJK ideographs with ' ', strips accents (NFD, then no Mn), lowercases. Each output
-// character keeps the byte range of its original character.
-std::vector<NormalizedChar> Normalize(absl::Span<const Utf8Char> text, const TokenizerOptions& options) {
-  std::vector<NormalizedChar> out;
-  out.reserve(text.size());
+// BertNormalizer over `text`, in Hugging Face's order: drops control characters and turns whitespace into
+// ' ' (clean_text), surrounds CJK ideographs with ' ', strips accents (NFD, then no Mn), lowercases. Each
+// output character keeps the byte range of its original character. Replaces `out`.
+void Normalize(absl::Span<const Utf8Char> text, const TokenizerOptions& options,
+               std::vector<NormalizedChar>* out) {
+  out->clear();
   for (const Utf8Char& c : text) {
     const char32_t cp = c.code_point;
     if (options.clean_text) {
       if (cp == 0 || cp == 0xFFFD || IsBertControl(cp)) continue;
       if (IsBertWhitespace(cp)) {
-        out.push_back({U' ', c.begin, c.end});
+        out->push_back({U' ', c.begin, c.end});
         continue;
       }
     }
     if (options.tokenize_chinese_chars && IsCjkIdeograph(cp)) {
-      out.push_back({U' ', c.begin, c.begin});
-      out.push_back(c);
-      out.push_back({U' ', c.end, c.end});
+      out->push_back({U' ', c.begin, c.begin});
+      out->push_back(c);
+      out->push_back({U' ', c.end, c.end});
     } else {
-      out.push_back(c);
+      out->push_back(c);
     }
   }
-  if (options.strip_accents) StripAccents(&out);
-  if (options.lower_case) Lowercase(&out);
-  return out;
+  if (options.strip_accents) StripAccents(out);
+  if (options.lower_case) Lowercase(out);
 }
 
-// BertPreTokenizer: splits on whitespace and makes every punctuation character its own word.
-std::vector<WordSpan> SplitWords(const std::vector<NormalizedChar>& chars) {
-  std::vector<WordSpan> words;
-  size_t start = 0;
-  for (size_t i = 0; i < chars.size(); ++i) {
-    const char32_t cp = chars[i].code_point;
-    if (IsBertWhitespace(cp)) {
-      if (start < i) words.push_back({start, i});
-      start = i + 1;
-    } else if (IsBertPunctuation(cp)) {
-      if (start < i) words.push_back({start, i});
-      words.push_back({i, i + 1});
-      start = i + 1;
-    }
+// The word being read: its first max_chars_per_word + 1 characters (enough to know it is too long), its
+// length and its byte range in the original text.
+struct Word {
+  void Clear() {
+    chars.clear();
+    length = 0;
   }
-  if (start < chars.size()) words.push_back({start, chars.size()});
-  return words;
-}
+  void Add(const NormalizedChar& c, size_t keep) {
+    if (length == 0) begin = c.begin;
+    end = c.end;
+    if (chars.size() < keep) chars.push_back(c);
+    ++length;
+  }
 
-// Greedy longest-match-first WordPiece over one word; appends its pieces (or one [UNK]) to `pieces`.
-void AppendWordPieces(const Tokenizer& tokenizer, const NormalizedChar* word, size_t length,
-                      std::vector<Piece>* pieces) {
-  const Piece unknown = {tokenizer.special_tokens().unk, word[0].begin, word[length - 1].end};
-  if (length > static_cast<size_t>(tokenizer.options().max_chars_per_word)) {
+  std::vector<NormalizedChar> chars;
+  size_t length = 0;
+  int32_t begin = 0;
+  int32_t end = 0;
+};
+
+// The vocabulary as WordPiece sees it.
+struct WordPieceVocab {
+  const VocabTrie& trie;
+  int32_t continuation_root;  // the trie node of "##"; kNone when no token starts with it
+  int32_t unk;
+  size_t max_chars_per_word;
+};
+
+// Greedy longest-match-first WordPiece over one word: appends its pieces, or one [UNK] when the word is too
+// long or has a part that no vocabulary piece matches, to `pieces`, which never grows past `max_pieces`
+// (later pieces of the word are dropped). `utf8` and `char_end` are scratch.
+void AppendWordPieces(const WordPieceVocab& vocab, const Word& word, size_t max_pieces, std::string* utf8,
+                      std::vector<int32_t>* char_end, std::vector<Piece>* pieces) {
+  const size_t first_piece = pieces->size();
+  if (first_piece >= max_pieces) return;
+  const Piece unknown = {vocab.unk, word.begin, word.end};
+  if (word.length > vocab.max_chars_per_word) {
     pieces->push_back(unknown);
     return;
   }
-  std::string utf8;
-  std::vector<size_t> boundaries;  // boundaries[i]: byte offset of character i in utf8; [length] = size
-  boundaries.reserve(length + 1);
-  for (size_t i = 0; i < length; ++i) {
-    boundaries.push_back(utf8.size());
-    AppendUtf8(word[i].code_point, &utf8);
+  // The word as UTF-8; char_end[b] = 1 + the index of the character that ends at byte b + 1, else 0.
+  utf8->clear();
+  char_end->clear();
+  for (size_t i = 0; i < word.chars.size(); ++i) {
+    AppendUtf8(word.chars[i].code_point, utf8);
+    char_end->resize(utf8->size(), 0);
+    char_end->back() = static_cast<int32_t>(i + 1);
   }
-  boundaries.push_back(utf8.size());
-
-  const size_t first_piece = pieces->size();
-  std::string candidate;
-  size_t start = 0;
-  while (start < length) {
-    size_t end = length;
-    int32_t id = -1;
-    for (; end > start; --end) {
-      const absl::string_view sub(utf8.data() + boundaries[start], boundaries[end] - boundaries[start]);
-      if (start == 0) {
-        id = tokenizer.TokenToId(sub);
-      } else {
-        candidate.assign(kContinuationPrefix.data(), kContinuationPrefix.size());
-        candidate.append(sub.data(), sub.size());
-        id = tokenizer.TokenToId(candidate);
+  const auto* bytes = reinterpret_cast<const uint8_t*>(utf8->data());
+  size_t start_byte = 0;
+  size_t start_char = 0;
+  while (start_byte < utf8->size()) {
+    // The longest vocabulary piece (prefixed with "##" after the first) that starts here and ends on a
+    // character boundary.
+    int32_t node = start_char == 0 ? VocabTrie::kRoot : vocab.continuation_root;
+    int32_t id = VocabTrie::kNone;
+    size_t end_byte = start_byte;
+    for (size_t b = start_byte; b < utf8->size() && node != VocabTrie::kNone; ++b) {
+      node = vocab.trie.Next(node, bytes[b]);
+      if (node != VocabTrie::kNone && (*char_end)[b] != 0 && vocab.trie.Id(node) != VocabTrie::kNone) {
+        id = vocab.trie.Id(node);
+        end_byte = b + 1;
       }
-      if (id >= 0) break;
     }
-    if (id < 0) {  // not decomposable: the whole word is unknown
+    if (id == VocabTrie::kNone) {  // not decomposable: the whole word is unknown
       pieces->resize(first_piece);
       pieces->push_back(unknown);
       return;
     }
-    pieces->push_back({id, word[start].begin, word[end - 1].end});
-    start = end;
+    const size_t end_char = static_cast<size_t>((*char_end)[end_byte - 1]);
+    if (pieces->size() < max_pieces) {
+      pieces->push_back({id, word.chars[start_char].begin, word.chars[end_char - 1].end});
+    }
+    start_byte = end_byte;
+    start_char = end_char;
   }
 }
 
-// Appends the word pieces of the decoded characters [first, last) (text between added tokens).
-void AppendTextPieces(const Tokenizer& tokenizer, const Utf8Char* first, const Utf8Char* last,
-                      std::vector<Piece>* pieces) {
-  const std::vector<NormalizedChar> chars = Normalize(absl::MakeConstSpan(first, last), tokenizer.options());
-  for (const WordSpan& word : SplitWords(chars)) {
-    AppendWordPieces(tokenizer, chars.data() + word.first, word.last - word.first, pieces);
+// Checks that text[offset, end) is valid UTF-8 without keeping anything.
+absl::Status CheckUtf8(absl::string_view text, size_t offset) {
+  while (offset < text.size()) {
+    QKV_ASSIGN_OR_RETURN(const Utf8Char c, DecodeCharAt(text, offset));
+    offset = static_cast<size_t>(c.end);
   }
-}
-
-// The first of the characters [first, last) that starts at or after byte `offset` (matches of added tokens
-// start and end on character boundaries: the tokens and the text are valid UTF-8).
-const Utf8Char* FirstCharAt(const Utf8Char* first, const Utf8Char* last, size_t offset) {
-  return std::lower_bound(first, last, offset,
-                          [](const Utf8Char& c, size_t o) { return static_cast<size_t>(c.begin) < o; });
-}
-
-// The pieces of `text`, without specials: the added tokens typed in it, and the word pieces between them.
-absl::StatusOr<std::vector<Piece>> TokenizeText(const Tokenizer& tokenizer, absl::string_view text) {
-  QKV_ASSIGN_OR_RETURN(const std::vector<Utf8Char> decoded, DecodeUtf8(text));
-  std::vector<Piece> pieces;
-  pieces.reserve(decoded.size());
-  const Utf8Char* next = decoded.data();
-  const Utf8Char* const end = decoded.data() + decoded.size();
-  for (const AddedTokens::Match& match : tokenizer.added_tokens().FindAll(text)) {
-    const Utf8Char* const match_first = FirstCharAt(next, end, match.begin);
-    AppendTextPieces(tokenizer, next, match_first, &pieces);
-    pieces.push_back({match.id, static_cast<int32_t>(match.begin), static_cast<int32_t>(match.end)});
-    next = FirstCharAt(match_first, end, match.end);
-  }
-  AppendTextPieces(tokenizer, next, end, &pieces);
-  return pieces;
+  return absl::OkStatus();
 }
 
 void AppendSpecial(const Tokenizer& tokenizer, int32_t id, int32_t type_id, Encoding* encoding) {
@@ -187,15 +185,21 @@ void Reserve(size_t size, Encoding* encoding) {
   encoding->special.reserve(size);
 }
 
-absl::Status CheckMaxLength(int max_length, int specials) {
-  if (max_length < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("max_length must be >= 0, got ", max_length));
+absl::Status CheckLimit(const LengthLimit& limit, int specials) {
+  if (limit.max_length < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("max_length must be >= 0, got ", limit.max_length));
   }
-  if (max_length > 0 && max_length < specials) {
+  if (limit.max_length > 0 && limit.max_length < specials) {
     return absl::InvalidArgumentError(
-        absl::StrCat("max_length ", max_length, " cannot hold the ", specials, " special tokens"));
+        absl::StrCat("max_length ", limit.max_length, " cannot hold the ", specials, " special tokens"));
   }
   return absl::OkStatus();
+}
+
+absl::Status TooLong(const LengthLimit& limit, bool pair) {
+  return absl::OutOfRangeError(absl::StrCat(pair ? "text pair" : "text", " is longer than max_length ",
+                                            limit.max_length, " tokens (",
+                                            pair ? "[CLS] and two [SEP]" : "[CLS] and [SEP]", " included)"));
 }
 
 }  // namespace
@@ -203,9 +207,10 @@ absl::Status CheckMaxLength(int max_length, int specials) {
 absl::StatusOr<Tokenizer> Tokenizer::FromTokens(std::vector<std::string> tokens,
                                                 const TokenizerOptions& options, const std::string& source,
                                                 const std::vector<AddedToken>* added_tokens) {
-  if (options.max_chars_per_word <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, ": max_chars_per_word must be > 0, got ", options.max_chars_per_word));
+  if (options.max_chars_per_word <= 0 || options.max_chars_per_word > kMaxCharsPerWordLimit) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": max_chars_per_word must be in [1, ",
+                                                   kMaxCharsPerWordLimit, "], got ",
+                                                   options.max_chars_per_word));
   }
   if (tokens.empty()) return absl::InvalidArgumentError(absl::StrCat(source, ": the vocabulary is empty"));
   if (tokens.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
@@ -213,16 +218,23 @@ absl::StatusOr<Tokenizer> Tokenizer::FromTokens(std::vector<std::string> tokens,
   }
   // Tokens go out in responses as proto3 strings, which a client cannot parse unless they are UTF-8.
   for (size_t i = 0; i < tokens.size(); ++i) {
-    if (!DecodeUtf8(tokens[i]).ok()) {
+    if (!CheckUtf8(tokens[i], 0).ok()) {
       return absl::InvalidArgumentError(absl::StrCat(source, ": token ", i, " is not valid UTF-8"));
     }
   }
   Tokenizer tokenizer;
   tokenizer.options_ = options;
   tokenizer.token_to_id_.reserve(tokens.size());
+  // A piece covers at most max_chars_per_word characters (4 bytes each) after its "##": longer tokens can
+  // never match, and leaving them out bounds the trie by the limit rather than by the file.
+  const size_t longest_piece =
+      4 * static_cast<size_t>(options.max_chars_per_word) + kContinuationPrefix.size();
   for (size_t i = 0; i < tokens.size(); ++i) {
-    tokenizer.token_to_id_.emplace(tokens[i], static_cast<int32_t>(i));  // duplicates: the first id stays
+    const int32_t id = static_cast<int32_t>(i);
+    tokenizer.token_to_id_.emplace(tokens[i], id);  // duplicates: the first id stays
+    if (!tokens[i].empty() && tokens[i].size() <= longest_piece) tokenizer.trie_.Insert(tokens[i], id);
   }
+  tokenizer.continuation_root_ = tokenizer.trie_.Walk(VocabTrie::kRoot, kContinuationPrefix);
   tokenizer.id_to_token_ = std::move(tokens);
   SpecialTokens& special = tokenizer.special_;
   special.cls = tokenizer.TokenToId("[CLS]");
@@ -261,22 +273,95 @@ int32_t Tokenizer::TokenToId(absl::string_view token) const {
   return it == token_to_id_.end() ? -1 : it->second;
 }
 
+std::string Tokenizer::IdToToken(int32_t id) const {
+  if (id >= 0 && static_cast<size_t>(id) < id_to_token_.size()) return id_to_token_[static_cast<size_t>(id)];
+  return absl::StrCat(kPlaceholderPrefix, id, "]");
+}
+
+absl::Status Tokenizer::Pieces(absl::string_view text, size_t max_pieces, std::vector<Piece>* pieces) const {
+  pieces->clear();
+  if (text.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
+    return absl::InvalidArgumentError("text is too long (more than 2^31-1 bytes)");
+  }
+  const WordPieceVocab vocab = {trie_, continuation_root_, special_.unk,
+                                static_cast<size_t>(options_.max_chars_per_word)};
+  const size_t keep = vocab.max_chars_per_word + 1;
+  std::vector<Utf8Char> chunk;  // characters read but not normalized yet
+  std::vector<NormalizedChar> normalized;
+  Word word;
+  std::string utf8;
+  std::vector<int32_t> char_end;
+  auto end_word = [&] {
+    if (word.length == 0) return;
+    AppendWordPieces(vocab, word, max_pieces, &utf8, &char_end, pieces);
+    word.Clear();
+  };
+  // Normalizes the chunk and splits it into words (BertPreTokenizer): whitespace ends a word; every
+  // punctuation character is a word of its own. A word may go on in the next chunk.
+  auto end_chunk = [&] {
+    if (chunk.empty()) return;
+    Normalize(chunk, options_, &normalized);
+    chunk.clear();
+    for (const NormalizedChar& n : normalized) {
+      if (IsBertWhitespace(n.code_point)) {
+        end_word();
+      } else if (IsBertPunctuation(n.code_point)) {
+        end_word();
+        word.Add(n, keep);
+        end_word();
+      } else {
+        word.Add(n, keep);
+      }
+    }
+  };
+  size_t offset = 0;
+  while (offset < text.size()) {
+    // Enough pieces: the rest is only validated.
+    if (pieces->size() >= max_pieces) return CheckUtf8(text, offset);
+    // An added token typed in the raw text ends the text before it (matches start on character boundaries:
+    // the tokens are UTF-8, and the text before `offset` decoded).
+    AddedTokens::Match match;
+    if (added_tokens_.MatchAt(text, offset, &match)) {
+      end_chunk();
+      end_word();
+      if (pieces->size() < max_pieces) {
+        pieces->push_back({match.id, static_cast<int32_t>(match.begin), static_cast<int32_t>(match.end)});
+      }
+      offset = match.end;
+      continue;
+    }
+    QKV_ASSIGN_OR_RETURN(const Utf8Char c, DecodeCharAt(text, offset));
+    offset = static_cast<size_t>(c.end);
+    if (chunk.size() >= kChunkChars && StartsChunk(c.code_point, options_)) end_chunk();
+    chunk.push_back(c);
+  }
+  end_chunk();
+  end_word();
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<std::string>> Tokenizer::WordPieces(absl::string_view text) const {
-  QKV_ASSIGN_OR_RETURN(const std::vector<Piece> pieces, TokenizeText(*this, text));
+  std::vector<Piece> pieces;
+  QKV_RETURN_IF_ERROR(Pieces(text, std::numeric_limits<size_t>::max(), &pieces));
   std::vector<std::string> tokens;
   tokens.reserve(pieces.size());
   for (const Piece& piece : pieces) tokens.push_back(id_to_token_[piece.id]);
   return tokens;
 }
 
-absl::StatusOr<Encoding> Tokenizer::Encode(absl::string_view text, int max_length) const {
-  QKV_RETURN_IF_ERROR(CheckMaxLength(max_length, 2));
-  QKV_ASSIGN_OR_RETURN(const std::vector<Piece> pieces, TokenizeText(*this, text));
-  size_t keep = pieces.size();
-  if (max_length > 0) keep = std::min(keep, static_cast<size_t>(max_length - 2));
+absl::StatusOr<Encoding> Tokenizer::Encode(absl::string_view text, const LengthLimit& limit) const {
+  QKV_RETURN_IF_ERROR(CheckLimit(limit, 2));
+  // With a limit, one piece past the budget says whether anything was cut.
+  const size_t budget = limit.max_length > 0 ? static_cast<size_t>(limit.max_length - 2)
+                                             : std::numeric_limits<size_t>::max() - 1;
+  std::vector<Piece> pieces;
+  QKV_RETURN_IF_ERROR(Pieces(text, budget + 1, &pieces));
+  const bool over = pieces.size() > budget;
+  if (over && limit.overflow == OverflowPolicy::kReject) return TooLong(limit, /*pair=*/false);
+  const size_t keep = std::min(pieces.size(), budget);
 
   Encoding encoding;
-  encoding.truncated = keep < pieces.size();
+  encoding.truncated = over;
   Reserve(keep + 2, &encoding);
   AppendSpecial(*this, special_.cls, 0, &encoding);
   AppendPieces(*this, pieces, keep, 0, &encoding);
@@ -285,15 +370,26 @@ absl::StatusOr<Encoding> Tokenizer::Encode(absl::string_view text, int max_lengt
 }
 
 absl::StatusOr<Encoding> Tokenizer::EncodePair(absl::string_view text_a, absl::string_view text_b,
-                                               int max_length) const {
-  QKV_RETURN_IF_ERROR(CheckMaxLength(max_length, 3));
-  QKV_ASSIGN_OR_RETURN(const std::vector<Piece> pieces_a, TokenizeText(*this, text_a));
-  QKV_ASSIGN_OR_RETURN(const std::vector<Piece> pieces_b, TokenizeText(*this, text_b));
+                                               const LengthLimit& limit) const {
+  QKV_RETURN_IF_ERROR(CheckLimit(limit, 3));
+  const size_t budget = limit.max_length > 0 ? static_cast<size_t>(limit.max_length - 3)
+                                             : std::numeric_limits<size_t>::max() - 1;
+  const bool reject = limit.overflow == OverflowPolicy::kReject;
+  // Truncation needs at most budget + 1 pieces of each text: longest_first keeps at most `budget` of
+  // either, and from (budget + 1, n) it reaches the same split as from any longer first text.
+  std::vector<Piece> pieces_a;
+  std::vector<Piece> pieces_b;
+  QKV_RETURN_IF_ERROR(Pieces(text_a, budget + 1, &pieces_a));
+  if (reject && pieces_a.size() > budget) {
+    QKV_RETURN_IF_ERROR(CheckUtf8(text_b, 0));
+    return TooLong(limit, /*pair=*/true);
+  }
+  QKV_RETURN_IF_ERROR(Pieces(text_b, reject ? budget - pieces_a.size() + 1 : budget + 1, &pieces_b));
   size_t keep_a = pieces_a.size();
   size_t keep_b = pieces_b.size();
-  if (max_length > 0) {
+  if (keep_a + keep_b > budget) {
+    if (reject) return TooLong(limit, /*pair=*/true);
     // HF longest_first: drop one token at a time from the longer text; on a tie from the second.
-    const size_t budget = static_cast<size_t>(max_length - 3);
     while (keep_a + keep_b > budget) {
       if (keep_a > keep_b) {
         --keep_a;

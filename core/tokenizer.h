@@ -7,6 +7,14 @@
 // max_chars_per_word. Special token ids come from the vocabulary, never assumed. Ids and offsets are those
 // of Hugging Face tokenizers (tests/parity checks them on a generated corpus).
 //
+// Cost: with a length limit (LengthLimit), tokenization reads the text in chunks of about 128 characters
+// (normalization restarts before an ASCII, white space or CJK character once a chunk is that long) and
+// stops once the limit is settled: the text after it is never normalized, split, matched against the added
+// tokens or looked up (it is only checked to be valid UTF-8, a scan that allocates nothing). WordPiece walks
+// a byte trie of the vocabulary, so a word costs one lookup per byte walked, at most the longest vocabulary
+// piece per piece. Memory is bounded by the limit, max_chars_per_word and the chunk, not by the text (a
+// chunk only outgrows 128 characters in a run with none of those characters).
+//
 // Thread safety: immutable after construction; Encode* are const and safe from any number of threads.
 #ifndef QKV_CORE_TOKENIZER_H_
 #define QKV_CORE_TOKENIZER_H_
@@ -20,15 +28,20 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/added_tokens.h"
+#include "core/vocab_trie.h"
 
 namespace qkv {
+
+// The largest TokenizerOptions::max_chars_per_word (tokenizer.json's max_input_chars_per_word) accepted;
+// Hugging Face's default is 100. It bounds the memory and work one word can take.
+inline constexpr int kMaxCharsPerWordLimit = 4096;
 
 struct TokenizerOptions {
   bool lower_case = true;              // uncased models
   bool strip_accents = true;           // HF: strip_accents null means "same as lower_case"
   bool tokenize_chinese_chars = true;  // every CJK ideograph its own word
-  int max_chars_per_word = 100;        // longer words (in code points) become [UNK]; must be > 0
-  bool clean_text = true;              // drop NUL, U+FFFD and control characters
+  int max_chars_per_word = 100;  // longer words (in code points) become [UNK]; in [1, kMaxCharsPerWordLimit]
+  bool clean_text = true;        // drop NUL, U+FFFD and control characters
 };
 
 // Ids of the special tokens, looked up in the vocabulary. -1 when the vocabulary lacks one.
@@ -53,8 +66,31 @@ struct Encoding {
   bool truncated = false;     // true when tokens were dropped to fit max_length
 };
 
+// What Encode / EncodePair do with text longer than LengthLimit::max_length tokens.
+enum class OverflowPolicy {
+  // Keep the first pieces (a pair removes pieces from its longer text first, Hugging Face "longest_first")
+  // and set Encoding::truncated.
+  kTruncate,
+  // Fail with OutOfRange "text is longer than max_length N tokens ([CLS] and [SEP] included)" (for a pair:
+  // "text pair is longer ..."), having produced at most N + 1 tokens.
+  kReject,
+};
+
+// A token limit for Encode / EncodePair.
+struct LengthLimit {
+  // Most tokens in the Encoding, specials included; 0 = no limit. Otherwise it must hold the specials (2
+  // for one text, 3 for a pair): InvalidArgument naming max_length if not, or if negative.
+  int max_length = 0;
+  OverflowPolicy overflow = OverflowPolicy::kTruncate;
+};
+
 class Tokenizer {
  public:
+  // The token reported for an id that has no vocabulary entry: "[ID:<id>]", e.g. "[ID:30600]". A model's
+  // embedding table may have more rows than its vocabulary (config.json's vocab_size is often padded past
+  // vocab.txt); such ids still run through the model, and IdToToken names them with this placeholder.
+  static constexpr absl::string_view kPlaceholderPrefix = "[ID:";
+
   // Reads a vocab.txt (one token per line; the line number is the id). REQUIRES the vocabulary to hold
   // [CLS], [SEP] and [UNK]; an error names the file otherwise. The added tokens are the special tokens
   // ([PAD], [UNK], [CLS], [SEP], [MASK]) the vocabulary holds, as transformers' BertTokenizer has them.
@@ -68,26 +104,39 @@ class Tokenizer {
   // vocabulary is InvalidArgument. Without tokenizer.json they are the special tokens the vocabulary holds.
   static absl::StatusOr<Tokenizer> FromModelDirectory(const std::string& dir);
 
-  // Tokenizes `text` as [CLS] text [SEP]. `max_length` > 0 truncates to at most max_length tokens (specials
-  // included); 0 means no truncation. Invalid UTF-8 is InvalidArgument.
-  absl::StatusOr<Encoding> Encode(absl::string_view text, int max_length = 0) const;
+  // Tokenizes `text` as [CLS] text [SEP] within `limit` (see LengthLimit and OverflowPolicy); the work
+  // stops once the limit is settled. Invalid UTF-8 anywhere in the text is InvalidArgument.
+  absl::StatusOr<Encoding> Encode(absl::string_view text, const LengthLimit& limit) const;
+  // Encode(text, LengthLimit{max_length}): `max_length` > 0 truncates, 0 means no limit.
+  absl::StatusOr<Encoding> Encode(absl::string_view text, int max_length = 0) const {
+    return Encode(text, LengthLimit{max_length});
+  }
 
-  // Tokenizes a pair as [CLS] a [SEP] b [SEP]; truncation removes tokens from the longer text first
-  // (HF "longest_first").
+  // Tokenizes a pair as [CLS] a [SEP] b [SEP] within `limit`; truncation removes tokens from the longer
+  // text first (HF "longest_first"), and needs at most max_length - 2 pieces of each text.
   absl::StatusOr<Encoding> EncodePair(absl::string_view text_a, absl::string_view text_b,
-                                      int max_length = 0) const;
+                                      const LengthLimit& limit) const;
+  // EncodePair(text_a, text_b, LengthLimit{max_length}).
+  absl::StatusOr<Encoding> EncodePair(absl::string_view text_a, absl::string_view text_b,
+                                      int max_length = 0) const {
+    return EncodePair(text_a, text_b, LengthLimit{max_length});
+  }
 
   // Word pieces of `text` without specials or truncation (for tests and the Tokenize RPC).
   absl::StatusOr<std::vector<std::string>> WordPieces(absl::string_view text) const;
 
   int32_t vocab_size() const { return static_cast<int32_t>(id_to_token_.size()); }
-  // REQUIRES: 0 <= id < vocab_size().
-  const std::string& IdToToken(int32_t id) const { return id_to_token_[id]; }
+  // The vocabulary token of `id` when 0 <= id < vocab_size(); otherwise (any other id) the placeholder
+  // kPlaceholderPrefix + id + "]", e.g. "[ID:30600]". Never reads outside the vocabulary.
+  std::string IdToToken(int32_t id) const;
   // -1 when absent.
   int32_t TokenToId(absl::string_view token) const;
   const SpecialTokens& special_tokens() const { return special_; }
   const AddedTokens& added_tokens() const { return added_tokens_; }
   const TokenizerOptions& options() const { return options_; }
+
+  // A vocabulary id and the bytes of the text it covers; defined in tokenizer.cc (internal).
+  struct Piece;
 
  private:
   Tokenizer() = default;
@@ -98,11 +147,17 @@ class Tokenizer {
                                               const TokenizerOptions& options, const std::string& source,
                                               const std::vector<AddedToken>* added_tokens = nullptr);
 
-  // Implementation state (vocab maps, options); the implementation may add members.
+  // Replaces `pieces` by the pieces of `text` (its added tokens and the word pieces between them), read
+  // chunk by chunk, stopping once `max_pieces` exist (the rest of the text is only checked to be UTF-8).
+  absl::Status Pieces(absl::string_view text, size_t max_pieces, std::vector<Piece>* pieces) const;
+
   TokenizerOptions options_;
   SpecialTokens special_;
   std::vector<std::string> id_to_token_;
   absl::flat_hash_map<std::string, int32_t> token_to_id_;
+  // Every token that a word of at most max_chars_per_word characters can match, for WordPiece.
+  VocabTrie trie_;
+  int32_t continuation_root_ = VocabTrie::kNone;  // trie_'s node of "##"
   AddedTokens added_tokens_;
 };
 

@@ -2,7 +2,9 @@
 // casing from tokenizer.json's BertNormalizer or tokenizer_config.json).
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -11,8 +13,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/file_util.h"
 #include "common/status_macros.h"
+#include "core/bounded_json.h"
 #include "core/tokenizer.h"
 #include "nlohmann/json.hpp"
 
@@ -21,6 +23,24 @@ namespace {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
+
+// Larger vocab.txt / tokenizer.json / tokenizer_config.json files are refused before they are read.
+constexpr uintmax_t kMaxFileBytes = uintmax_t{256} << 20;
+
+absl::StatusOr<std::string> ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path.string()));
+  std::error_code error;
+  const uintmax_t size = fs::file_size(path, error);
+  if (!error && size > kMaxFileBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path.string(), ": ", size, " bytes, over the ", kMaxFileBytes, "-byte limit"));
+  }
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  if (in.bad()) return absl::DataLossError(absl::StrCat("cannot read ", path.string()));
+  return std::move(contents).str();
+}
 
 // One token per line; only trailing '\r' and '\n' are removed (tokens may hold any other character).
 std::vector<std::string> SplitVocabLines(const std::string& contents) {
@@ -38,12 +58,12 @@ std::vector<std::string> SplitVocabLines(const std::string& contents) {
 }
 
 absl::StatusOr<Json> ReadJson(const fs::path& path) {
-  QKV_ASSIGN_OR_RETURN(const std::string contents, ReadFileToString(path.string()));
-  try {
-    return Json::parse(contents);
-  } catch (const Json::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": bad JSON: ", e.what()));
+  QKV_ASSIGN_OR_RETURN(const std::string contents, ReadFile(path));
+  absl::StatusOr<Json> json = ParseBoundedJson(contents);
+  if (!json.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": bad JSON: ", json.status().message()));
   }
+  return json;
 }
 
 // `object[key]` as a bool; `fallback` when absent or null. Throws Json::type_error on another type.
@@ -101,7 +121,22 @@ std::optional<std::vector<std::string>> ApplyTokenizerJson(const Json& tokenizer
   if (model.value("continuing_subword_prefix", std::string("##")) != "##") {
     throw Json::other_error::create(501, "only the \"##\" continuing_subword_prefix is supported", &model);
   }
-  options->max_chars_per_word = model.value("max_input_chars_per_word", options->max_chars_per_word);
+  if (const auto max_chars = model.find("max_input_chars_per_word");
+      max_chars != model.end() && !max_chars->is_null()) {
+    const bool in_range =
+        max_chars->is_number_unsigned()
+            ? max_chars->get<uint64_t>() >= 1 && max_chars->get<uint64_t>() <= kMaxCharsPerWordLimit
+            : max_chars->is_number_integer() && max_chars->get<int64_t>() >= 1 &&
+                  max_chars->get<int64_t>() <= kMaxCharsPerWordLimit;
+    if (!in_range) {
+      throw Json::other_error::create(
+          501,
+          absl::StrCat("model.max_input_chars_per_word must be an integer in [1, ", kMaxCharsPerWordLimit,
+                       "], got ", JsonSummary(*max_chars)),
+          &model);
+    }
+    options->max_chars_per_word = max_chars->get<int>();
+  }
   if (!want_vocab) return std::nullopt;
 
   const Json& vocab = model.at("vocab");
@@ -139,7 +174,7 @@ std::optional<fs::path> FindTokenizerJson(const fs::path& dir) {
 
 absl::StatusOr<Tokenizer> Tokenizer::FromVocabFile(const std::string& vocab_path,
                                                    const TokenizerOptions& options) {
-  QKV_ASSIGN_OR_RETURN(const std::string contents, ReadFileToString(vocab_path));
+  QKV_ASSIGN_OR_RETURN(const std::string contents, ReadFile(vocab_path));
   return FromTokens(SplitVocabLines(contents), options, vocab_path);
 }
 
@@ -174,7 +209,7 @@ absl::StatusOr<Tokenizer> Tokenizer::FromModelDirectory(const std::string& dir) 
     return absl::InvalidArgumentError(absl::StrCat(tokenizer_json->string(), ": ", e.what()));
   }
   if (has_vocab_txt) {
-    QKV_ASSIGN_OR_RETURN(const std::string contents, ReadFileToString(vocab_path.string()));
+    QKV_ASSIGN_OR_RETURN(const std::string contents, ReadFile(vocab_path));
     return FromTokens(SplitVocabLines(contents), options, vocab_path.string(), &added_tokens);
   }
   return FromTokens(*std::move(json_vocab), options, tokenizer_json->string(), &added_tokens);

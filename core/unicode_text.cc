@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "absl/types/span.h"
+#include "common/status_macros.h"
 #include "common/utf8.h"
 #include "unicode/uchar.h"
 #include "unicode/unorm2.h"
@@ -125,6 +126,15 @@ void AppendLowercase(char32_t c, std::u32string* out) {
 
 }  // namespace
 
+absl::StatusOr<Utf8Char> DecodeCharAt(absl::string_view text, size_t offset) {
+  const Utf8Decoded d = DecodeUtf8At(text, offset);
+  if (d.error == Utf8Error::kInvalidLead) {
+    return DecodeError(absl::StrFormat("invalid lead byte 0x%02X", static_cast<uint8_t>(text[offset])), offset);
+  }
+  if (d.error != Utf8Error::kNone) return DecodeError(Utf8ErrorText(d.error), offset);
+  return Utf8Char{d.code_point, static_cast<int32_t>(offset), static_cast<int32_t>(offset + d.length)};
+}
+
 absl::StatusOr<std::vector<Utf8Char>> DecodeUtf8(absl::string_view text) {
   if (text.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
     return absl::InvalidArgumentError("text is too long (more than 2^31-1 bytes)");
@@ -132,13 +142,9 @@ absl::StatusOr<std::vector<Utf8Char>> DecodeUtf8(absl::string_view text) {
   std::vector<Utf8Char> chars;
   chars.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
-    const Utf8Decoded d = DecodeUtf8At(text, i);
-    if (d.error == Utf8Error::kInvalidLead) {
-      return DecodeError(absl::StrFormat("invalid lead byte 0x%02X", static_cast<uint8_t>(text[i])), i);
-    }
-    if (d.error != Utf8Error::kNone) return DecodeError(Utf8ErrorText(d.error), i);
-    chars.push_back({d.code_point, static_cast<int32_t>(i), static_cast<int32_t>(i + d.length)});
-    i += d.length;
+    QKV_ASSIGN_OR_RETURN(const Utf8Char c, DecodeCharAt(text, i));
+    chars.push_back(c);
+    i = static_cast<size_t>(c.end);
   }
   return chars;
 }

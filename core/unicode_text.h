@@ -29,6 +29,11 @@ struct Utf8Char {
 // REQUIRES: text.size() <= INT32_MAX (larger text is InvalidArgument too).
 absl::StatusOr<std::vector<Utf8Char>> DecodeUtf8(absl::string_view text);
 
+// Decodes the one character that starts at byte `offset` of `text`, with DecodeUtf8's checks and errors (the
+// error names `offset`), for callers that read a text incrementally. REQUIRES: offset < text.size() <=
+// INT32_MAX. (common/utf8.h's DecodeUtf8At is the status-free codec underneath.)
+absl::StatusOr<Utf8Char> DecodeCharAt(absl::string_view text, size_t offset);
+
 // Rust's char::is_whitespace (the White_Space property): what BertNormalizer's clean_text turns into ' ' and
 // what BertPreTokenizer splits words on.
 bool IsBertWhitespace(char32_t c);

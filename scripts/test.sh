@@ -17,11 +17,11 @@ bash scripts/install_deps.sh
 bash scripts/install_node_tools.sh build/npm
 # The tests that use buf (proto lint, buf curl interop) or Hugging Face tokenizers (tokenizer parity) fail
 # instead of skipping when it is missing.
-export QKV_REQUIRE_BUF=1 QKV_REQUIRE_HF_TOKENIZERS=1
+export QKV_REQUIRE_BUF=1 QKV_REQUIRE_HF_TOKENIZERS=1 QKV_REQUIRE_NPM=1
 export CCACHE_DIR="${CCACHE_DIR:-$PWD/.cache/ccache}"
 jobs=$(nproc)
 # The sanitizer builds need no benchmarks, and run their suites from one process each.
-sanitizer_cmake=(-G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQKV_BUILD_BENCH=OFF)
+sanitizer_cmake=(-G Ninja -DCMAKE_BUILD_TYPE=Release -DQKV_BUILD_BENCH=OFF)
 timings=()
 
 stage_release() {

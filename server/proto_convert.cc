@@ -109,25 +109,28 @@ absl::Status PrepareIds(const v1::TokenIds& input, const std::string& field, con
   return absl::OkStatus();
 }
 
-// Tokenizes text (or a pair) with `truncation` semantics against `limit` (0 = no limit).
+// Tokenizes text (or a pair) within `limit` tokens: TRUNCATION_TRUNCATE cuts, anything else rejects. The
+// tokenizer stops once the limit is settled, so an over-long text costs no more than `limit` tokens.
 absl::StatusOr<Encoding> EncodeText(const std::string& text, const std::string* text_pair,
                                     const std::string& field, const ServedModel& model,
                                     v1::Truncation truncation, int limit) {
-  const int max_length = truncation == v1::TRUNCATION_TRUNCATE ? limit : 0;
+  const LengthLimit length_limit = {
+      limit, truncation == v1::TRUNCATION_TRUNCATE ? OverflowPolicy::kTruncate : OverflowPolicy::kReject};
   absl::StatusOr<Encoding> encoding = text_pair == nullptr
-                                          ? model.tokenizer.Encode(text, max_length)
-                                          : model.tokenizer.EncodePair(text, *text_pair, max_length);
-  if (!encoding.ok()) return WithField(field, encoding.status());
-  const int n = static_cast<int>(encoding->ids.size());
-  if (limit > 0 && n > limit) {
-    return Invalid(field, absl::StrCat(n, " tokens > max length ", limit,
-                                       "; shorten the text or set truncation to TRUNCATION_TRUNCATE"));
+                                          ? model.tokenizer.Encode(text, length_limit)
+                                          : model.tokenizer.EncodePair(text, *text_pair, length_limit);
+  if (!encoding.ok()) {
+    if (absl::IsOutOfRange(encoding.status())) {  // longer than the limit
+      return Invalid(field, absl::StrCat(encoding.status().message(),
+                                         "; shorten the text or set truncation to TRUNCATION_TRUNCATE"));
+    }
+    return WithField(field, encoding.status());
   }
   return encoding;
 }
 
-absl::StatusOr<int> LengthLimit(v1::Truncation truncation, int32_t max_length,
-                                const std::string& field_prefix, const ServedModel& model) {
+absl::StatusOr<int> TokenLimit(v1::Truncation truncation, int32_t max_length, const std::string& field_prefix,
+                               const ServedModel& model) {
   if (truncation != v1::TRUNCATION_UNSPECIFIED && truncation != v1::TRUNCATION_REJECT &&
       truncation != v1::TRUNCATION_TRUNCATE) {
     return Invalid(field_prefix + "truncation", absl::StrCat("unknown value ", static_cast<int>(truncation)));
@@ -192,7 +195,7 @@ absl::StatusOr<PreparedEncode> PrepareEncode(const v1::EncodeRequest& request, c
                        ResolveIndices(options.attention().heads(), heads, /*allow_negative=*/false,
                                       "options.attention.heads", "head"));
   QKV_ASSIGN_OR_RETURN(const int limit,
-                       LengthLimit(options.truncation(), options.max_length(), "options.", model));
+                       TokenLimit(options.truncation(), options.max_length(), "options.", model));
 
   prepared.sequences.resize(request.inputs_size());
   for (int i = 0; i < request.inputs_size(); ++i) {
@@ -359,7 +362,8 @@ absl::Status FillEncodeResponse(const PreparedEncode& prepared, JobResult result
 
 absl::Status Tokenize(const v1::TokenizeRequest& request, const ServedModel& model,
                       v1::TokenizeResponse* response) {
-  QKV_ASSIGN_OR_RETURN(const int limit, LengthLimit(request.truncation(), request.max_length(), "", model));
+  // Bounded like Encode: TRUNCATION_UNSPECIFIED rejects past the limit.
+  QKV_ASSIGN_OR_RETURN(const int limit, TokenLimit(request.truncation(), request.max_length(), "", model));
   QKV_ASSIGN_OR_RETURN(Encoding encoding,
                        EncodeText(request.text(), request.has_text_pair() ? &request.text_pair() : nullptr,
                                   "text", model, request.truncation(), limit));

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
+#include "core/bounded_json.h"
 #include "core/model_loader.h"
 #include "nlohmann/json.hpp"
 
@@ -32,7 +33,12 @@ absl::StatusOr<std::optional<Pooling>> SentenceTransformersPooling(const std::st
   const std::string path = dir + "/1_Pooling/config.json";
   absl::StatusOr<std::string> text = ReadFileToString(path);
   if (!text.ok()) return std::optional<Pooling>();
-  nlohmann::json json = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  absl::StatusOr<nlohmann::json> parsed = ParseBoundedJson(*text);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not a JSON object (", parsed.status().message(), ")"));
+  }
+  const nlohmann::json& json = *parsed;
   if (!json.is_object()) return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON object"));
   std::vector<std::string> enabled;
   for (const auto& [key, value] : json.items()) {
@@ -54,7 +60,12 @@ absl::StatusOr<bool> SentenceTransformersNormalize(const std::string& dir) {
   const std::string path = dir + "/modules.json";
   absl::StatusOr<std::string> text = ReadFileToString(path);
   if (!text.ok()) return false;
-  nlohmann::json json = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  absl::StatusOr<nlohmann::json> parsed = ParseBoundedJson(*text);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not a JSON array (", parsed.status().message(), ")"));
+  }
+  const nlohmann::json& json = *parsed;
   if (!json.is_array()) return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON array"));
   for (const nlohmann::json& module : json) {
     if (module.is_object() && module.contains("type") && module["type"].is_string() &&

@@ -13,6 +13,7 @@
 #include "common/status_macros.h"
 #include "core/precision.h"
 #include "grpc/health/v1/health.pb.h"
+#include "server/http/api_routes.h"
 #include "server/http/ops_routes.h"
 #include "server/tls_check.h"
 #include "spdlog/spdlog.h"
@@ -76,12 +77,6 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerConfig config) {
     QKV_ASSIGN_OR_RETURN(server->auth_, TokenAuthenticator::Create(c.auth_token_file));
   }
   server->service_ = std::make_unique<EncoderService>(c, server->observer_.get(), server->auth_.get());
-  if (!c.http_listen.empty()) {
-    Server* s = server.get();
-    server->http_ = std::make_unique<HttpServer>(server->metrics_.get());
-    AddOpsRoutes(server->http_.get(), server->metrics_.get(), [s] { return s->Readiness(); });
-    QKV_RETURN_IF_ERROR(server->http_->Start(c.http_listen));
-  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -121,6 +116,20 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerConfig config) {
                                                " (address in use, not local, or malformed; see --listen)"));
   }
   server->SetHealth(false);
+  if (!c.http_listen.empty()) {
+    Server* s = server.get();
+    HttpServerOptions http_options;
+    // JSON API calls hold a listener thread while they run; leave threads for probes and scrapes.
+    http_options.threads = 16;
+    http_options.max_body_bytes = static_cast<size_t>(c.max_receive_message_bytes);
+    server->http_ = std::make_unique<HttpServer>(server->metrics_.get(), http_options);
+    AddOpsRoutes(server->http_.get(), server->metrics_.get(), [s] { return s->Readiness(); });
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(static_cast<int>(c.max_message_bytes));
+    args.SetMaxSendMessageSize(static_cast<int>(c.max_receive_message_bytes));
+    AddApiRoutes(server->http_.get(), server->grpc_server_->InProcessChannel(args), server->auth_.get());
+    QKV_RETURN_IF_ERROR(server->http_->Start(c.http_listen));
+  }
   return server;
 }
 

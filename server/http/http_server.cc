@@ -89,10 +89,18 @@ HttpServer::HttpServer(ServerMetrics* metrics, HttpServerOptions options)
   server_->set_error_handler(httplib::Server::HandlerWithResponse(
       [this](const httplib::Request& req, httplib::Response& res) -> httplib::Server::HandlerResponse {
         if (res.has_header(kRequestIdKey)) return httplib::Server::HandlerResponse::Unhandled;
+        const std::string message =
+            res.status == 404   ? absl::StrCat("no such route: ", req.method, " ", req.path)
+            : res.status == 413 ? absl::StrCat("the request body is larger than the limit of ",
+                                               options_.max_body_bytes, " bytes")
+                                : absl::StrCat("request failed: ", req.method, " ", req.path, " (", res.status, ")");
         HttpResponse response;
+        if (error_body_) {
+          response = error_body_(req.path, res.status, message);
+        } else {
+          response.body = message + "\n";
+        }
         response.status = res.status;
-        response.body = absl::StrCat(res.status == 404 ? "no such route: " : "request failed: ", req.method,
-                                     " ", req.path, " (", res.status, ")\n");
         Apply(response, RequestIdOrNew(req.get_header_value(kRequestIdKey)), &res);
         if (metrics_ != nullptr) metrics_->HttpAnswered(kUnmatchedRoute, res.status);
         return httplib::Server::HandlerResponse::Handled;

@@ -82,6 +82,11 @@ class HttpServer {
   // Registers `handler` for `method` ("GET" or "POST") on the exact path `route`.
   void Handle(absl::string_view method, const std::string& route, HttpHandler handler);
 
+  // The body of the errors the listener answers itself (no such route, body too large, unreadable request),
+  // given the request's path, the status and a message; plain text when unset. Only before Start.
+  using ErrorBody = std::function<HttpResponse(const std::string& path, int status, const std::string& message)>;
+  void SetErrorBody(ErrorBody error_body) { error_body_ = std::move(error_body); }
+
   // Binds `listen` ("host:port", "[v6]:port"; port 0 picks a free one) and serves on new threads.
   // InvalidArgument for a malformed address (naming --http_listen); Unavailable when it cannot bind.
   absl::Status Start(const std::string& listen);
@@ -94,6 +99,7 @@ class HttpServer {
   ServerMetrics* const metrics_;
   const HttpServerOptions options_;
   std::unique_ptr<httplib::Server> server_;
+  ErrorBody error_body_;
   std::thread thread_;
   int port_ = 0;
 };

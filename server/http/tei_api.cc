@@ -207,7 +207,7 @@ nlohmann::json TeiInfo(const v1::GetModelInfoResponse& info) {
           {"max_client_batch_size", info.limits().max_batch_sequences()},
           {"auto_truncate", false},
           {"tokenization_workers", info.limits().workers()},
-          {"version", nullptr},
+          {"version", info.version()},
           {"sha", nullptr},
           {"docker_label", nullptr}};
 }

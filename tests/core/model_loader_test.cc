@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/encoder.h"
 #include "core/onnx_model.h"
 #include "core/safetensors_model.h"
 #include "gmock/gmock.h"
@@ -783,6 +784,36 @@ TEST(ModelLoaderTest, CorruptOrUnsupportedModelsReturnClearStatus) {
     EXPECT_THAT(message, HasSubstr(c.file));
     for (const std::string& s : c.also) EXPECT_THAT(message, HasSubstr(s));
   }
+}
+
+// config.json's vocab_size is often padded past vocab.txt: the model loads, ids between the two sizes run
+// (their embedding rows exist) and are named by the placeholder token, and IdToToken never reads past the
+// vocabulary.
+TEST(ModelLoaderTest, ShortVocabularyModelRunsIdsPastTheVocabulary) {
+  const TinyBert bert = MakeTinyBert(/*with_pooler=*/false, /*seed=*/5);
+  const std::string dir = NewDir("short_vocab");
+  WriteModelDir(dir, bert.config, ToRawTensors(bert, "F32", ""));  // 10 tokens, vocab_size 40
+  absl::StatusOr<LoadedModel> model = LoadModel(dir);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ(model->tokenizer.vocab_size(), 10);
+  EXPECT_EQ(model->config.vocab_size, 40);
+  EXPECT_EQ(model->tokenizer.IdToToken(9), "##es");
+  EXPECT_EQ(model->tokenizer.IdToToken(10), "[ID:10]");
+  EXPECT_EQ(model->tokenizer.IdToToken(39), "[ID:39]");
+
+  absl::StatusOr<std::unique_ptr<Encoder>> encoder =
+      Encoder::Create(model->config, std::move(model->weights));
+  ASSERT_TRUE(encoder.ok()) << encoder.status();
+  std::unique_ptr<Workspace> workspace = (*encoder)->NewWorkspace();
+  const std::vector<int32_t> ids = {2, 10, 39, 3};
+  std::vector<SequenceOutput> outputs;
+  ASSERT_TRUE((*encoder)->Run({SequenceInput{ids, {}, OutputSpec{}}}, workspace.get(), &outputs).ok());
+  ASSERT_EQ(outputs.size(), 1u);
+  EXPECT_EQ(outputs[0].last_hidden.size(), 4u * 8u);
+  const std::vector<int32_t> past_the_table = {2, 40, 3};
+  EXPECT_EQ(
+      (*encoder)->Run({SequenceInput{past_the_table, {}, OutputSpec{}}}, workspace.get(), &outputs).code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

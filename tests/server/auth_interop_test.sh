@@ -22,7 +22,7 @@ generate_python_stubs "$src" "$work/py" --health
 token="interop-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 (umask 077 && printf '# interop test\ninterop:%s\n' "$token" >"$work/tokens")
 
-"$server_bin" --listen=127.0.0.1:0 --model="$src/models/bert-tiny-random" --auth_token_file="$work/tokens" \
+"$server_bin" --listen=127.0.0.1:0 --http_listen= --model="$src/models/bert-tiny-random" --auth_token_file="$work/tokens" \
   >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!
 cleanup() { kill -9 "$server_pid" 2>/dev/null || true; }

@@ -145,14 +145,23 @@ TEST_F(EncoderServiceTest, TokenizeTruncatesOrRejects) {
   request.set_truncation(v1::TRUNCATION_REJECT);
   grpc::Status s = stub()->Tokenize(Context().get(), request, &response);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(s.error_message(), HasSubstr("7 tokens > max length 4"));
+  EXPECT_THAT(s.error_message(),
+              HasSubstr("text: text is longer than max_length 4 tokens ([CLS] and [SEP] included); shorten"));
 
-  // Unspecified: bounded like Encode, i.e. rejected beyond the limit.
+  // Unspecified: bounded like Encode, it rejects past the limit (here max_length; else max positions).
   request.set_truncation(v1::TRUNCATION_UNSPECIFIED);
   s = stub()->Tokenize(Context().get(), request, &response);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(s.error_message(), HasSubstr("7 tokens > max length 4"));
-  request.set_max_length(0);  // the model's 512 positions
+  EXPECT_THAT(s.error_message(), HasSubstr("text: text is longer than max_length 4 tokens"));
+  request.set_max_length(0);
+  std::string long_text;
+  for (int i = 0; i < 600; ++i) long_text += "word ";
+  request.set_text(long_text);
+  s = stub()->Tokenize(Context().get(), request, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("text: text is longer than max_length 512 tokens"));
+  request.set_max_length(7);
+  request.set_text("one two three four five");
   response.Clear();
   ASSERT_TRUE(stub()->Tokenize(Context().get(), request, &response).ok());
   EXPECT_EQ(response.ids_size(), 7);
@@ -438,7 +447,7 @@ TEST_F(EncoderServiceTest, InvalidRequestsNameTheFieldAndIndex) {
     for (int i = 0; i < 600; ++i) long_text += "word ";
     v1::EncodeRequest r;
     r.add_inputs()->mutable_text()->set_text(long_text);
-    ExpectInvalid(r, "inputs[0].text: 602 tokens > max length 512");
+    ExpectInvalid(r, "inputs[0].text: text is longer than max_length 512 tokens");
   }
   {
     v1::EncodeRequest r;

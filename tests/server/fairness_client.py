@@ -37,7 +37,7 @@ def stub(address):
 
 
 def main():
-    proc = subprocess.Popen([SERVER_BIN, "--listen=0.0.0.0:0", "--model=" + MODEL_DIR, "--workers=1"],
+    proc = subprocess.Popen([SERVER_BIN, "--listen=0.0.0.0:0", "--http_listen=", "--model=" + MODEL_DIR, "--workers=1"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         line = proc.stdout.readline()

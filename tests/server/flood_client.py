@@ -62,7 +62,7 @@ def words_text(nbytes, seed):
 
 
 def start_server():
-    proc = subprocess.Popen([SERVER_BIN, "--listen=127.0.0.1:0", "--model=" + MODEL_DIR],
+    proc = subprocess.Popen([SERVER_BIN, "--listen=127.0.0.1:0", "--http_listen=", "--model=" + MODEL_DIR],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = proc.stdout.readline()
     if "listening on " not in line:

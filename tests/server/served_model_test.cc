@@ -142,3 +142,31 @@ TEST(ServedModelTest, PrecisionReachesTheEncoder) {
 
 }  // namespace
 }  // namespace qkv
+
+namespace qkv {
+namespace {
+
+// 1_Pooling/config.json and modules.json nested 100k levels deep: a clear load error naming the file, not a
+// stack overflow.
+TEST(ServedModelTest, DeeplyNestedSentenceTransformersFilesAreErrorsNamingTheFile) {
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += "[";
+  for (int i = 0; i < 100000; ++i) deep += "]";
+  absl::StatusOr<std::unique_ptr<ServedModel>> model =
+      LoadServedModel(ModelDirWithPooling("deep_pooling", deep), 8192);
+  ASSERT_FALSE(model.ok());
+  EXPECT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(model.status().message()), HasSubstr("1_Pooling/config.json: not a JSON object"));
+  EXPECT_THAT(std::string(model.status().message()), HasSubstr("nested deeper than 64 levels"));
+
+  const std::string dir = ModelDirWithPooling("deep_modules", "");
+  std::ofstream(fs::path(dir) / "modules.json") << deep;
+  model = LoadServedModel(dir, 8192);
+  ASSERT_FALSE(model.ok());
+  EXPECT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(model.status().message()), HasSubstr("modules.json: not a JSON array"));
+  EXPECT_THAT(std::string(model.status().message()), HasSubstr("nested deeper than 64 levels"));
+}
+
+}  // namespace
+}  // namespace qkv
