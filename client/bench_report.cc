@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "client/json_writer.h"
+#include "client/json_dump.h"
 #include "client/latency_stats.h"
 
 namespace qkv {
@@ -81,101 +81,43 @@ std::string FormatBenchText(const BenchConfig& config, const BenchResult& result
 std::string FormatBenchJson(const BenchConfig& config, const BenchResult& result) {
   const BenchSummary s = SummarizeBench(result);
   const LatencySummary lat = Summarize(result.latencies_ms);
-  std::string out;
-  JsonWriter w(&out);
-  w.BeginObject();
-  w.Key("config");
-  w.BeginObject();
-  w.Key("target");
-  w.String(config.target);
-  w.Key("model");
-  w.String(config.model);
-  w.Key("concurrency");
-  w.Int(config.concurrency);
-  w.Key("requests");
-  w.Int(config.requests);
-  w.Key("duration_s");
-  w.Double(config.duration_s);
-  w.Key("seq_len");
-  w.Int(config.seq_len);
-  w.Key("batch");
-  w.Int(config.batch);
-  w.Key("rate");
-  w.Double(config.rate);
-  w.Key("warmup");
-  w.Int(config.warmup);
-  w.EndObject();
-  w.Key("requests");
-  w.BeginObject();
-  w.Key("sent");
-  w.Int(result.sent);
-  w.Key("succeeded");
-  w.Int(result.succeeded);
-  w.Key("failed");
-  w.Int(result.failed);
-  w.EndObject();
-  w.Key("status_codes");
-  w.BeginObject();
-  for (const auto& [code, count] : result.status_counts) {
-    w.Key(code);
-    w.Int(count);
-  }
-  w.EndObject();
-  w.Key("errors");
-  w.BeginObject();
-  for (const auto& [code, message] : result.first_error) {
-    w.Key(code);
-    w.String(message);
-  }
-  w.EndObject();
-  w.Key("elapsed_s");
-  w.Double(result.elapsed_s);
-  w.Key("throughput");
-  w.BeginObject();
-  w.Key("requests_per_s");
-  w.Double(s.throughput_rps);
-  w.Key("sequences_per_s");
-  w.Double(s.sequences_per_s);
-  w.Key("tokens_per_s");
-  w.Double(s.tokens_per_s);
-  w.EndObject();
-  w.Key("latency_ms");
-  w.BeginObject();
-  w.Key("count");
-  w.Int(lat.count);
-  w.Key("min");
-  w.Double(lat.min_ms);
-  w.Key("mean");
-  w.Double(lat.mean_ms);
-  w.Key("stddev");
-  w.Double(lat.stddev_ms);
-  w.Key("p50");
-  w.Double(lat.p50_ms);
-  w.Key("p90");
-  w.Double(lat.p90_ms);
-  w.Key("p95");
-  w.Double(lat.p95_ms);
-  w.Key("p99");
-  w.Double(lat.p99_ms);
-  w.Key("max");
-  w.Double(lat.max_ms);
-  w.EndObject();
-  w.Key("split_ms");
-  w.BeginObject();
-  w.Key("client");
-  w.Double(s.avg_client_ms);
-  w.Key("queue");
-  w.Double(s.avg_queue_ms);
-  w.Key("compute");
-  w.Double(s.avg_compute_ms);
-  w.Key("server_other");
-  w.Double(s.avg_server_other_ms);
-  w.EndObject();
-  w.Key("avg_batch_sequences");
-  w.Double(s.avg_batch_sequences);
-  w.EndObject();
-  out += "\n";
-  return out;
+  const OrderedJson json = {
+      {"config",
+       {{"target", config.target},
+        {"model", config.model},
+        {"concurrency", config.concurrency},
+        {"requests", config.requests},
+        {"duration_s", config.duration_s},
+        {"seq_len", config.seq_len},
+        {"batch", config.batch},
+        {"rate", config.rate},
+        {"warmup", config.warmup}}},
+      {"requests", {{"sent", result.sent}, {"succeeded", result.succeeded}, {"failed", result.failed}}},
+      {"status_codes", OrderedJson(result.status_counts)},
+      {"errors", OrderedJson(result.first_error)},
+      {"elapsed_s", result.elapsed_s},
+      {"throughput",
+       {{"requests_per_s", s.throughput_rps},
+        {"sequences_per_s", s.sequences_per_s},
+        {"tokens_per_s", s.tokens_per_s}}},
+      {"latency_ms",
+       {{"count", lat.count},
+        {"min", lat.min_ms},
+        {"mean", lat.mean_ms},
+        {"stddev", lat.stddev_ms},
+        {"p50", lat.p50_ms},
+        {"p90", lat.p90_ms},
+        {"p95", lat.p95_ms},
+        {"p99", lat.p99_ms},
+        {"max", lat.max_ms}}},
+      {"split_ms",
+       {{"client", s.avg_client_ms},
+        {"queue", s.avg_queue_ms},
+        {"compute", s.avg_compute_ms},
+        {"server_other", s.avg_server_other_ms}}},
+      {"avg_batch_sequences", s.avg_batch_sequences},
+  };
+  return DumpJsonLine(json);
 }
 
 }  // namespace qkv

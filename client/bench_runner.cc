@@ -43,15 +43,15 @@ struct WorkerStats {
   absl::Time last_done = absl::InfinitePast();
 };
 
-void Record(const grpc::Status& status, const v1::EncodeResponse& response, double latency_ms,
+void Record(const absl::Status& status, const v1::EncodeResponse& response, double latency_ms,
             int64_t sequences, WorkerStats* stats) {
   BenchResult& r = stats->result;
   ++r.sent;
-  const std::string code = StatusCodeName(status.error_code());
+  const std::string code = absl::StatusCodeToString(status.code());
   ++r.status_counts[code];
   if (!status.ok()) {
     ++r.failed;
-    r.first_error.emplace(code, status.error_message());
+    r.first_error.emplace(code, std::string(status.message()));
     return;
   }
   ++r.succeeded;
@@ -113,7 +113,7 @@ BenchResult RunBench(const EncoderClient& client, const BenchOptions& options, c
       }
       response.Clear();
       const absl::Time t0 = absl::Now();
-      const grpc::Status status = client.Encode(requests[i % kRequestPool], &response);
+      const absl::Status status = client.Encode(requests[i % kRequestPool], &response);
       const absl::Time t1 = absl::Now();
       Record(status, response, absl::ToDoubleMilliseconds(t1 - t0), options.batch, s);
       s->last_done = t1;

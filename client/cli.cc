@@ -4,13 +4,34 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <utility>
 
+#include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/optional.h"
 #include "absl/strings/strip.h"
 #include "qkv_version.h"
 
 namespace qkv {
 namespace {
+
+// Status payloads that carry how a subcommand's error ends the process.
+constexpr char kExitCodeUrl[] = "type.qkv.dev/cli.ExitCode";  // the exit code, in decimal
+constexpr char kSilentUrl[] = "type.qkv.dev/cli.Silent";      // print nothing
+
+absl::StatusCode StatusCodeFor(ExitCode code) {
+  switch (code) {
+    case kExitUsage:
+      return absl::StatusCode::kInvalidArgument;
+    case kExitLocalError:
+      return absl::StatusCode::kFailedPrecondition;
+    case kExitUnauthenticated:
+      return absl::StatusCode::kUnauthenticated;
+    default:
+      return absl::StatusCode::kUnknown;
+  }
+}
 
 struct Command {
   const char* name;
@@ -62,92 +83,97 @@ CliEnv CliEnv::FromProcess() {
   return env;
 }
 
-void AddGlobalFlags(FlagSet* flags, GlobalOptions* options) {
-  flags->AddString("target", &options->target,
-                   "server address: host:port, dns:///host:port, ipv4:a:p,b:p (round_robin), unix:/path; "
-                   "default $QKV_TARGET or localhost:50051",
-                   "ADDR");
-  flags->AddDuration("timeout", &options->timeout, "deadline of each call");
-  flags->AddBool("tls", &options->tls, "use TLS with the system roots (implied by the --tls-* flags)");
-  flags->AddString("tls-ca", &options->tls_ca, "PEM CA certificates to verify the server with", "FILE");
-  flags->AddString("tls-cert", &options->tls_cert, "PEM client certificate (mTLS); needs --tls-key", "FILE");
-  flags->AddString("tls-key", &options->tls_key, "PEM private key of --tls-cert", "FILE");
-  flags->AddString("tls-server-name", &options->tls_server_name,
-                   "name expected in the server certificate (when the target is an IP address)", "NAME");
-  flags->AddInt("retries", &options->retries, "extra attempts when the server is UNAVAILABLE (0-4)");
-  flags->AddString("auth-token-file", &options->auth_token_file,
-                   "file holding the bearer token to send on every call (default: the token in "
-                   "$QKV_AUTH_TOKEN)",
-                   "FILE");
+absl::Status UsageError(absl::string_view message) { return ExitError(kExitUsage, message); }
+
+absl::Status LocalError(absl::string_view message) { return ExitError(kExitLocalError, message); }
+
+absl::Status ExitError(ExitCode code, absl::string_view message) {
+  absl::Status status(StatusCodeFor(code), message);
+  status.SetPayload(kExitCodeUrl, absl::Cord(absl::StrCat(static_cast<int>(code))));
+  return status;
 }
 
-int UsageError(const std::string& command, const std::string& message, CliEnv& env) {
-  *env.err << "qkv " << command << ": " << message << "\nRun 'qkv " << command << " --help' for usage.\n";
-  return kExitUsage;
+absl::Status Silent(absl::Status status) {
+  status.SetPayload(kSilentUrl, absl::Cord());
+  return status;
 }
 
-int RpcError(const std::string& command, const grpc::Status& status, CliEnv& env) {
-  *env.err << "qkv " << command << ": " << FormatStatus(status) << "\n";
-  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
-    *env.err << "qkv " << command
-             << ": the server needs a bearer token it accepts: pass --auth-token-file FILE or set "
-                "QKV_AUTH_TOKEN\n";
-    return kExitUnauthenticated;
-  }
+ExitCode ExitCodeOf(const absl::Status& status) {
+  if (status.ok()) return kExitOk;
+  const absl::optional<absl::Cord> code = status.GetPayload(kExitCodeUrl);
+  int value = kExitRpcError;
+  if (code.has_value() && absl::SimpleAtoi(std::string(*code), &value)) return static_cast<ExitCode>(value);
+  if (absl::IsUnauthenticated(status)) return kExitUnauthenticated;  // an RPC refused for its token
   return kExitRpcError;
 }
 
-int LocalError(const std::string& command, const std::string& message, CliEnv& env) {
-  *env.err << "qkv " << command << ": " << message << "\n";
-  return kExitLocalError;
+Subcommand::Subcommand(std::string name, std::string usage, std::string description, CliEnv& env)
+    : name_(std::move(name)), env_(env), flags_(std::move(usage), std::move(description)) {
+  client_options_.target.clear();  // empty = env.default_target ($QKV_TARGET or localhost:50051)
 }
 
-int ParseCommandFlags(const std::string& command, FlagSet& flags, const std::vector<std::string>& args,
-                      std::vector<std::string>* positional, CliEnv& env) {
-  absl::Status s = flags.Parse(args, positional);
-  if (!s.ok()) return UsageError(command, std::string(s.message()), env);
-  if (flags.help_requested()) {
-    *env.out << flags.Help();
+int Subcommand::Run(const std::vector<std::string>& args, const Body& body) {
+  ClientOptions& o = client_options_;
+  flags_.AddString("target", &o.target,
+                   "server address: host:port, dns:///host:port, ipv4:a:p,b:p (round_robin), unix:/path; "
+                   "default $QKV_TARGET or localhost:50051",
+                   "ADDR");
+  flags_.AddDuration("timeout", &o.timeout, "deadline of each call");
+  flags_.AddBool("tls", &o.tls.enabled, "use TLS with the system roots (implied by the --tls-* flags)");
+  flags_.AddString("tls-ca", &o.tls.ca_file, "PEM CA certificates to verify the server with", "FILE");
+  flags_.AddString("tls-cert", &o.tls.cert_file, "PEM client certificate (mTLS); needs --tls-key", "FILE");
+  flags_.AddString("tls-key", &o.tls.key_file, "PEM private key of --tls-cert", "FILE");
+  flags_.AddString("tls-server-name", &o.tls.server_name,
+                   "name expected in the server certificate (when the target is an IP address)", "NAME");
+  flags_.AddInt("retries", &retries_, "extra attempts when the server is UNAVAILABLE (0-4)");
+  flags_.AddString("auth-token-file", &auth_token_file_,
+                   "file holding the bearer token to send on every call (default: the token in "
+                   "$QKV_AUTH_TOKEN)",
+                   "FILE");
+
+  std::vector<std::string> positional;
+  if (absl::Status s = flags_.Parse(args, &positional); !s.ok()) return Report(UsageError(s.message()));
+  if (flags_.help_requested()) {
+    *env_.out << flags_.Help();
     return kExitOk;
   }
-  return -1;
+  return Report(body(positional));
 }
 
-std::unique_ptr<EncoderClient> MakeClient(const std::string& command, const GlobalOptions& options,
-                                          CliEnv& env, int* exit_code) {
-  ClientOptions client_options;
-  client_options.target = options.target.empty() ? env.default_target : options.target;
-  client_options.timeout = options.timeout;
-  client_options.tls.enabled = options.tls;
-  client_options.tls.ca_file = options.tls_ca;
-  client_options.tls.cert_file = options.tls_cert;
-  client_options.tls.key_file = options.tls_key;
-  client_options.tls.server_name = options.tls_server_name;
-  if (options.retries < 0 || options.retries > 4) {
-    *exit_code = UsageError(command, absl::StrCat("--retries must be in [0, 4], got ", options.retries), env);
-    return nullptr;
-  }
-  client_options.max_attempts = static_cast<int>(options.retries) + 1;
-  if (!options.auth_token_file.empty()) {
-    absl::StatusOr<std::string> token = ReadAuthTokenFile(options.auth_token_file);
-    if (!token.ok()) {
-      *exit_code = LocalError(command, absl::StrCat("--auth-token-file: ", token.status().message()), env);
-      return nullptr;
-    }
-    client_options.auth_token = *std::move(token);
+absl::StatusOr<std::unique_ptr<EncoderClient>> Subcommand::Connect() const {
+  ClientOptions options = client_options_;
+  if (options.target.empty()) options.target = env_.default_target;
+  if (retries_ < 0 || retries_ > 4)
+    return UsageError(absl::StrCat("--retries must be in [0, 4], got ", retries_));
+  options.max_attempts = static_cast<int>(retries_) + 1;
+  if (!auth_token_file_.empty()) {
+    absl::StatusOr<std::string> token = ReadAuthTokenFile(auth_token_file_);
+    if (!token.ok()) return LocalError(absl::StrCat("--auth-token-file: ", token.status().message()));
+    options.auth_token = *std::move(token);
   } else {
-    client_options.auth_token = std::string(absl::StripAsciiWhitespace(env.auth_token));
+    options.auth_token = std::string(absl::StripAsciiWhitespace(env_.auth_token));
   }
-  if (absl::Status s = client_options.Validate(); !s.ok()) {
-    *exit_code = UsageError(command, std::string(s.message()), env);
-    return nullptr;
+  if (absl::Status s = options.Validate(); !s.ok()) return UsageError(s.message());
+  absl::StatusOr<std::unique_ptr<EncoderClient>> client = EncoderClient::Create(options);
+  if (!client.ok()) return LocalError(client.status().message());
+  return client;
+}
+
+int Subcommand::Report(const absl::Status& status) const {
+  const ExitCode code = ExitCodeOf(status);
+  if (status.ok() || status.GetPayload(kSilentUrl).has_value()) return code;
+  if (!status.GetPayload(kExitCodeUrl).has_value()) {  // an RPC's status
+    *env_.err << "qkv " << name_ << ": " << FormatStatus(status) << "\n";
+    if (code == kExitUnauthenticated) {
+      *env_.err << "qkv " << name_
+                << ": the server needs a bearer token it accepts: pass --auth-token-file FILE or set "
+                   "QKV_AUTH_TOKEN\n";
+    }
+  } else {
+    *env_.err << "qkv " << name_ << ": " << status.message() << "\n";
+    if (code == kExitUsage) *env_.err << "Run 'qkv " << name_ << " --help' for usage.\n";
   }
-  absl::StatusOr<std::unique_ptr<EncoderClient>> client = EncoderClient::Create(client_options);
-  if (!client.ok()) {
-    *exit_code = LocalError(command, std::string(client.status().message()), env);
-    return nullptr;
-  }
-  return *std::move(client);
+  return code;
 }
 
 int RunCli(const std::vector<std::string>& args, CliEnv& env) {

@@ -8,26 +8,24 @@
 #include "client/bench_runner.h"
 #include "client/cli.h"
 #include "client/progress.h"
+#include "common/status_macros.h"
 
 namespace qkv {
-namespace {
-
-constexpr char kCommand[] = "bench";
-
-}  // namespace
 
 int RunBenchCommand(const std::vector<std::string>& args, CliEnv& env) {
-  FlagSet flags(
+  Subcommand cmd(
+      "bench",
       "qkv bench [--concurrency N] [--requests N | --duration D] [--seq-len L] [--batch B] [--rate QPS]"
       " [--json]",
       "Sends Encode calls of B random sequences of L tokens from N concurrent workers (closed loop, or\n"
       "open loop at --rate requests/s) and reports throughput, p50/p90/p95/p99/max latency, the\n"
       "client/queue/compute split from the server's timing, and a histogram of status codes.\n"
-      "Exit code 0 when at least one request succeeded, 1 when none did.");
-  GlobalOptions global;
+      "Exit code 0 when at least one request succeeded, 1 when none did.",
+      env);
   BenchOptions options;
   bool json = false;
   int64_t seed = 1;
+  FlagSet& flags = cmd.flags();
   flags.AddInt("concurrency", &options.concurrency, "concurrent workers (requests in flight)");
   flags.AddInt("requests", &options.requests, "stop after this many requests (default: run for --duration)");
   flags.AddDuration("duration", &options.duration, "run this long when --requests is not given");
@@ -38,63 +36,48 @@ int RunBenchCommand(const std::vector<std::string>& args, CliEnv& env) {
   flags.AddInt("seed", &seed, "seed of the random token ids");
   flags.AddBool("token-vectors", &options.token_vectors, "also return [T, D] token vectors");
   flags.AddBool("json", &json, "print the report as one JSON object");
-  AddGlobalFlags(&flags, &global);
-  std::vector<std::string> positional;
-  if (int code = ParseCommandFlags(kCommand, flags, args, &positional, env); code >= 0) return code;
-  if (!positional.empty())
-    return UsageError(kCommand, absl::StrCat("unexpected argument ", positional[0]), env);
-  if (flags.IsSet("requests") && flags.IsSet("duration")) {
-    return UsageError(kCommand, "give --requests or --duration, not both", env);
-  }
-  if (flags.IsSet("requests") && options.requests < 1)
-    return UsageError(kCommand, "--requests must be >= 1", env);
-  options.seed = static_cast<uint64_t>(seed);
-  if (absl::Status s = options.Validate(); !s.ok())
-    return UsageError(kCommand, std::string(s.message()), env);
+  return cmd.Run(args, [&](const std::vector<std::string>& positional) -> absl::Status {
+    if (!positional.empty()) return UsageError(absl::StrCat("unexpected argument ", positional[0]));
+    if (flags.IsSet("requests") && flags.IsSet("duration")) {
+      return UsageError("give --requests or --duration, not both");
+    }
+    if (flags.IsSet("requests") && options.requests < 1) return UsageError("--requests must be >= 1");
+    options.seed = static_cast<uint64_t>(seed);
+    if (absl::Status s = options.Validate(); !s.ok()) return UsageError(s.message());
 
-  int exit_code = kExitOk;
-  std::unique_ptr<EncoderClient> client = MakeClient(kCommand, global, env, &exit_code);
-  if (client == nullptr) return exit_code;
-  v1::GetModelInfoResponse info;
-  grpc::Status status = client->GetModelInfo(&info);
-  if (!status.ok()) return RpcError(kCommand, status, env);
-  if (options.seq_len > info.architecture().max_position_embeddings()) {
-    return UsageError(kCommand,
-                      absl::StrCat("--seq-len ", options.seq_len, " exceeds the model's ",
-                                   info.architecture().max_position_embeddings(), " positions"),
-                      env);
-  }
-  BenchModel model;
-  model.vocab_size = info.architecture().vocab_size();
-  model.cls = info.special_tokens().cls();
-  model.sep = info.special_tokens().sep();
-  if (model.vocab_size <= 0) {
-    return RpcError(kCommand, grpc::Status(grpc::StatusCode::INTERNAL, "model info reports no vocabulary"),
-                    env);
-  }
+    QKV_ASSIGN_OR_RETURN(std::unique_ptr<EncoderClient> client, cmd.Connect());
+    v1::GetModelInfoResponse info;
+    QKV_RETURN_IF_ERROR(client->GetModelInfo(&info));
+    if (options.seq_len > info.architecture().max_position_embeddings()) {
+      return UsageError(absl::StrCat("--seq-len ", options.seq_len, " exceeds the model's ",
+                                     info.architecture().max_position_embeddings(), " positions"));
+    }
+    BenchModel model;
+    model.vocab_size = info.architecture().vocab_size();
+    model.cls = info.special_tokens().cls();
+    model.sep = info.special_tokens().sep();
+    if (model.vocab_size <= 0) return absl::InternalError("model info reports no vocabulary");
 
-  BenchConfig config;
-  config.target = client->options().target;
-  config.model = info.model();
-  config.concurrency = options.concurrency;
-  config.requests = options.requests;
-  config.duration_s = options.requests > 0 ? 0 : absl::ToDoubleSeconds(options.duration);
-  config.seq_len = options.seq_len;
-  config.batch = options.batch;
-  config.rate = options.rate;
-  config.warmup = options.warmup;
+    BenchConfig config;
+    config.target = client->options().target;
+    config.model = info.model();
+    config.concurrency = options.concurrency;
+    config.requests = options.requests;
+    config.duration_s = options.requests > 0 ? 0 : absl::ToDoubleSeconds(options.duration);
+    config.seq_len = options.seq_len;
+    config.batch = options.batch;
+    config.rate = options.rate;
+    config.warmup = options.warmup;
 
-  BenchResult result;
-  {
-    ProgressBar progress(env.err, options.requests, "requests", env.stderr_is_tty);
-    result = RunBench(*client, options, model, [&progress](int64_t done) { progress.Update(done); });
-  }
-  *env.out << (json ? FormatBenchJson(config, result) : FormatBenchText(config, result));
-  if (result.succeeded == 0) {
-    *env.err << "qkv bench: no request succeeded\n";
-    return kExitRpcError;
-  }
-  return kExitOk;
+    BenchResult result;
+    {
+      ProgressBar progress(env.err, options.requests, "requests", env.stderr_is_tty);
+      result = RunBench(*client, options, model, [&progress](int64_t done) { progress.Update(done); });
+    }
+    *env.out << (json ? FormatBenchJson(config, result) : FormatBenchText(config, result));
+    if (result.succeeded == 0) return ExitError(kExitRpcError, "no request succeeded");
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace qkv

@@ -12,6 +12,7 @@
 #include "client/json_writer.h"
 #include "client/progress.h"
 #include "client/text_util.h"
+#include "common/status_macros.h"
 
 namespace qkv {
 namespace {
@@ -47,12 +48,12 @@ struct EncodeFlags {
   int64_t window = 8;
 };
 
-// Emits outputs in the chosen format as they arrive; JSON is buffered until Finish().
+// Emits outputs in the chosen format as they arrive; format json is buffered until Finish(), which
+// writes {"model": ..., "outputs": [...]} (the model is known once a response has arrived).
 class OutputSink {
  public:
-  OutputSink(const EncodeFlags& flags, CliEnv& env) : flags_(flags), env_(env), json_(&json_text_) {
+  OutputSink(const EncodeFlags& flags, CliEnv& env) : flags_(flags), env_(env) {
     options_.include_tokens = flags.tokens;
-    if (flags_.format == "json") json_.BeginArray();
   }
 
   void SetModel(const std::string& model) {
@@ -63,7 +64,8 @@ class OutputSink {
     if (flags_.format == "table") {
       *env_.out << FormatOutputTable(index, label, output, options_);
     } else if (flags_.format == "json") {
-      WriteOutputJson(output, options_, &json_);
+      Buffered& b = buffered_.emplace_back();
+      b.output = output;
     } else {
       std::string line;
       JsonWriter w(&line);
@@ -78,7 +80,11 @@ class OutputSink {
                 << "\n  error: " << absl::StatusCodeToString(static_cast<absl::StatusCode>(code)) << ": "
                 << message << "\n";
     } else if (flags_.format == "json") {
-      WriteErrorJson(absl::StrCat(index), code, message, &json_);
+      Buffered& b = buffered_.emplace_back();
+      b.is_error = true;
+      b.error_id = absl::StrCat(index);
+      b.error_code = code;
+      b.error_message = message;
     } else {
       std::string line;
       JsonWriter w(&line);
@@ -89,8 +95,23 @@ class OutputSink {
 
   void Finish() {
     if (flags_.format == "json") {
-      json_.EndArray();
-      *env_.out << "{\"model\":" << JsonQuote(model_) << ",\"outputs\":" << json_text_ << "}\n";
+      std::string text;
+      JsonWriter w(&text);
+      w.BeginObject();
+      w.Key("model");
+      w.String(model_);
+      w.Key("outputs");
+      w.BeginArray();
+      for (const Buffered& b : buffered_) {
+        if (b.is_error) {
+          WriteErrorJson(b.error_id, b.error_code, b.error_message, &w);
+        } else {
+          WriteOutputJson(b.output, options_, &w);
+        }
+      }
+      w.EndArray();
+      w.EndObject();
+      *env_.out << text << "\n";
     } else if (flags_.format == "table" && !model_.empty()) {
       *env_.out << "model: " << model_ << "\n";
     }
@@ -102,8 +123,15 @@ class OutputSink {
   CliEnv& env_;
   EncodeOutputOptions options_;
   std::string model_;
-  std::string json_text_;  // the "outputs" array (format json)
-  JsonWriter json_;
+  // Format json: the outputs and per-input errors, in order.
+  struct Buffered {
+    bool is_error = false;
+    v1::Output output;
+    std::string error_id;
+    int error_code = 0;
+    std::string error_message;
+  };
+  std::vector<Buffered> buffered_;
 };
 
 void FillOptions(const EncodeFlags& f, v1::EncodeOptions* o) {
@@ -124,8 +152,8 @@ void AddTextInput(int64_t index, const std::string& text, const EncodeFlags& f, 
   if (f.has_pair) input->mutable_text()->set_text_pair(f.pair);
 }
 
-int EncodeBulk(const std::vector<std::string>& lines, const EncodeFlags& f, EncoderClient& client,
-               CliEnv& env) {
+absl::Status EncodeBulk(const std::vector<std::string>& lines, const EncodeFlags& f, EncoderClient& client,
+                        CliEnv& env) {
   OutputSink sink(f, env);
   ProgressBar progress(env.err, static_cast<int64_t>(lines.size()), "texts", env.stderr_is_tty);
   size_t next_line = 0;
@@ -143,7 +171,6 @@ int EncodeBulk(const std::vector<std::string>& lines, const EncodeFlags& f, Enco
   };
   // Requests are built in order with `batch` lines each, so response k covers lines [k*batch, ...).
   int64_t expected_request = 0;
-  grpc::Status stream_status;
   bool malformed = false;
   auto on_response = [&](const v1::EncodeStreamResponse& r) {
     const int64_t first = expected_request * f.batch;
@@ -175,49 +202,23 @@ int EncodeBulk(const std::vector<std::string>& lines, const EncodeFlags& f, Enco
     done += count;
     progress.Update(done);
   };
-  stream_status = client.EncodeStream(next, on_response, static_cast<int>(f.window));
+  const absl::Status stream_status = client.EncodeStream(next, on_response, static_cast<int>(f.window));
   progress.Finish();
-  if (!stream_status.ok()) return RpcError(kCommand, stream_status, env);
+  QKV_RETURN_IF_ERROR(stream_status);
   sink.Finish();
   if (failed_requests > 0) {
-    *env.err << "qkv encode: " << failed_requests << " of " << expected_request << " requests failed\n";
-    return kExitRpcError;
+    return ExitError(kExitRpcError,
+                     absl::StrCat(failed_requests, " of ", expected_request, " requests failed"));
   }
-  return malformed ? kExitRpcError : kExitOk;
+  // The malformed responses were reported as they arrived.
+  if (malformed) return Silent(ExitError(kExitRpcError, "malformed responses"));
+  return absl::OkStatus();
 }
 
-}  // namespace
-
-int RunEncodeCommand(const std::vector<std::string>& args, CliEnv& env) {
-  FlagSet flags(
-      "qkv encode [TEXT...] [--ids N,N,...] [--file FILE | -] [flags]",
-      "Encodes texts (each argument is one sequence), pre-tokenized ids (--ids, sent as they are: include\n"
-      "[CLS]/[SEP] yourself) or a file with one text per line (--file, or - for stdin; streamed over\n"
-      "EncodeStream with a progress bar on a terminal). Prints pooled vectors, token vectors, hidden\n"
-      "states and attention probabilities.");
-  GlobalOptions global;
-  EncodeFlags f;
-  flags.AddIntList("ids", &f.ids, "token ids of one sequence, e.g. 101,7592,102");
-  flags.AddString("file", &f.file, "read one text per line from FILE (- = stdin)", "FILE");
-  flags.AddString("pair", &f.pair, "second segment (token type 1) for every text", "TEXT");
-  flags.AddChoice("pooling", &f.pooling, {"default", "cls", "mean", "pooler", "none"},
-                  "pooled vector; default = the model's default");
-  flags.AddBool("normalize", &f.normalize, "L2-normalize the pooled vector (default: the model's default)");
-  flags.AddBool("no-normalize", &f.no_normalize, "do not L2-normalize, whatever the model's default");
-  flags.AddBool("tokens", &f.tokens, "print the tokens of each sequence");
-  flags.AddBool("token-vectors", &f.token_vectors, "return the final hidden state of every token [T, D]");
-  flags.AddIntList("attention-layers", &f.attention_layers,
-                   "attention probabilities of these layers, 0-based, -1 = last: [heads, T, T]");
-  flags.AddIntList("attention-heads", &f.attention_heads, "only these heads (default: all)");
-  flags.AddIntList("hidden-states", &f.hidden_states, "hidden states: 0 = embeddings, l = output of layer l");
-  flags.AddInt("max-length", &f.max_length, "length limit in tokens (0 = the model's maximum)");
-  flags.AddBool("truncate", &f.truncate, "cut over-long inputs instead of failing");
-  flags.AddChoice("format", &f.format, {"table", "json", "jsonl"}, "output format");
-  flags.AddInt("batch", &f.batch, "bulk input: texts per streamed request");
-  flags.AddInt("window", &f.window, "bulk input: streamed requests in flight");
-  AddGlobalFlags(&flags, &global);
-  std::vector<std::string> texts;
-  if (int code = ParseCommandFlags(kCommand, flags, args, &texts, env); code >= 0) return code;
+// The command once its flags are parsed; `texts` are the positional arguments.
+absl::Status RunEncode(Subcommand& cmd, std::vector<std::string> texts, EncodeFlags& f) {
+  CliEnv& env = cmd.env();
+  const FlagSet& flags = cmd.flags();
   f.has_ids = flags.IsSet("ids");
   f.has_pair = flags.IsSet("pair");
 
@@ -225,7 +226,7 @@ int RunEncodeCommand(const std::vector<std::string>& args, CliEnv& env) {
   bool bulk = flags.IsSet("file");
   for (auto it = texts.begin(); it != texts.end();) {
     if (*it == "-") {
-      if (bulk) return UsageError(kCommand, "stdin given twice", env);
+      if (bulk) return UsageError("stdin given twice");
       bulk = true;
       f.file = "-";
       it = texts.erase(it);
@@ -234,32 +235,28 @@ int RunEncodeCommand(const std::vector<std::string>& args, CliEnv& env) {
     }
   }
   if (bulk && (!texts.empty() || f.has_ids)) {
-    return UsageError(kCommand, "--file / - cannot be combined with TEXT arguments or --ids", env);
+    return UsageError("--file / - cannot be combined with TEXT arguments or --ids");
   }
   if (!bulk && texts.empty() && !f.has_ids) {
-    return UsageError(kCommand, "nothing to encode: give TEXT arguments, --ids or --file", env);
+    return UsageError("nothing to encode: give TEXT arguments, --ids or --file");
   }
-  if (f.has_ids && f.ids.empty()) return UsageError(kCommand, "--ids is empty", env);
+  if (f.has_ids && f.ids.empty()) return UsageError("--ids is empty");
   if (f.normalize && f.no_normalize) {
-    return UsageError(kCommand, "--normalize and --no-normalize contradict each other", env);
+    return UsageError("--normalize and --no-normalize contradict each other");
   }
-  if (f.batch < 1 || f.window < 1) return UsageError(kCommand, "--batch and --window must be >= 1", env);
-  if (f.max_length < 0) return UsageError(kCommand, "--max-length must be >= 0", env);
+  if (f.batch < 1 || f.window < 1) return UsageError("--batch and --window must be >= 1");
+  if (f.max_length < 0) return UsageError("--max-length must be >= 0");
   for (int64_t id : f.ids) {
-    if (id < 0 || id > INT32_MAX)
-      return UsageError(kCommand, absl::StrCat("--ids: id ", id, " out of range"), env);
+    if (id < 0 || id > INT32_MAX) return UsageError(absl::StrCat("--ids: id ", id, " out of range"));
   }
 
   // proto3 strings must be UTF-8; catch bad input here with a useful message.
   for (size_t i = 0; i < texts.size(); ++i) {
-    if (!IsValidUtf8(texts[i]))
-      return LocalError(kCommand, absl::StrCat("TEXT ", i + 1, " is not valid UTF-8"), env);
+    if (!IsValidUtf8(texts[i])) return LocalError(absl::StrCat("TEXT ", i + 1, " is not valid UTF-8"));
   }
-  if (!IsValidUtf8(f.pair)) return LocalError(kCommand, "--pair is not valid UTF-8", env);
+  if (!IsValidUtf8(f.pair)) return LocalError("--pair is not valid UTF-8");
 
-  int exit_code = kExitOk;
-  std::unique_ptr<EncoderClient> client = MakeClient(kCommand, global, env, &exit_code);
-  if (client == nullptr) return exit_code;
+  QKV_ASSIGN_OR_RETURN(std::unique_ptr<EncoderClient> client, cmd.Connect());
 
   if (bulk) {
     absl::StatusOr<std::vector<std::string>> lines;
@@ -267,10 +264,10 @@ int RunEncodeCommand(const std::vector<std::string>& args, CliEnv& env) {
       lines = ReadInputLines(*env.in, "stdin");
     } else {
       std::ifstream in(f.file);
-      if (!in) return LocalError(kCommand, absl::StrCat("cannot open ", f.file), env);
+      if (!in) return LocalError(absl::StrCat("cannot open ", f.file));
       lines = ReadInputLines(in, f.file);
     }
-    if (!lines.ok()) return LocalError(kCommand, std::string(lines.status().message()), env);
+    if (!lines.ok()) return LocalError(lines.status().message());
     return EncodeBulk(*lines, f, *client, env);
   }
 
@@ -289,27 +286,54 @@ int RunEncodeCommand(const std::vector<std::string>& args, CliEnv& env) {
     labels.push_back("--ids");
   }
   v1::EncodeResponse response;
-  grpc::Status status = client->Encode(request, &response);
-  if (!status.ok()) return RpcError(kCommand, status, env);
+  QKV_RETURN_IF_ERROR(client->Encode(request, &response));
   if (response.outputs_size() != request.inputs_size()) {
-    return RpcError(kCommand,
-                    grpc::Status(grpc::StatusCode::INTERNAL,
-                                 absl::StrCat("malformed response: ", response.outputs_size(),
-                                              " outputs for ", request.inputs_size(), " inputs")),
-                    env);
+    return absl::InternalError(absl::StrCat("malformed response: ", response.outputs_size(), " outputs for ",
+                                            request.inputs_size(), " inputs"));
   }
   for (const v1::Output& o : response.outputs()) {
     if (absl::Status s = ValidateOutput(o); !s.ok()) {
-      return RpcError(
-          kCommand,
-          grpc::Status(grpc::StatusCode::INTERNAL, absl::StrCat("malformed response: ", s.message())), env);
+      return absl::InternalError(absl::StrCat("malformed response: ", s.message()));
     }
   }
   OutputSink sink(f, env);
   sink.SetModel(response.model());
   for (int i = 0; i < response.outputs_size(); ++i) sink.Add(i, labels[i], response.outputs(i));
   sink.Finish();
-  return kExitOk;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int RunEncodeCommand(const std::vector<std::string>& args, CliEnv& env) {
+  Subcommand cmd(
+      kCommand, "qkv encode [TEXT...] [--ids N,N,...] [--file FILE | -] [flags]",
+      "Encodes texts (each argument is one sequence), pre-tokenized ids (--ids, sent as they are: include\n"
+      "[CLS]/[SEP] yourself) or a file with one text per line (--file, or - for stdin; streamed over\n"
+      "EncodeStream with a progress bar on a terminal). Prints pooled vectors, token vectors, hidden\n"
+      "states and attention probabilities.",
+      env);
+  EncodeFlags f;
+  FlagSet& flags = cmd.flags();
+  flags.AddIntList("ids", &f.ids, "token ids of one sequence, e.g. 101,7592,102");
+  flags.AddString("file", &f.file, "read one text per line from FILE (- = stdin)", "FILE");
+  flags.AddString("pair", &f.pair, "second segment (token type 1) for every text", "TEXT");
+  flags.AddChoice("pooling", &f.pooling, {"default", "cls", "mean", "pooler", "none"},
+                  "pooled vector; default = the model's default");
+  flags.AddBool("normalize", &f.normalize, "L2-normalize the pooled vector (default: the model's default)");
+  flags.AddBool("no-normalize", &f.no_normalize, "do not L2-normalize, whatever the model's default");
+  flags.AddBool("tokens", &f.tokens, "print the tokens of each sequence");
+  flags.AddBool("token-vectors", &f.token_vectors, "return the final hidden state of every token [T, D]");
+  flags.AddIntList("attention-layers", &f.attention_layers,
+                   "attention probabilities of these layers, 0-based, -1 = last: [heads, T, T]");
+  flags.AddIntList("attention-heads", &f.attention_heads, "only these heads (default: all)");
+  flags.AddIntList("hidden-states", &f.hidden_states, "hidden states: 0 = embeddings, l = output of layer l");
+  flags.AddInt("max-length", &f.max_length, "length limit in tokens (0 = the model's maximum)");
+  flags.AddBool("truncate", &f.truncate, "cut over-long inputs instead of failing");
+  flags.AddChoice("format", &f.format, {"table", "json", "jsonl"}, "output format");
+  flags.AddInt("batch", &f.batch, "bulk input: texts per streamed request");
+  flags.AddInt("window", &f.window, "bulk input: streamed requests in flight");
+  return cmd.Run(args, [&](std::vector<std::string> texts) { return RunEncode(cmd, std::move(texts), f); });
 }
 
 }  // namespace qkv

@@ -7,43 +7,32 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/cli.h"
+#include "common/status_macros.h"
 
 namespace qkv {
-namespace {
-
-constexpr char kCommand[] = "health";
-
-}  // namespace
 
 int RunHealthCommand(const std::vector<std::string>& args, CliEnv& env) {
-  FlagSet flags(
-      "qkv health [flags]",
+  Subcommand cmd(
+      "health", "qkv health [flags]",
       "Checks the server's health (grpc.health.v1). Prints the serving status; exit code 0 only when\n"
-      "SERVING, 4 when the server reports another status, 1 when the check itself fails.");
-  GlobalOptions global;
-  global.timeout = absl::Seconds(5);
+      "SERVING, 4 when the server reports another status, 1 when the check itself fails.",
+      env);
+  cmd.client_options().timeout = absl::Seconds(5);
   std::string service;
   bool quiet = false;
-  flags.AddString("service", &service,
-                  "service to check; empty = the whole server (e.g. qkv.v1.EncoderService)", "NAME");
-  flags.AddBool("quiet", &quiet, "print nothing; only the exit code tells");
-  AddGlobalFlags(&flags, &global);
-  std::vector<std::string> positional;
-  if (int code = ParseCommandFlags(kCommand, flags, args, &positional, env); code >= 0) return code;
-  if (!positional.empty())
-    return UsageError(kCommand, absl::StrCat("unexpected argument ", positional[0]), env);
-  int exit_code = kExitOk;
-  std::unique_ptr<EncoderClient> client = MakeClient(kCommand, global, env, &exit_code);
-  if (client == nullptr) return exit_code;
-  grpc::health::v1::HealthCheckResponse response;
-  grpc::Status status = client->CheckHealth(service, &response);
-  if (!status.ok()) {
-    if (quiet) return kExitRpcError;
-    return RpcError(kCommand, status, env);
-  }
-  const std::string name = grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
-  if (!quiet) *env.out << name << "\n";
-  return response.status() == grpc::health::v1::HealthCheckResponse::SERVING ? kExitOk : kExitNotServing;
+  cmd.flags().AddString("service", &service,
+                        "service to check; empty = the whole server (e.g. qkv.v1.EncoderService)", "NAME");
+  cmd.flags().AddBool("quiet", &quiet, "print nothing; only the exit code tells");
+  return cmd.Run(args, [&](const std::vector<std::string>& positional) -> absl::Status {
+    if (!positional.empty()) return UsageError(absl::StrCat("unexpected argument ", positional[0]));
+    QKV_ASSIGN_OR_RETURN(std::unique_ptr<EncoderClient> client, cmd.Connect());
+    grpc::health::v1::HealthCheckResponse response;
+    if (absl::Status s = client->CheckHealth(service, &response); !s.ok()) return quiet ? Silent(s) : s;
+    const std::string name = grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
+    if (!quiet) *env.out << name << "\n";
+    if (response.status() == grpc::health::v1::HealthCheckResponse::SERVING) return absl::OkStatus();
+    return Silent(ExitError(kExitNotServing, name));
+  });
 }
 
 }  // namespace qkv

@@ -3,29 +3,24 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "client/cli.h"
-#include "client/json_writer.h"
+#include "client/json_dump.h"
+#include "common/status_macros.h"
 
 namespace qkv {
 namespace {
 
 constexpr char kCommand[] = "info";
 
+// "cls" for POOLING_CLS; "unspecified" for POOLING_UNSPECIFIED and values this client does not know.
 std::string PoolingName(v1::Pooling p) {
-  switch (p) {
-    case v1::POOLING_NONE:
-      return "none";
-    case v1::POOLING_CLS:
-      return "cls";
-    case v1::POOLING_MEAN:
-      return "mean";
-    case v1::POOLING_POOLER:
-      return "pooler";
-    default:
-      return "unspecified";
-  }
+  const std::string& name = v1::Pooling_Name(p);
+  if (name.empty()) return "unspecified";
+  return absl::AsciiStrToLower(absl::StripPrefix(name, "POOLING_"));
 }
 
 std::string InfoText(const v1::GetModelInfoResponse& r) {
@@ -62,113 +57,43 @@ std::string InfoText(const v1::GetModelInfoResponse& r) {
   return out;
 }
 
+// architecture, special_tokens and limits hold every field of their message, in field order.
 std::string InfoJson(const v1::GetModelInfoResponse& r) {
-  const v1::ModelArchitecture& a = r.architecture();
-  const v1::SpecialTokenIds& s = r.special_tokens();
-  const v1::ServerLimits& l = r.limits();
-  std::string out;
-  JsonWriter w(&out);
-  w.BeginObject();
-  w.Key("version");
-  w.String(r.version());
-  w.Key("model");
-  w.String(r.model());
-  w.Key("model_path");
-  w.String(r.model_path());
-  w.Key("format");
-  w.String(r.format());
-  w.Key("architecture");
-  w.BeginObject();
-  w.Key("model_type");
-  w.String(a.model_type());
-  w.Key("num_layers");
-  w.Int(a.num_layers());
-  w.Key("hidden_size");
-  w.Int(a.hidden_size());
-  w.Key("num_attention_heads");
-  w.Int(a.num_attention_heads());
-  w.Key("intermediate_size");
-  w.Int(a.intermediate_size());
-  w.Key("vocab_size");
-  w.Int(a.vocab_size());
-  w.Key("max_position_embeddings");
-  w.Int(a.max_position_embeddings());
-  w.Key("type_vocab_size");
-  w.Int(a.type_vocab_size());
-  w.EndObject();
-  w.Key("special_tokens");
-  w.BeginObject();
-  w.Key("cls");
-  w.Int(s.cls());
-  w.Key("sep");
-  w.Int(s.sep());
-  w.Key("pad");
-  w.Int(s.pad());
-  w.Key("unk");
-  w.Int(s.unk());
-  w.Key("mask");
-  w.Int(s.mask());
-  w.EndObject();
-  w.Key("default_pooling");
-  w.String(PoolingName(r.default_pooling()));
-  w.Key("default_normalize");
-  w.Bool(r.default_normalize());
-  w.Key("has_pooler");
-  w.Bool(r.has_pooler());
-  w.Key("precision");
-  w.String(r.precision());
-  w.Key("lower_case");
-  w.Bool(r.lower_case());
-  w.Key("limits");
-  w.BeginObject();
-  w.Key("max_batch_tokens");
-  w.Int(l.max_batch_tokens());
-  w.Key("max_batch_sequences");
-  w.Int(l.max_batch_sequences());
-  w.Key("max_queued_tokens");
-  w.Int(l.max_queued_tokens());
-  w.Key("max_message_bytes");
-  w.Int(l.max_message_bytes());
-  w.Key("max_attention_bytes");
-  w.Int(l.max_attention_bytes());
-  w.Key("max_queue_delay_us");
-  w.Int(l.max_queue_delay_us());
-  w.Key("workers");
-  w.Int(l.workers());
-  w.Key("threads_per_worker");
-  w.Int(l.threads_per_worker());
-  w.EndObject();
-  w.Key("kernels");
-  w.BeginArray();
-  for (const std::string& k : r.kernels()) w.String(k);
-  w.EndArray();
-  w.EndObject();
-  out += "\n";
-  return out;
+  const OrderedJson json = {
+      {"version", r.version()},
+      {"model", r.model()},
+      {"model_path", r.model_path()},
+      {"format", r.format()},
+      {"architecture", ProtoToJson(r.architecture())},
+      {"special_tokens", ProtoToJson(r.special_tokens())},
+      {"default_pooling", PoolingName(r.default_pooling())},
+      {"default_normalize", r.default_normalize()},
+      {"has_pooler", r.has_pooler()},
+      {"precision", r.precision()},
+      {"lower_case", r.lower_case()},
+      {"limits", ProtoToJson(r.limits())},
+      {"kernels", r.kernels()},
+  };
+  return DumpJsonLine(json);
 }
 
 }  // namespace
 
 int RunInfoCommand(const std::vector<std::string>& args, CliEnv& env) {
-  FlagSet flags("qkv info [flags]",
-                "Describes the served model (architecture, special tokens, pooling) and the\n"
-                "server's limits (GetModelInfo).");
-  GlobalOptions global;
+  Subcommand cmd(kCommand, "qkv info [flags]",
+                 "Describes the served model (architecture, special tokens, pooling) and the\n"
+                 "server's limits (GetModelInfo).",
+                 env);
   std::string format = "table";
-  flags.AddChoice("format", &format, {"table", "json"}, "output format");
-  AddGlobalFlags(&flags, &global);
-  std::vector<std::string> positional;
-  if (int code = ParseCommandFlags(kCommand, flags, args, &positional, env); code >= 0) return code;
-  if (!positional.empty())
-    return UsageError(kCommand, absl::StrCat("unexpected argument ", positional[0]), env);
-  int exit_code = kExitOk;
-  std::unique_ptr<EncoderClient> client = MakeClient(kCommand, global, env, &exit_code);
-  if (client == nullptr) return exit_code;
-  v1::GetModelInfoResponse response;
-  grpc::Status status = client->GetModelInfo(&response);
-  if (!status.ok()) return RpcError(kCommand, status, env);
-  *env.out << (format == "json" ? InfoJson(response) : InfoText(response));
-  return kExitOk;
+  cmd.flags().AddChoice("format", &format, {"table", "json"}, "output format");
+  return cmd.Run(args, [&](const std::vector<std::string>& positional) -> absl::Status {
+    if (!positional.empty()) return UsageError(absl::StrCat("unexpected argument ", positional[0]));
+    QKV_ASSIGN_OR_RETURN(std::unique_ptr<EncoderClient> client, cmd.Connect());
+    v1::GetModelInfoResponse response;
+    QKV_RETURN_IF_ERROR(client->GetModelInfo(&response));
+    *env.out << (format == "json" ? InfoJson(response) : InfoText(response));
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace qkv

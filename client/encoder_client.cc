@@ -1,8 +1,6 @@
 #include "client/encoder_client.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 #include <thread>
 #include <utility>
 
@@ -11,7 +9,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
-#include "client/json_writer.h"
+#include "client/json_dump.h"
+#include "common/file_util.h"
 
 namespace qkv {
 namespace {
@@ -20,12 +19,12 @@ namespace {
 constexpr absl::Duration kStreamMaxDuration = absl::Hours(24);
 
 absl::StatusOr<std::string> ReadFile(const std::string& path, const char* what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", what, " file ", path));
-  std::ostringstream s;
-  s << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat("error reading ", what, " file ", path));
-  return s.str();
+  absl::StatusOr<std::string> contents = ReadFileToString(path);
+  if (absl::IsNotFound(contents.status())) {
+    return absl::NotFoundError(absl::StrCat("cannot open ", what, " file ", path));
+  }
+  if (!contents.ok()) return absl::DataLossError(absl::StrCat("error reading ", what, " file ", path));
+  return contents;
 }
 
 std::string ProtoDuration(absl::Duration d) { return absl::StrFormat("%.9fs", absl::ToDoubleSeconds(d)); }
@@ -85,59 +84,34 @@ absl::Status ClientOptions::Validate() const {
 }
 
 std::string DefaultServiceConfigJson(const ClientOptions& options) {
-  std::string out;
-  JsonWriter w(&out);
-  w.BeginObject();
-  w.Key("loadBalancingConfig");
-  w.BeginArray();
-  w.BeginObject();
-  w.Key(options.lb_policy);
-  w.BeginObject();
-  w.EndObject();
-  w.EndObject();
-  w.EndArray();
-  w.Key("methodConfig");
-  w.BeginArray();
-  w.BeginObject();
-  w.Key("name");
-  w.BeginArray();
-  for (const char* service : {"qkv.v1.EncoderService", "grpc.health.v1.Health"}) {
-    w.BeginObject();
-    w.Key("service");
-    w.String(service);
-    w.EndObject();
-  }
-  w.EndArray();
+  OrderedJson method = {
+      {"name",
+       OrderedJson::array({{{"service", "qkv.v1.EncoderService"}}, {{"service", "grpc.health.v1.Health"}}})},
+  };
   if (options.max_attempts > 1) {  // gRPC rejects a retryPolicy with maxAttempts < 2
-    w.Key("retryPolicy");
-    w.BeginObject();
-    w.Key("maxAttempts");
-    w.Int(options.max_attempts);
-    w.Key("initialBackoff");
-    w.String(ProtoDuration(options.initial_backoff));
-    w.Key("maxBackoff");
-    w.String(ProtoDuration(options.max_backoff));
-    w.Key("backoffMultiplier");
-    w.Double(2.0);
-    w.Key("retryableStatusCodes");
-    w.BeginArray();
-    w.String("UNAVAILABLE");
-    w.EndArray();
-    w.EndObject();
+    method["retryPolicy"] = {
+        {"maxAttempts", options.max_attempts},
+        {"initialBackoff", ProtoDuration(options.initial_backoff)},
+        {"maxBackoff", ProtoDuration(options.max_backoff)},
+        {"backoffMultiplier", 2.0},
+        {"retryableStatusCodes", OrderedJson::array({"UNAVAILABLE"})},
+    };
   }
-  w.EndObject();
-  w.EndArray();
-  w.EndObject();
-  return out;
+  const OrderedJson config = {
+      {"loadBalancingConfig",
+       OrderedJson::array({OrderedJson::object({{options.lb_policy, OrderedJson::object()}})})},
+      {"methodConfig", OrderedJson::array({method})},
+  };
+  return config.dump();
 }
 
-std::string StatusCodeName(grpc::StatusCode code) {
-  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+absl::Status FromGrpcStatus(const grpc::Status& status) {
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 
-std::string FormatStatus(const grpc::Status& status) {
-  std::string out = StatusCodeName(status.error_code());
-  if (!status.error_message().empty()) absl::StrAppend(&out, ": ", status.error_message());
+std::string FormatStatus(const absl::Status& status) {
+  std::string out = absl::StatusCodeToString(status.code());
+  if (!status.message().empty()) absl::StrAppend(&out, ": ", status.message());
   return out;
 }
 
@@ -198,35 +172,35 @@ void EncoderClient::PrepareContext(grpc::ClientContext* context) const {
   if (!options_.auth_token.empty()) context->AddMetadata("authorization", "Bearer " + options_.auth_token);
 }
 
-grpc::Status EncoderClient::Encode(const v1::EncodeRequest& request, v1::EncodeResponse* response) const {
+absl::Status EncoderClient::Encode(const v1::EncodeRequest& request, v1::EncodeResponse* response) const {
   grpc::ClientContext context;
   PrepareContext(&context);
-  return stub_->Encode(&context, request, response);
+  return FromGrpcStatus(stub_->Encode(&context, request, response));
 }
 
-grpc::Status EncoderClient::Tokenize(const v1::TokenizeRequest& request,
+absl::Status EncoderClient::Tokenize(const v1::TokenizeRequest& request,
                                      v1::TokenizeResponse* response) const {
   grpc::ClientContext context;
   PrepareContext(&context);
-  return stub_->Tokenize(&context, request, response);
+  return FromGrpcStatus(stub_->Tokenize(&context, request, response));
 }
 
-grpc::Status EncoderClient::GetModelInfo(v1::GetModelInfoResponse* response) const {
+absl::Status EncoderClient::GetModelInfo(v1::GetModelInfoResponse* response) const {
   grpc::ClientContext context;
   PrepareContext(&context);
-  return stub_->GetModelInfo(&context, v1::GetModelInfoRequest(), response);
+  return FromGrpcStatus(stub_->GetModelInfo(&context, v1::GetModelInfoRequest(), response));
 }
 
-grpc::Status EncoderClient::CheckHealth(const std::string& service,
+absl::Status EncoderClient::CheckHealth(const std::string& service,
                                         grpc::health::v1::HealthCheckResponse* response) const {
   grpc::ClientContext context;
   PrepareContext(&context);
   grpc::health::v1::HealthCheckRequest request;
   request.set_service(service);
-  return health_stub_->Check(&context, request, response);
+  return FromGrpcStatus(health_stub_->Check(&context, request, response));
 }
 
-grpc::Status EncoderClient::EncodeStream(
+absl::Status EncoderClient::EncodeStream(
     const std::function<bool(v1::EncodeStreamRequest*)>& next,
     const std::function<void(const v1::EncodeStreamResponse&)>& on_response, int window) const {
   if (window < 1) window = 1;
@@ -295,15 +269,14 @@ grpc::Status EncoderClient::EncodeStream(
   grpc::Status status = stream->Finish();
   absl::MutexLock lock(&mu);
   if (timed_out) {
-    return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                        absl::StrCat("no response for ", absl::FormatDuration(options_.timeout),
-                                     " while requests were outstanding"));
+    return absl::DeadlineExceededError(absl::StrCat(
+        "no response for ", absl::FormatDuration(options_.timeout), " while requests were outstanding"));
   }
   if (status.ok() && outstanding != 0) {
-    return grpc::Status(grpc::StatusCode::DATA_LOSS, absl::StrCat("the server ended the stream with ",
-                                                                  outstanding, " requests unanswered"));
+    return absl::DataLossError(
+        absl::StrCat("the server ended the stream with ", outstanding, " requests unanswered"));
   }
-  return status;
+  return FromGrpcStatus(status);
 }
 
 }  // namespace qkv

@@ -4,7 +4,7 @@
 //   options.target = "ipv4:127.0.0.1:5001,127.0.0.1:5002";   // several replicas: round_robin
 //   QKV_ASSIGN_OR_RETURN(std::unique_ptr<EncoderClient> client, EncoderClient::Create(options));
 //   v1::EncodeResponse response;
-//   grpc::Status s = client->Encode(request, &response);
+//   absl::Status s = client->Encode(request, &response);   // the gRPC status, as an absl::Status
 //
 // Every call carries a deadline (options.timeout from the moment it starts). UNAVAILABLE is retried by gRPC
 // itself (retryPolicy in the channel's default service config, exponential backoff), and the channel
@@ -79,10 +79,10 @@ std::string DefaultServiceConfigJson(const ClientOptions& options);
 // line breaks or non-printable characters (the token itself is never part of the message).
 absl::StatusOr<std::string> ReadAuthTokenFile(const std::string& path);
 
-// The gRPC code name, e.g. "UNAVAILABLE".
-std::string StatusCodeName(grpc::StatusCode code);
-// "CODE: message" (just "CODE" when the message is empty).
-std::string FormatStatus(const grpc::Status& status);
+// The gRPC status of a call as an absl::Status: the same code (the numbering is shared) and message.
+absl::Status FromGrpcStatus(const grpc::Status& status);
+// "CODE: message" (just "CODE" when the message is empty), CODE being the gRPC code name ("UNAVAILABLE").
+std::string FormatStatus(const absl::Status& status);
 
 class EncoderClient {
  public:
@@ -90,11 +90,11 @@ class EncoderClient {
   // NotFound / PermissionDenied when a TLS file cannot be read.
   static absl::StatusOr<std::unique_ptr<EncoderClient>> Create(const ClientOptions& options);
 
-  grpc::Status Encode(const v1::EncodeRequest& request, v1::EncodeResponse* response) const;
-  grpc::Status Tokenize(const v1::TokenizeRequest& request, v1::TokenizeResponse* response) const;
-  grpc::Status GetModelInfo(v1::GetModelInfoResponse* response) const;
+  absl::Status Encode(const v1::EncodeRequest& request, v1::EncodeResponse* response) const;
+  absl::Status Tokenize(const v1::TokenizeRequest& request, v1::TokenizeResponse* response) const;
+  absl::Status GetModelInfo(v1::GetModelInfoResponse* response) const;
   // grpc.health.v1.Health/Check for `service` ("" = the whole server).
-  grpc::Status CheckHealth(const std::string& service, grpc::health::v1::HealthCheckResponse* response) const;
+  absl::Status CheckHealth(const std::string& service, grpc::health::v1::HealthCheckResponse* response) const;
 
   // Runs one EncodeStream call. `next` fills the next request and returns false when there are no more;
   // at most `window` requests are unanswered at any time. `on_response` runs on the calling thread for every
@@ -102,7 +102,7 @@ class EncoderClient {
   // options.timeout while requests are outstanding. Returns the stream's final status (DATA_LOSS when it
   // ended OK with requests unanswered); per-request errors are in the responses (code, message). `next`
   // runs on an internal writer thread.
-  grpc::Status EncodeStream(const std::function<bool(v1::EncodeStreamRequest*)>& next,
+  absl::Status EncodeStream(const std::function<bool(v1::EncodeStreamRequest*)>& next,
                             const std::function<void(const v1::EncodeStreamResponse&)>& on_response,
                             int window) const;
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "CLI/CLI.hpp"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -14,7 +15,46 @@
 namespace qkv {
 namespace {
 
-std::string FormatDurationFlag(absl::Duration d) { return absl::FormatDuration(d); }
+// The help layout of every qkv subcommand: the usage line, the description, then one line per flag
+// ("--name VALUE  help (default: d)", the help column at most 36 wide) and --help last.
+class HelpFormatter : public CLI::Formatter {
+ public:
+  std::string make_help(const CLI::App* app, std::string usage, CLI::AppFormatMode) const override {
+    std::vector<const CLI::Option*> options;
+    for (const CLI::Option* o : app->get_options()) {
+      if (o != app->get_help_ptr() && !o->get_lnames().empty()) options.push_back(o);
+    }
+    std::vector<std::string> lefts;
+    size_t width = 0;
+    for (const CLI::Option* o : options) {
+      const std::string& value_name = o->get_type_name();
+      std::string left = absl::StrCat("  --", o->get_lnames()[0], value_name.empty() ? "" : " " + value_name);
+      width = std::max(width, left.size());
+      lefts.push_back(std::move(left));
+    }
+    width = std::min<size_t>(width, 34);
+    std::string out = absl::StrCat("Usage: ", usage, "\n\n", app->get_description(), "\n\nFlags:\n");
+    for (size_t i = 0; i < options.size(); ++i) {
+      std::string line = lefts[i];
+      if (line.size() < width + 2) {
+        line.append(width + 2 - line.size(), ' ');
+      } else {
+        line.append("\n").append(width + 2, ' ');
+      }
+      absl::StrAppend(&line, options[i]->get_description());
+      const std::string& default_text = options[i]->get_default_str();
+      if (!default_text.empty()) absl::StrAppend(&line, " (default: ", default_text, ")");
+      absl::StrAppend(&out, line, "\n");
+    }
+    std::string help_line = "  --help";
+    help_line.append(help_line.size() < width + 2 ? width + 2 - help_line.size() : 1, ' ');
+    absl::StrAppend(&out, help_line, "show this help\n");
+    return out;
+  }
+};
+
+// The name of the option a CLI11 error message starts with ("--count: 1 required TEXT missing").
+std::string OptionInMessage(const std::string& message) { return message.substr(0, message.find(':')); }
 
 }  // namespace
 
@@ -36,13 +76,8 @@ absl::Status ParseIntList(const std::string& text, std::vector<int64_t>* out) {
 FlagSet::FlagSet(std::string usage, std::string description)
     : usage_(std::move(usage)), description_(std::move(description)) {}
 
-void FlagSet::Add(Flag flag) { flags_.push_back(std::move(flag)); }
-
-FlagSet::Flag* FlagSet::Find(const std::string& name) {
-  for (Flag& f : flags_) {
-    if (f.name == name) return &f;
-  }
-  return nullptr;
+bool FlagSet::Has(const std::string& name) const {
+  return std::any_of(flags_.begin(), flags_.end(), [&](const Flag& f) { return f.name == name; });
 }
 
 bool FlagSet::IsSet(const std::string& name) const {
@@ -52,197 +87,166 @@ bool FlagSet::IsSet(const std::string& name) const {
   return false;
 }
 
-void FlagSet::AddString(const std::string& name, std::string* value, const std::string& help,
-                        const std::string& value_name) {
+void FlagSet::Add(const std::string& name, std::string value_name, const std::string& help,
+                  std::string default_text, bool is_bool,
+                  std::function<absl::Status(const std::string& text)> assign) {
   Flag f;
   f.name = name;
-  f.value_name = value_name;
+  f.value_name = std::move(value_name);
   f.help = help;
-  f.default_text = value->empty() ? "" : "\"" + *value + "\"";
-  f.assign = [value](const std::string& text) {
-    *value = text;
-    return absl::OkStatus();
-  };
-  Add(std::move(f));
+  f.default_text = std::move(default_text);
+  f.is_bool = is_bool;
+  f.assign = std::move(assign);
+  flags_.push_back(std::move(f));
+}
+
+void FlagSet::AddString(const std::string& name, std::string* value, const std::string& help,
+                        const std::string& value_name) {
+  Add(name, value_name, help, value->empty() ? "" : "\"" + *value + "\"", false,
+      [value](const std::string& t) {
+        *value = t;
+        return absl::OkStatus();
+      });
 }
 
 void FlagSet::AddInt(const std::string& name, int64_t* value, const std::string& help) {
-  Flag f;
-  f.name = name;
-  f.value_name = "N";
-  f.help = help;
-  f.default_text = absl::StrCat(*value);
-  f.assign = [value](const std::string& text) {
-    if (!absl::SimpleAtoi(text, value)) {
-      return absl::InvalidArgumentError(absl::StrCat("expected an integer, got \"", text, "\""));
-    }
-    return absl::OkStatus();
-  };
-  Add(std::move(f));
+  Add(name, "N", help, absl::StrCat(*value), false, [value](const std::string& t) {
+    if (absl::SimpleAtoi(t, value)) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat("expected an integer, got \"", t, "\""));
+  });
 }
 
 void FlagSet::AddDouble(const std::string& name, double* value, const std::string& help) {
-  Flag f;
-  f.name = name;
-  f.value_name = "X";
-  f.help = help;
-  f.default_text = absl::StrCat(*value);
-  f.assign = [value](const std::string& text) {
-    if (!absl::SimpleAtod(text, value)) {
-      return absl::InvalidArgumentError(absl::StrCat("expected a number, got \"", text, "\""));
-    }
-    return absl::OkStatus();
-  };
-  Add(std::move(f));
+  Add(name, "X", help, absl::StrCat(*value), false, [value](const std::string& t) {
+    if (absl::SimpleAtod(t, value)) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat("expected a number, got \"", t, "\""));
+  });
 }
 
 void FlagSet::AddBool(const std::string& name, bool* value, const std::string& help) {
-  Flag f;
-  f.name = name;
-  f.help = help;
-  f.is_bool = true;
-  f.default_text = *value ? "true" : "";
-  f.assign = [value](const std::string& text) {
-    if (!absl::SimpleAtob(text, value)) {
-      return absl::InvalidArgumentError(absl::StrCat("expected true or false, got \"", text, "\""));
-    }
-    return absl::OkStatus();
-  };
-  Add(std::move(f));
+  Add(name, "", help, *value ? "true" : "", true, [value](const std::string& t) {
+    if (absl::SimpleAtob(t, value)) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat("expected true or false, got \"", t, "\""));
+  });
 }
 
 void FlagSet::AddIntList(const std::string& name, std::vector<int64_t>* value, const std::string& help) {
-  Flag f;
-  f.name = name;
-  f.value_name = "N,N,...";
-  f.help = help;
-  f.default_text = absl::StrJoin(*value, ",");
-  f.assign = [value](const std::string& text) { return ParseIntList(text, value); };
-  Add(std::move(f));
+  Add(name, "N,N,...", help, absl::StrJoin(*value, ","), false,
+      [value](const std::string& t) { return ParseIntList(t, value); });
 }
 
 void FlagSet::AddDuration(const std::string& name, absl::Duration* value, const std::string& help) {
-  Flag f;
-  f.name = name;
-  f.value_name = "DURATION";
-  f.help = help;
-  f.default_text = FormatDurationFlag(*value);
-  f.assign = [value](const std::string& text) {
+  Add(name, "DURATION", help, absl::FormatDuration(*value), false, [value](const std::string& t) {
     absl::Duration d;
     double seconds = 0;
-    if (absl::SimpleAtod(text, &seconds)) {
+    if (absl::SimpleAtod(t, &seconds)) {
       d = absl::Seconds(seconds);
-    } else if (!absl::ParseDuration(text, &d)) {
+    } else if (!absl::ParseDuration(t, &d)) {
       return absl::InvalidArgumentError(
-          absl::StrCat("expected a duration like 30s, 250ms or 1.5 (seconds), got \"", text, "\""));
+          absl::StrCat("expected a duration like 30s, 250ms or 1.5 (seconds), got \"", t, "\""));
     }
     if (d <= absl::ZeroDuration() || d == absl::InfiniteDuration()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("expected a positive, finite duration, got \"", text, "\""));
+          absl::StrCat("expected a positive, finite duration, got \"", t, "\""));
     }
     *value = d;
     return absl::OkStatus();
-  };
-  Add(std::move(f));
+  });
 }
 
 void FlagSet::AddChoice(const std::string& name, std::string* value, std::vector<std::string> choices,
                         const std::string& help) {
-  Flag f;
-  f.name = name;
-  f.value_name = absl::StrJoin(choices, "|");
-  f.help = help;
-  f.default_text = *value;
-  f.assign = [value, choices = std::move(choices)](const std::string& text) {
-    if (std::find(choices.begin(), choices.end(), text) == choices.end()) {
+  const std::string value_name = absl::StrJoin(choices, "|");
+  Add(name, value_name, help, *value, false, [value, choices = std::move(choices)](const std::string& t) {
+    if (std::find(choices.begin(), choices.end(), t) == choices.end()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("expected one of ", absl::StrJoin(choices, ", "), "; got \"", text, "\""));
+          absl::StrCat("expected one of ", absl::StrJoin(choices, ", "), "; got \"", t, "\""));
     }
-    *value = text;
+    *value = t;
     return absl::OkStatus();
-  };
-  Add(std::move(f));
+  });
+}
+
+std::unique_ptr<CLI::App> FlagSet::BuildApp(std::vector<std::string>* raw,
+                                            std::vector<std::string>* rest) const {
+  auto app = std::make_unique<CLI::App>(description_, usage_);
+  app->formatter(std::make_shared<HelpFormatter>());
+  app->allow_extras();  // unknown flags are reported by Parse, in qkv's words
+  app->set_help_flag("--help");
+  raw->assign(flags_.size(), "");
+  for (size_t i = 0; i < flags_.size(); ++i) {
+    const Flag& f = flags_[i];
+    CLI::Option* option;
+    if (f.is_bool) {
+      // --name alone means true; --no-name (unless a flag has that name) means false; --name=V is checked.
+      std::string names = absl::StrCat("--", f.name, "{true}");
+      if (!Has("no-" + f.name)) absl::StrAppend(&names, ",!--no-", f.name);
+      option = app->add_flag(names, (*raw)[i], f.help);
+    } else {
+      option = app->add_option("--" + f.name, (*raw)[i], f.help);
+    }
+    option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    option->type_name(f.value_name);
+    option->default_str(f.default_text);
+  }
+  app->add_option("args", *rest);
+  return app;
 }
 
 absl::Status FlagSet::Parse(const std::vector<std::string>& args, std::vector<std::string>* positional) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg == "--") {
-      positional->insert(positional->end(), args.begin() + i + 1, args.end());
-      break;
+  // CLI11 reads a lone -h as the start of a cluster of short flags ("-hello") and "--name=" as "take the
+  // next argument"; qkv means "help" by the first and an empty value by the second.
+  std::vector<std::string> reversed;  // CLI11 takes the arguments last first
+  bool after_dashes = false;
+  for (const std::string& arg : args) {
+    if (!after_dashes && arg == "-h") {
+      reversed.push_back("--help");
+    } else if (!after_dashes && absl::StartsWith(arg, "--") && absl::EndsWith(arg, "=")) {
+      reversed.push_back(arg.substr(0, arg.size() - 1));
+      reversed.push_back("");
+    } else {
+      reversed.push_back(arg);
     }
-    if (arg == "--help" || arg == "-h") {
-      help_requested_ = true;
-      return absl::OkStatus();
-    }
-    if (arg.size() < 2 || arg[0] != '-') {  // includes "-" (stdin)
-      positional->push_back(arg);
-      continue;
-    }
-    if (arg[1] != '-') {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unknown flag ", arg, " (flags are spelled --name; use -- before a text that starts with -)"));
-    }
-    std::string name = arg.substr(2);
-    std::string value;
-    bool has_value = false;
-    if (size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-      has_value = true;
-    }
-    Flag* flag = Find(name);
-    if (flag == nullptr && !has_value && absl::StartsWith(name, "no-")) {
-      Flag* negated = Find(name.substr(3));
-      if (negated != nullptr && negated->is_bool) {
-        flag = negated;
-        value = "false";
-        has_value = true;
-      }
-    }
-    if (flag == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
-    if (!has_value) {
-      if (flag->is_bool) {
-        value = "true";
-      } else if (i + 1 < args.size()) {
-        value = args[++i];
-      } else {
-        return absl::InvalidArgumentError(absl::StrCat("flag --", name, " needs a value"));
-      }
-    }
-    if (absl::Status s = flag->assign(value); !s.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("flag --", name, ": ", std::string(s.message())));
-    }
-    flag->set = true;
+    if (arg == "--") after_dashes = true;
   }
+  std::reverse(reversed.begin(), reversed.end());
+
+  std::vector<std::string> raw;
+  std::vector<std::string> rest;
+  std::unique_ptr<CLI::App> app = BuildApp(&raw, &rest);
+  try {
+    app->parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    help_requested_ = true;
+    return absl::OkStatus();
+  } catch (const CLI::ArgumentMismatch& e) {
+    return absl::InvalidArgumentError(absl::StrCat("flag ", OptionInMessage(e.what()), " needs a value"));
+  } catch (const CLI::ParseError& e) {
+    return absl::InvalidArgumentError(e.what());
+  }
+  for (const std::string& extra : app->remaining()) {
+    if (extra == "--") continue;
+    const std::string name = extra.substr(0, extra.find('='));
+    if (absl::StartsWith(name, "--")) return absl::InvalidArgumentError(absl::StrCat("unknown flag ", name));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown flag ", extra, " (flags are spelled --name; use -- before a text that starts with -)"));
+  }
+  for (size_t i = 0; i < flags_.size(); ++i) {
+    Flag& f = flags_[i];
+    if (app->count("--" + f.name) == 0) continue;
+    if (absl::Status s = f.assign(raw[i]); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("flag --", f.name, ": ", s.message()));
+    }
+    f.set = true;
+  }
+  positional->insert(positional->end(), rest.begin(), rest.end());
   return absl::OkStatus();
 }
 
 std::string FlagSet::Help() const {
-  std::string out = absl::StrCat("Usage: ", usage_, "\n\n", description_, "\n\nFlags:\n");
-  std::vector<std::string> lefts;
-  size_t width = 0;
-  for (const Flag& f : flags_) {
-    std::string left = absl::StrCat("  --", f.name, f.value_name.empty() ? "" : " " + f.value_name);
-    width = std::max(width, left.size());
-    lefts.push_back(std::move(left));
-  }
-  width = std::min<size_t>(width, 34);
-  for (size_t i = 0; i < flags_.size(); ++i) {
-    std::string line = lefts[i];
-    if (line.size() < width + 2) {
-      line.append(width + 2 - line.size(), ' ');
-    } else {
-      line.append("\n").append(width + 2, ' ');
-    }
-    absl::StrAppend(&line, flags_[i].help);
-    if (!flags_[i].default_text.empty()) absl::StrAppend(&line, " (default: ", flags_[i].default_text, ")");
-    absl::StrAppend(&out, line, "\n");
-  }
-  std::string help_line = "  --help";
-  help_line.append(help_line.size() < width + 2 ? width + 2 - help_line.size() : 1, ' ');
-  absl::StrAppend(&out, help_line, "show this help\n");
-  return out;
+  std::vector<std::string> raw;
+  std::vector<std::string> rest;
+  return BuildApp(&raw, &rest)->help();
 }
 
 }  // namespace qkv

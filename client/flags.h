@@ -1,4 +1,5 @@
-// FlagSet: the qkv CLI's hand-written argv parser, one instance per subcommand.
+// FlagSet: the flags of one qkv subcommand, parsed by CLI11 (libcli11-dev) and validated into typed
+// destinations.
 //
 //   FlagSet flags("qkv tokenize TEXT [flags]", "Splits TEXT into the model's word pieces.");
 //   std::string format = "table";
@@ -7,9 +8,11 @@
 //   absl::Status s = flags.Parse(args, &positional);   // args exclude "qkv" and the subcommand
 //
 // Accepted forms: --name=value, --name value, --bool, --bool=true|false, --no-bool; "--" ends the flags;
-// a lone "-" is positional (stdin). Flags and positional arguments may be interleaved. Values are
-// validated while parsing: a bad number, an unknown choice or an unknown flag is InvalidArgument naming the
-// flag. "--help" / "-h" sets help_requested() and stops parsing.
+// a lone "-" is positional (stdin). Flags and positional arguments may be interleaved; when a flag is
+// given twice the last value wins. A flag that takes a value takes the next argument whatever it looks
+// like ("--layer -1"). Values are validated after parsing: a bad number, an unknown choice or an unknown
+// flag is InvalidArgument naming the flag. "--help" / "-h" sets help_requested() (other errors are then
+// not reported).
 //
 // Not thread-safe; the destination pointers must outlive the FlagSet.
 #ifndef QKV_CLIENT_FLAGS_H_
@@ -17,11 +20,16 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace qkv {
 
@@ -63,12 +71,15 @@ class FlagSet {
     std::function<absl::Status(const std::string& text)> assign;
   };
 
-  void Add(Flag flag);
-  Flag* Find(const std::string& name);
+  void Add(const std::string& name, std::string value_name, const std::string& help, std::string default_text,
+           bool is_bool, std::function<absl::Status(const std::string& text)> assign);
+  // The CLI11 form of the flags: raw values land in `raw` (one per flag), positional arguments in `rest`.
+  std::unique_ptr<CLI::App> BuildApp(std::vector<std::string>* raw, std::vector<std::string>* rest) const;
+  bool Has(const std::string& name) const;
 
   std::string usage_;
   std::string description_;
-  std::vector<Flag> flags_;
+  std::vector<Flag> flags_;  // in the order they were added (and are listed in --help)
   bool help_requested_ = false;
 };
 

@@ -248,7 +248,7 @@ std::string RenderHeatmapTerminal(const AttentionHeatmap& heatmap, TerminalStyle
       for (int k = 0; k < t; ++k) {
         if (r < static_cast<int>(vertical[k].size())) {
           const char32_t cp = vertical[k][r];
-          AppendCodePoint(cp, &line);
+          AppendUtf8(cp, &line);
           if (CodePointWidth(cp) < 2) line.append(2 - std::max(CodePointWidth(cp), 0), ' ');
         } else {
           line += "  ";

@@ -2,7 +2,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "client/text_util.h"
+#include "common/utf8.h"
 
 namespace qkv {
 

@@ -33,7 +33,7 @@ std::string JsonQuote(absl::string_view value) {
         if (cp < 0x20) {
           absl::StrAppendFormat(&out, "\\u%04x", static_cast<unsigned>(cp));
         } else {
-          AppendCodePoint(cp, &out);
+          AppendUtf8(cp, &out);
         }
     }
   }
@@ -52,29 +52,22 @@ void JsonWriter::BeforeValue() {
   }
 }
 
-void JsonWriter::BeginObject() {
+void JsonWriter::Open(char bracket) {
   BeforeValue();
-  out_->push_back('{');
+  out_->push_back(bracket);
   has_element_.push_back(false);
 }
 
-void JsonWriter::EndObject() {
+void JsonWriter::Close(char bracket) {
   assert(!has_element_.empty());
   has_element_.pop_back();
-  out_->push_back('}');
+  out_->push_back(bracket);
 }
 
-void JsonWriter::BeginArray() {
-  BeforeValue();
-  out_->push_back('[');
-  has_element_.push_back(false);
-}
-
-void JsonWriter::EndArray() {
-  assert(!has_element_.empty());
-  has_element_.pop_back();
-  out_->push_back(']');
-}
+void JsonWriter::BeginObject() { Open('{'); }
+void JsonWriter::EndObject() { Close('}'); }
+void JsonWriter::BeginArray() { Open('['); }
+void JsonWriter::EndArray() { Close(']'); }
 
 void JsonWriter::Key(absl::string_view key) {
   BeforeValue();

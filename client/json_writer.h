@@ -45,6 +45,9 @@ class JsonWriter {
 
  private:
   void BeforeValue();
+  // Starts / ends an object or array.
+  void Open(char bracket);
+  void Close(char bracket);
   // The shortest text that reads back as `value` (std::to_chars); null for NaN and infinities.
   template <typename T>
   void AppendShortest(T value);

@@ -7,19 +7,15 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "common/utf8.h"  // IsValidUtf8, AppendUtf8: the CLI checks and writes text with them
 
 namespace qkv {
 
-// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or values above U+10FFFF).
-bool IsValidUtf8(absl::string_view text);
-
 // Code points of `text`; each invalid or truncated UTF-8 sequence becomes U+FFFD.
 std::vector<char32_t> Utf8ToCodePoints(absl::string_view text);
-// Appends `cp` as UTF-8 (U+FFFD for surrogates and values above U+10FFFF).
-void AppendCodePoint(char32_t cp, std::string* out);
-
-// Columns a code point takes in a terminal: 2 for East Asian wide / fullwidth characters, 0 for combining
-// marks, 1 otherwise.
+// Columns a code point takes in a terminal: 2 for East Asian Wide / Fullwidth characters (ICU's
+// UCHAR_EAST_ASIAN_WIDTH: CJK, Hangul, fullwidth forms, most emoji), 0 for combining marks (Mn, Me) and
+// U+200B, 1 otherwise.
 int CodePointWidth(char32_t cp);
 // Sum of CodePointWidth over `text`.
 int DisplayWidth(absl::string_view text);

@@ -7,9 +7,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "core/input_validation.h"
 #include "core/primitive_cache.h"
-#include "core/status_macros.h"
 
 namespace qkv {
 namespace {

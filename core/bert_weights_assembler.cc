@@ -7,18 +7,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "core/status_macros.h"
+#include "common/shape_string.h"
+#include "common/status_macros.h"
 
 namespace qkv {
 namespace {
 
 constexpr absl::string_view kTaskPrefix = "bert.";
 constexpr absl::string_view kLayerPrefix = "encoder.layer.";
-
-std::string ShapeString(const std::vector<int64_t>& shape) {
-  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
-}
 
 Tensor Transpose2D(const Tensor& t) {
   const int64_t rows = t.shape[0];

@@ -7,7 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
+#include "common/shape_string.h"
 
 namespace qkv {
 namespace {
@@ -18,10 +18,6 @@ constexpr int64_t kLayoutRows = 256;
 
 using dt = dnnl::memory::data_type;
 using tag = dnnl::memory::format_tag;
-
-std::string ShapeString(const std::vector<int64_t>& shape) {
-  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
-}
 
 dt WeightType(Precision precision) {
   switch (precision) {

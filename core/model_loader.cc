@@ -12,9 +12,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/status_macros.h"
 #include "core/onnx_model.h"
 #include "core/safetensors_model.h"
-#include "core/status_macros.h"
 
 namespace qkv {
 namespace {

@@ -14,9 +14,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/status_macros.h"
 #include "core/bert_weights_assembler.h"
 #include "core/float16.h"
-#include "core/status_macros.h"
 #include "onnx/onnx_pb.h"
 
 namespace qkv {

@@ -8,9 +8,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "core/bert_weights_assembler.h"
 #include "core/safetensors.h"
-#include "core/status_macros.h"
 
 namespace qkv {
 

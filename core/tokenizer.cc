@@ -10,7 +10,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
-#include "core/status_macros.h"
+#include "common/status_macros.h"
+#include "common/utf8.h"
 #include "core/unicode_text.h"
 
 namespace qkv {
@@ -150,7 +151,7 @@ void AppendWordPieces(const WordPieceVocab& vocab, const Word& word, size_t max_
 // Checks that text[offset, end) is valid UTF-8 without keeping anything.
 absl::Status CheckUtf8(absl::string_view text, size_t offset) {
   while (offset < text.size()) {
-    QKV_ASSIGN_OR_RETURN(const Utf8Char c, DecodeUtf8At(text, offset));
+    QKV_ASSIGN_OR_RETURN(const Utf8Char c, DecodeCharAt(text, offset));
     offset = static_cast<size_t>(c.end);
   }
   return absl::OkStatus();
@@ -329,7 +330,7 @@ absl::Status Tokenizer::Pieces(absl::string_view text, size_t max_pieces, std::v
       offset = match.end;
       continue;
     }
-    QKV_ASSIGN_OR_RETURN(const Utf8Char c, DecodeUtf8At(text, offset));
+    QKV_ASSIGN_OR_RETURN(const Utf8Char c, DecodeCharAt(text, offset));
     offset = static_cast<size_t>(c.end);
     if (chunk.size() >= kChunkChars && StartsChunk(c.code_point, options_)) end_chunk();
     chunk.push_back(c);

@@ -13,8 +13,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "core/bounded_json.h"
-#include "core/status_macros.h"
 #include "core/tokenizer.h"
 #include "nlohmann/json.hpp"
 

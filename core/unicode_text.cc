@@ -10,6 +10,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "absl/types/span.h"
+#include "common/status_macros.h"
+#include "common/utf8.h"
 #include "unicode/uchar.h"
 #include "unicode/unorm2.h"
 #include "unicode/ustring.h"
@@ -19,11 +21,9 @@
 namespace qkv {
 namespace {
 
-absl::Status Utf8Error(absl::string_view what, size_t offset) {
+absl::Status DecodeError(absl::string_view what, size_t offset) {
   return absl::InvalidArgumentError(absl::StrFormat("text is not valid UTF-8: %s at byte %d", what, offset));
 }
-
-bool IsContinuation(uint8_t b) { return (b & 0xC0) == 0x80; }
 
 // Code points as UTF-16, for the ICU C API. Returns the number of units written (1 or 2).
 int32_t ToUtf16(char32_t c, UChar units[2]) {
@@ -126,41 +126,13 @@ void AppendLowercase(char32_t c, std::u32string* out) {
 
 }  // namespace
 
-absl::StatusOr<Utf8Char> DecodeUtf8At(absl::string_view text, size_t offset) {
-  const auto* bytes = reinterpret_cast<const uint8_t*>(text.data());
-  const size_t size = text.size();
-  const size_t i = offset;
-  const uint8_t lead = bytes[i];
-  if (lead < 0x80) return Utf8Char{lead, static_cast<int32_t>(i), static_cast<int32_t>(i + 1)};
-  int length;
-  char32_t c;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-    c = lead & 0x1F;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    c = lead & 0x0F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    c = lead & 0x07;
-  } else if (lead == 0xC0 || lead == 0xC1) {
-    return Utf8Error("overlong encoding", i);
-  } else if (IsContinuation(lead)) {
-    return Utf8Error("unexpected continuation byte", i);
-  } else {
-    return Utf8Error(absl::StrFormat("invalid lead byte 0x%02X", lead), i);
+absl::StatusOr<Utf8Char> DecodeCharAt(absl::string_view text, size_t offset) {
+  const Utf8Decoded d = DecodeUtf8At(text, offset);
+  if (d.error == Utf8Error::kInvalidLead) {
+    return DecodeError(absl::StrFormat("invalid lead byte 0x%02X", static_cast<uint8_t>(text[offset])), offset);
   }
-  for (int k = 1; k < length; ++k) {
-    if (i + k >= size) return Utf8Error("truncated sequence", i);
-    if (!IsContinuation(bytes[i + k])) return Utf8Error("truncated sequence", i);
-    c = (c << 6) | (bytes[i + k] & 0x3F);
-  }
-  if ((length == 3 && c < 0x800) || (length == 4 && c < 0x10000)) {
-    return Utf8Error("overlong encoding", i);
-  }
-  if (c >= 0xD800 && c <= 0xDFFF) return Utf8Error("surrogate code point", i);
-  if (c > 0x10FFFF) return Utf8Error("code point above U+10FFFF", i);
-  return Utf8Char{c, static_cast<int32_t>(i), static_cast<int32_t>(i + length)};
+  if (d.error != Utf8Error::kNone) return DecodeError(Utf8ErrorText(d.error), offset);
+  return Utf8Char{d.code_point, static_cast<int32_t>(offset), static_cast<int32_t>(offset + d.length)};
 }
 
 absl::StatusOr<std::vector<Utf8Char>> DecodeUtf8(absl::string_view text) {
@@ -170,30 +142,11 @@ absl::StatusOr<std::vector<Utf8Char>> DecodeUtf8(absl::string_view text) {
   std::vector<Utf8Char> chars;
   chars.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
-    absl::StatusOr<Utf8Char> c = DecodeUtf8At(text, i);
-    if (!c.ok()) return c.status();
-    chars.push_back(*c);
-    i = static_cast<size_t>(c->end);
+    QKV_ASSIGN_OR_RETURN(const Utf8Char c, DecodeCharAt(text, i));
+    chars.push_back(c);
+    i = static_cast<size_t>(c.end);
   }
   return chars;
-}
-
-void AppendUtf8(char32_t c, std::string* out) {
-  if (c < 0x80) {
-    out->push_back(static_cast<char>(c));
-  } else if (c < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (c >> 6)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else if (c < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (c >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (c >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  }
 }
 
 bool IsBertWhitespace(char32_t c) {

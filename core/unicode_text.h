@@ -31,11 +31,8 @@ absl::StatusOr<std::vector<Utf8Char>> DecodeUtf8(absl::string_view text);
 
 // Decodes the one character that starts at byte `offset` of `text`, with DecodeUtf8's checks and errors (the
 // error names `offset`), for callers that read a text incrementally. REQUIRES: offset < text.size() <=
-// INT32_MAX.
-absl::StatusOr<Utf8Char> DecodeUtf8At(absl::string_view text, size_t offset);
-
-// Appends the UTF-8 encoding of `code_point` (REQUIRES: a Unicode scalar value) to `out`.
-void AppendUtf8(char32_t code_point, std::string* out);
+// INT32_MAX. (common/utf8.h's DecodeUtf8At is the status-free codec underneath.)
+absl::StatusOr<Utf8Char> DecodeCharAt(absl::string_view text, size_t offset);
 
 // Rust's char::is_whitespace (the White_Space property): what BertNormalizer's clean_text turns into ' ' and
 // what BertPreTokenizer splits words on.

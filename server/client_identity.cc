@@ -7,12 +7,11 @@ namespace qkv {
 std::string PeerWithoutPort(absl::string_view peer) {
   if (!absl::StartsWith(peer, "ipv4:") && !absl::StartsWith(peer, "ipv6:")) return std::string(peer);
   const size_t colon = peer.rfind(':');
-  const size_t bracket = peer.rfind(']');
-  // "ipv6:[::1]:5000": the port follows the bracket; "ipv4:1.2.3.4:5000": the last colon.
-  if (colon == absl::string_view::npos || colon <= 4 || (bracket != absl::string_view::npos && colon < bracket)) {
-    return std::string(peer);
-  }
-  return std::string(peer.substr(0, colon));
+  if (colon <= 4) return std::string(peer);
+  const absl::string_view host = peer.substr(0, colon);
+  // An ipv6 peer has a port only in the bracket form, "ipv6:[::1]:5000".
+  if (absl::StartsWith(peer, "ipv6:") && !absl::EndsWith(host, "]")) return std::string(peer);
+  return std::string(host);
 }
 
 std::string ClientKey(const grpc::CallbackServerContext& context) { return PeerWithoutPort(context.peer()); }

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/status_macros.h"
+#include "common/status_macros.h"
 #include "server/client_identity.h"
 #include "server/encode_call.h"
 #include "server/encode_stream_reactor.h"

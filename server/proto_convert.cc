@@ -5,8 +5,8 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "core/precision.h"
-#include "core/status_macros.h"
 #include "qkv_version.h"
 
 namespace qkv {

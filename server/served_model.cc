@@ -1,17 +1,16 @@
 #include "server/served_model.h"
 
 #include <algorithm>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
 #include "core/bounded_json.h"
 #include "core/model_loader.h"
-#include "core/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace qkv {
@@ -32,11 +31,9 @@ std::string Basename(const std::string& path) {
 // mean, ...) or several, is an error: serving it with another default pooling would return wrong vectors.
 absl::StatusOr<std::optional<Pooling>> SentenceTransformersPooling(const std::string& dir) {
   const std::string path = dir + "/1_Pooling/config.json";
-  std::ifstream in(path);
-  if (!in) return std::optional<Pooling>();
-  std::stringstream text;
-  text << in.rdbuf();
-  absl::StatusOr<nlohmann::json> parsed = ParseBoundedJson(text.str());
+  absl::StatusOr<std::string> text = ReadFileToString(path);
+  if (!text.ok()) return std::optional<Pooling>();
+  absl::StatusOr<nlohmann::json> parsed = ParseBoundedJson(*text);
   if (!parsed.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": not a JSON object (", parsed.status().message(), ")"));
@@ -61,11 +58,9 @@ absl::StatusOr<std::optional<Pooling>> SentenceTransformersPooling(const std::st
 // Whether <dir>/modules.json (sentence-transformers) lists a Normalize module; false without the file.
 absl::StatusOr<bool> SentenceTransformersNormalize(const std::string& dir) {
   const std::string path = dir + "/modules.json";
-  std::ifstream in(path);
-  if (!in) return false;
-  std::stringstream text;
-  text << in.rdbuf();
-  absl::StatusOr<nlohmann::json> parsed = ParseBoundedJson(text.str());
+  absl::StatusOr<std::string> text = ReadFileToString(path);
+  if (!text.ok()) return false;
+  absl::StatusOr<nlohmann::json> parsed = ParseBoundedJson(*text);
   if (!parsed.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": not a JSON array (", parsed.status().message(), ")"));

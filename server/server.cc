@@ -5,14 +5,13 @@
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
 
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
 #include "core/precision.h"
-#include "core/status_macros.h"
 #include "grpc/health/v1/health.pb.h"
 #include "server/http/api_routes.h"
 #include "server/http/ops_routes.h"
@@ -22,13 +21,10 @@
 namespace qkv {
 
 absl::StatusOr<std::string> ReadPemFile(const std::string& path, const char* flag) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("--", flag, ": cannot read ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  if (text.str().empty())
-    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", path, " is empty"));
-  return text.str();
+  absl::StatusOr<std::string> text = ReadFileToString(path);
+  if (!text.ok()) return absl::NotFoundError(absl::StrCat("--", flag, ": cannot read ", path));
+  if (text->empty()) return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", path, " is empty"));
+  return text;
 }
 
 namespace {

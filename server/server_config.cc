@@ -3,8 +3,6 @@
 #include <sched.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -13,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "common/file_util.h"
 #include "server/http/http_server.h"
 #include "server/observability/logging.h"
 
@@ -30,13 +29,7 @@ absl::Status PositiveDuration(absl::string_view flag, absl::Duration value, bool
                                                  absl::FormatDuration(value), ")"));
 }
 
-std::string ReadSmallFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return "";
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string ReadSmallFile(const std::string& path) { return ReadFileToString(path).value_or(""); }
 
 int CeilDiv(int64_t a, int64_t b) { return static_cast<int>((a + b - 1) / b); }
 

@@ -168,7 +168,7 @@ TEST(EncoderClientTest, RetriesUnavailableThenSucceeds) {
   o.initial_backoff = absl::Milliseconds(10);
   std::unique_ptr<EncoderClient> client = MakeClient(o);
   v1::EncodeResponse response;
-  grpc::Status s = client->Encode(IdsRequest({1, 2, 3}), &response);
+  absl::Status s = client->Encode(IdsRequest({1, 2, 3}), &response);
   ASSERT_TRUE(s.ok()) << FormatStatus(s);
   EXPECT_EQ(server.service.encode_calls, 3);
   EXPECT_EQ(response.outputs(0).ids_size(), 3);
@@ -182,8 +182,8 @@ TEST(EncoderClientTest, NoRetryWhenDisabledOrNotUnavailable) {
   server.service.unavailable_left = 1;
   std::unique_ptr<EncoderClient> client = MakeClient(o);
   v1::EncodeResponse response;
-  grpc::Status s = client->Encode(IdsRequest({1}), &response);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  absl::Status s = client->Encode(IdsRequest({1}), &response);
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(FormatStatus(s), "UNAVAILABLE: warming up");
   EXPECT_EQ(server.service.encode_calls, 1);
 
@@ -193,7 +193,7 @@ TEST(EncoderClientTest, NoRetryWhenDisabledOrNotUnavailable) {
   o.max_attempts = 5;
   client = MakeClient(o);
   s = client->Encode(IdsRequest({1}), &response);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(server.service.encode_calls, 1);
 }
 
@@ -206,8 +206,8 @@ TEST(EncoderClientTest, EveryCallHasADeadline) {
   std::unique_ptr<EncoderClient> client = MakeClient(o);
   v1::EncodeResponse response;
   const absl::Time start = absl::Now();
-  grpc::Status s = client->Encode(IdsRequest({1}), &response);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  absl::Status s = client->Encode(IdsRequest({1}), &response);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_LT(absl::Now() - start, absl::Seconds(1.5));
 }
 
@@ -217,8 +217,8 @@ TEST(EncoderClientTest, UnreachableTargetIsUnavailable) {
   o.initial_backoff = absl::Milliseconds(10);
   std::unique_ptr<EncoderClient> client = MakeClient(o);
   grpc::health::v1::HealthCheckResponse response;
-  grpc::Status s = client->CheckHealth("", &response);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  absl::Status s = client->CheckHealth("", &response);
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
 }
 
 TEST(EncoderClientTest, RoundRobinSpreadsCallsOverReplicas) {
@@ -263,7 +263,7 @@ TEST(EncoderClientTest, StreamKeepsOrderAndWindow) {
   constexpr int kWindow = 4;
   std::atomic<int> sent{0}, received{0}, max_outstanding{0};
   std::vector<std::string> ids;
-  grpc::Status s = client->EncodeStream(
+  absl::Status s = client->EncodeStream(
       [&](v1::EncodeStreamRequest* r) {
         if (sent == kRequests) return false;
         const int outstanding = sent - received;
@@ -298,7 +298,7 @@ TEST(EncoderClientTest, StalledStreamTimesOut) {
   std::unique_ptr<EncoderClient> client = MakeClient(o);
   int n = 0, received = 0;
   const absl::Time start = absl::Now();
-  grpc::Status s = client->EncodeStream(
+  absl::Status s = client->EncodeStream(
       [&](v1::EncodeStreamRequest* r) {
         if (n == 3) return false;
         r->set_request_id(n == 2 ? "stall" : absl::StrCat(n));
@@ -307,7 +307,7 @@ TEST(EncoderClientTest, StalledStreamTimesOut) {
         return true;
       },
       [&](const v1::EncodeStreamResponse&) { ++received; }, 8);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << FormatStatus(s);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded) << FormatStatus(s);
   EXPECT_EQ(received, 2);
   EXPECT_LT(absl::Now() - start, absl::Seconds(3));
 }
@@ -320,7 +320,7 @@ TEST(EncoderClientTest, StreamEndedEarlyIsDataLoss) {
   const std::vector<std::string> ids = {"0", "end", "2"};
   size_t n = 0;
   int received = 0;
-  grpc::Status s = client->EncodeStream(
+  absl::Status s = client->EncodeStream(
       [&](v1::EncodeStreamRequest* r) {
         if (n == ids.size()) return false;
         r->set_request_id(ids[n++]);
@@ -328,8 +328,8 @@ TEST(EncoderClientTest, StreamEndedEarlyIsDataLoss) {
         return true;
       },
       [&](const v1::EncodeStreamResponse&) { ++received; }, 1);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::DATA_LOSS) << FormatStatus(s);
-  EXPECT_THAT(s.error_message(), HasSubstr("unanswered"));
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << FormatStatus(s);
+  EXPECT_THAT(s.message(), HasSubstr("unanswered"));
   EXPECT_EQ(received, 1);
 }
 
@@ -369,18 +369,17 @@ TEST_F(TlsTest, ServerTlsWithCaAndNameOverride) {
   o.tls.ca_file = Path("ca.pem");
   o.tls.server_name = "qkv.test";
   v1::EncodeResponse response;
-  grpc::Status s = MakeClient(o)->Encode(IdsRequest({5}), &response);
+  absl::Status s = MakeClient(o)->Encode(IdsRequest({5}), &response);
   EXPECT_TRUE(s.ok()) << FormatStatus(s);
 
   // The certificate names qkv.test, not 127.0.0.1: without the override the handshake fails.
   o.tls.server_name = "";
-  EXPECT_EQ(MakeClient(o)->Encode(IdsRequest({5}), &response).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(MakeClient(o)->Encode(IdsRequest({5}), &response).code(), absl::StatusCode::kUnavailable);
   // A plaintext client cannot talk to a TLS server.
   ClientOptions plain;
   plain.target = server.target();
   plain.max_attempts = 1;
-  EXPECT_EQ(MakeClient(plain)->Encode(IdsRequest({5}), &response).error_code(),
-            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(MakeClient(plain)->Encode(IdsRequest({5}), &response).code(), absl::StatusCode::kUnavailable);
 }
 
 TEST_F(TlsTest, MutualTlsNeedsTheClientCertificate) {
@@ -392,10 +391,10 @@ TEST_F(TlsTest, MutualTlsNeedsTheClientCertificate) {
   o.tls.ca_file = Path("ca.pem");
   o.tls.server_name = "qkv.test";
   v1::EncodeResponse response;
-  EXPECT_NE(MakeClient(o)->Encode(IdsRequest({5}), &response).error_code(), grpc::StatusCode::OK);
+  EXPECT_NE(MakeClient(o)->Encode(IdsRequest({5}), &response).code(), absl::StatusCode::kOk);
   o.tls.cert_file = Path("client.pem");
   o.tls.key_file = Path("client.key");
-  grpc::Status s = MakeClient(o)->Encode(IdsRequest({5}), &response);
+  absl::Status s = MakeClient(o)->Encode(IdsRequest({5}), &response);
   EXPECT_TRUE(s.ok()) << FormatStatus(s);
 }
 

@@ -42,7 +42,7 @@ TEST(TextUtilTest, IsValidUtf8) {
 TEST(TextUtilTest, AppendUtf8RoundTrips) {
   for (char32_t cp : {U'a', U'\u00E9', U'\u4E2D', U'\U0001F600'}) {
     std::string s;
-    AppendCodePoint(cp, &s);
+    AppendUtf8(cp, &s);
     EXPECT_THAT(Utf8ToCodePoints(s), ElementsAre(cp));
   }
 }

@@ -587,11 +587,11 @@ TEST(EncoderServiceErrorsTest, FullQueueIsResourceExhaustedNamingTheLimit) {
     queued_done.Notify();
   });
   // Wait until the server has queued it (deterministic: the scheduler's own count).
-  while (c.t.server->scheduler()->queued_tokens() < 6) {
-    ASSERT_FALSE(queued_done.HasBeenNotified()) << "answered instead of queued: " << queued_status.error_code() << " "
-                                                << queued_status.error_message();
-    absl::SleepFor(absl::Milliseconds(1));
-  }
+  ASSERT_TRUE(WaitUntil([&] {
+    return queued_done.HasBeenNotified() || c.t.server->scheduler()->queued_tokens() >= 6;
+  })) << "timed out waiting for queued_tokens() >= 6";
+  ASSERT_FALSE(queued_done.HasBeenNotified())
+      << "answered instead of queued: " << queued_status.error_code() << " " << queued_status.error_message();
 
   v1::EncodeResponse response;
   grpc::Status s = c.t.stub->Encode(Context().get(), IdsRequest({{101, 1, 2, 3, 4, 102}}), &response);
@@ -632,7 +632,8 @@ TEST(EncoderServiceErrorsTest, DeadlineWhileQueuedIsDeadlineExceededWithoutCompu
       c.t.stub->Encode(Context(absl::Milliseconds(300)).get(), IdsRequest({{3000, 102}}), &response);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   // The server drops the queued job when the call's deadline cancels it.
-  while (c.t.server->scheduler()->pending_jobs() > 1) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_TRUE(WaitUntil([&] { return c.t.server->scheduler()->pending_jobs() <= 1; }))
+      << "timed out waiting for pending_jobs() <= 1";
   c.runner->Open();
   ASSERT_TRUE(held.done.WaitForNotificationWithTimeout(kWait));
   EXPECT_TRUE(held.status.ok());
@@ -655,11 +656,13 @@ TEST(EncoderServiceErrorsTest, CancelWhileQueuedIsCancelledWithoutCompute) {
     status = s;
     done.Notify();
   });
-  while (c.t.server->scheduler()->pending_jobs() < 2) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_TRUE(WaitUntil([&] { return c.t.server->scheduler()->pending_jobs() >= 2; }))
+      << "timed out waiting for pending_jobs() >= 2";
   context.TryCancel();
   ASSERT_TRUE(done.WaitForNotificationWithTimeout(kWait));
   EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
-  while (c.t.server->scheduler()->pending_jobs() > 1) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_TRUE(WaitUntil([&] { return c.t.server->scheduler()->pending_jobs() <= 1; }))
+      << "timed out waiting for pending_jobs() <= 1";
   c.runner->Open();
   ASSERT_TRUE(held.done.WaitForNotificationWithTimeout(kWait));
   // Only the held call ever ran.
@@ -781,11 +784,10 @@ TEST(EncoderServiceStreamTest, WindowLimitsRequestsInFlight) {
   }
   c.runner->AwaitEntered(1);
   // The window is full (3 read: one running, two queued) and stays so while the worker is held.
-  while (c.t.server->scheduler()->pending_jobs() < 3) absl::SleepFor(absl::Milliseconds(1));
-  for (int i = 0; i < 20; ++i) {
-    EXPECT_LE(c.t.server->scheduler()->pending_jobs(), 3);
-    absl::SleepFor(absl::Milliseconds(5));
-  }
+  ASSERT_TRUE(WaitUntil([&] { return c.t.server->scheduler()->pending_jobs() >= 3; }))
+      << "timed out waiting for pending_jobs() >= 3";
+  EXPECT_TRUE(HoldsFor([&] { return c.t.server->scheduler()->pending_jobs() <= 3; }, absl::Milliseconds(100)))
+      << "the stream read past its window while the worker was held";
   c.runner->Open();
   stream->WritesDone();
   v1::EncodeStreamResponse response;
@@ -820,13 +822,16 @@ TEST(EncoderServiceStreamTest, RefusalIsReportedPerRequest) {
   write("running", {101, 1, 102});
   c.runner->AwaitEntered(1);
   write("queued", {101, 2, 3, 102});
-  while (c.t.server->scheduler()->queued_tokens() < 4) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_TRUE(WaitUntil([&] { return c.t.server->scheduler()->queued_tokens() >= 4; }))
+      << "timed out waiting for queued_tokens() >= 4";
   write("refused", {101, 102});
-  while (c.t.server->scheduler()->refused_jobs() < 1) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_TRUE(WaitUntil([&] { return c.t.server->scheduler()->refused_jobs() >= 1; }))
+      << "timed out waiting for refused_jobs() >= 1";
   v1::EncodeStreamResponse response;
   // Answers are in order, so release the worker before reading.
   c.runner->Open();
-  while (c.t.server->scheduler()->queued_tokens() > 0) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_TRUE(WaitUntil([&] { return c.t.server->scheduler()->queued_tokens() <= 0; }))
+      << "timed out waiting for queued_tokens() <= 0";
   write("after", {101, 102});  // the queue has room again
   stream->WritesDone();
   std::vector<std::pair<std::string, int>> got;
@@ -865,9 +870,10 @@ TEST(EncoderServiceStreamTest, DrainAnswersWhatTheStreamReadThenEndsUnavailable)
     ASSERT_TRUE(stream->Write(request));  // small messages: HTTP/2 buffers them all
   }
   // The unary call runs; the stream's window (3) is full and stays so while the worker is held.
-  while (c.t.server->scheduler()->pending_jobs() < 4) absl::SleepFor(absl::Milliseconds(1));
-  absl::SleepFor(absl::Milliseconds(50));
-  ASSERT_EQ(c.t.server->scheduler()->pending_jobs(), 4);
+  ASSERT_TRUE(WaitUntil([&] { return c.t.server->scheduler()->pending_jobs() >= 4; }))
+      << "timed out waiting for pending_jobs() >= 4";
+  ASSERT_TRUE(HoldsFor([&] { return c.t.server->scheduler()->pending_jobs() == 4; }, absl::Milliseconds(50)))
+      << "the stream read past its window while the worker was held";
 
   const absl::Time drain_start = absl::Now();
   absl::Time shutdown_end;
@@ -877,15 +883,15 @@ TEST(EncoderServiceStreamTest, DrainAnswersWhatTheStreamReadThenEndsUnavailable)
   });
   // Tokenize needs no worker, so it fails only once the drain has begun (UNAVAILABLE from the service, or
   // UNAVAILABLE/CANCELLED from gRPC once it stops accepting calls).
-  for (;;) {
+  ASSERT_TRUE(WaitUntil([&] {
     v1::TokenizeRequest tokenize;
     tokenize.set_text("hello");
     v1::TokenizeResponse tokens;
-    if (!c.t.stub->Tokenize(Context().get(), tokenize, &tokens).ok()) break;
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-  absl::SleepFor(absl::Milliseconds(50));  // the stream must neither read more nor end while work is held
-  EXPECT_EQ(c.t.server->scheduler()->pending_jobs(), 4);
+    return !c.t.stub->Tokenize(Context().get(), tokenize, &tokens).ok();
+  })) << "Tokenize still succeeds long after Shutdown began";
+  // The stream must neither read more nor end while work is held.
+  EXPECT_TRUE(HoldsFor([&] { return c.t.server->scheduler()->pending_jobs() == 4; }, absl::Milliseconds(50)))
+      << "the held work changed during the drain";
   c.runner->Open();
 
   v1::EncodeStreamResponse response;

@@ -47,6 +47,24 @@ void ControlledRunner::AwaitEntered(int n) const {
       << "runner not entered " << n << " times";
 }
 
+bool WaitUntil(const std::function<bool()>& condition, absl::Duration limit) {
+  const absl::Time deadline = absl::Now() + limit;
+  while (!condition()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return true;
+}
+
+bool HoldsFor(const std::function<bool()>& invariant, absl::Duration window) {
+  const absl::Time end = absl::Now() + window;
+  do {
+    if (!invariant()) return false;
+    absl::SleepFor(absl::Milliseconds(1));
+  } while (absl::Now() < end);
+  return invariant();
+}
+
 std::vector<std::vector<int>> ControlledRunner::batches() const {
   absl::MutexLock lock(&mu_);
   return batches_;

@@ -5,6 +5,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,6 +65,13 @@ TestServer StartServing(ServerConfig config, std::unique_ptr<ServedModel> model 
                         std::unique_ptr<BatchRunner> runner = nullptr);
 // Started but not serving (still "loading").
 TestServer StartOnly(ServerConfig config);
+
+// Polls `condition` every millisecond until it holds (true) or `limit` passes (false). Use as
+//   ASSERT_TRUE(WaitUntil([&] { return ...; })) << "what was awaited";
+bool WaitUntil(const std::function<bool()>& condition, absl::Duration limit = kWait);
+// Whether `invariant` holds at every check (every millisecond) for `window`; false at the first violation.
+// For "nothing happens while work is held" checks, which no bounded wait can express.
+bool HoldsFor(const std::function<bool()>& invariant, absl::Duration window);
 
 // A client context with a 60 s deadline.
 std::unique_ptr<grpc::ClientContext> Context(absl::Duration timeout = kWait);

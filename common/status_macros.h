@@ -2,8 +2,8 @@
 //
 //   QKV_RETURN_IF_ERROR(DoThing());             // returns the Status if it is not OK
 //   QKV_ASSIGN_OR_RETURN(Foo foo, MakeFoo());   // declares/assigns, or returns the error
-#ifndef QKV_CORE_STATUS_MACROS_H_
-#define QKV_CORE_STATUS_MACROS_H_
+#ifndef QKV_COMMON_STATUS_MACROS_H_
+#define QKV_COMMON_STATUS_MACROS_H_
 
 #include <utility>
 
@@ -27,4 +27,4 @@
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 
-#endif  // QKV_CORE_STATUS_MACROS_H_
+#endif  // QKV_COMMON_STATUS_MACROS_H_
