@@ -67,7 +67,7 @@ TEST(LimitsServiceTest, TokenizeIsBoundedByTheModelsPositions) {
   v1::TokenizeResponse response;
   grpc::Status s = t.stub->Tokenize(Context().get(), request, &response);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(s.error_message(), HasSubstr("tokens > max length 512"));
+  EXPECT_THAT(s.error_message(), HasSubstr("text is longer than max_length 512 tokens"));
   request.set_truncation(v1::TRUNCATION_TRUNCATE);
   ASSERT_TRUE(t.stub->Tokenize(Context().get(), request, &response).ok());
   EXPECT_EQ(response.ids_size(), 512);
