@@ -8,11 +8,14 @@
 #               tests/sanitizers/tsan.supp).
 #   4. fuzz     libFuzzer targets (clang-14, ASan + UBSan; build-fuzz/): each runs QKV_FUZZ_SECONDS (default
 #               30) from its committed corpus and fails on a crash, leak, timeout or OOM (scripts/fuzz.sh).
-# Usage: scripts/test.sh [STAGE...]   (default: all four; from anywhere)
+# Usage: scripts/test.sh [STAGE...]   (from anywhere)
+# The default (what .ci/run runs) is release + asan: on CI's 2 cores a cold build per configuration costs
+# about 10 minutes, and all four stages together exceed the 30-minute budget. Run the others explicitly:
+#   scripts/test.sh tsan fuzz
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stages=("$@")
-[ ${#stages[@]} -eq 0 ] && stages=(release asan tsan fuzz)
+[ ${#stages[@]} -eq 0 ] && stages=(release asan)
 bash scripts/install_deps.sh
 bash scripts/install_node_tools.sh build/npm
 # The tests that use buf (proto lint, buf curl interop) or Hugging Face tokenizers (tokenizer parity) fail
