@@ -124,8 +124,8 @@ class WireScanner {
     if (first_error_.ok()) first_error_ = absl::InvalidArgumentError(std::move(message));
   }
 
-  const ParseLimits& limits_;
-  const std::string& recover_field_;
+  const ParseLimits limits_;  // copied: callers may pass a temporary
+  const std::string recover_field_;
   absl::Status first_error_;
   std::string recovered_;
   std::string buffer_;  // reused for each string read
