@@ -5,37 +5,11 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "core/bounded_json.h"
 #include "server/http/http_error.h"
 
 namespace qkv {
 namespace {
-
-// The deepest nesting of `body`, brackets inside strings excluded. Stops counting once past `limit`.
-int JsonDepth(absl::string_view body, int limit) {
-  int depth = 0;
-  int deepest = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < body.size(); ++i) {
-    const char c = body[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-      if (deepest > limit) return deepest;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return deepest;
-}
 
 const char* TypeName(const nlohmann::json& value) { return value.type_name(); }
 
@@ -61,18 +35,13 @@ absl::Status AppendIds(const nlohmann::json& ids, const std::string& param, v1::
 
 }  // namespace
 
-absl::StatusOr<nlohmann::json> ParseJsonObject(absl::string_view body, int max_depth) {
-  if (JsonDepth(body, max_depth) > max_depth) {
-    return MalformedRequest("", absl::StrCat("the JSON body nests deeper than ", max_depth, " levels"));
+absl::StatusOr<nlohmann::json> ParseJsonObject(absl::string_view body) {
+  absl::StatusOr<nlohmann::json> parsed = ParseBoundedJson(body);
+  if (!parsed.ok()) {
+    return MalformedRequest("", absl::StrCat("the body is not valid JSON: ", parsed.status().message()));
   }
-  nlohmann::json parsed;
-  try {
-    parsed = nlohmann::json::parse(body.begin(), body.end());
-  } catch (const nlohmann::json::exception& e) {
-    return MalformedRequest("", absl::StrCat("the body is not valid JSON: ", e.what()));
-  }
-  if (!parsed.is_object()) {
-    return MalformedRequest("", absl::StrCat("the body must be a JSON object, got ", TypeName(parsed)));
+  if (!parsed->is_object()) {
+    return MalformedRequest("", absl::StrCat("the body must be a JSON object, got ", TypeName(*parsed)));
   }
   return parsed;
 }

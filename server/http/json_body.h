@@ -14,13 +14,10 @@
 
 namespace qkv {
 
-// Deepest nesting of arrays and objects a request body may have (the routes need 3).
-inline constexpr int kMaxJsonDepth = 32;
-
-// Parses `body` as one JSON object. The nesting depth is checked by a linear scan before nlohmann parses
-// anything, so a hostile body costs O(size). Errors are MalformedRequest (HTTP 400) saying where the JSON
-// is broken; an object is required at the top.
-absl::StatusOr<nlohmann::json> ParseJsonObject(absl::string_view body, int max_depth = kMaxJsonDepth);
+// Parses `body` as one JSON object with core's ParseBoundedJson (nesting deeper than kMaxJsonDepth is
+// refused by a linear scan before nlohmann parses anything, so a hostile body costs O(size)). Errors are
+// MalformedRequest (HTTP 400) saying where the JSON is broken; an object is required at the top.
+absl::StatusOr<nlohmann::json> ParseJsonObject(absl::string_view body);
 
 // Appends the inputs `value` holds to `request`, as OpenAI's `input` and TEI's `inputs` spell them:
 //   "text"                    one text

@@ -43,7 +43,7 @@ TEST(JsonBody, DeepNestingIsRefusedBeforeParsing) {
   absl::StatusOr<json> parsed = ParseJsonObject(deep);
   ASSERT_FALSE(parsed.ok());
   EXPECT_EQ(HttpStatusFor(parsed.status()), 400);
-  EXPECT_THAT(parsed.status().message(), HasSubstr("nests deeper"));
+  EXPECT_THAT(parsed.status().message(), HasSubstr("nested deeper"));
   // Brackets inside strings do not count.
   EXPECT_TRUE(ParseJsonObject("{\"a\": \"" + std::string(1000, '[') + "\"}").ok());
 }

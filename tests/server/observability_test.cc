@@ -33,7 +33,7 @@ using testing_util::IdsRequest;
 
 TEST(RequestIdTest, KeepsUsableIdsAndReplacesOthers) {
   EXPECT_EQ(RequestIdOrNew("abc-123_x.y/z"), "abc-123_x.y/z");
-  for (const std::string bad :
+  for (const std::string& bad :
        {std::string(""), std::string("has space"), std::string("quote\""), std::string("back\\slash"),
         std::string("nl\n"), std::string(129, 'a'), std::string("\xc3\xa9")}) {
     EXPECT_FALSE(IsUsableRequestId(bad)) << bad;
