@@ -63,13 +63,14 @@ absl::Status FromGrpc(const grpc::Status& status) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 
-class ApiRoutes {
+class ApiRoutes : public std::enable_shared_from_this<ApiRoutes> {
  public:
   ApiRoutes(std::shared_ptr<grpc::Channel> channel, const TokenAuthenticator* auth, ApiRoutesOptions options)
       : stub_(v1::EncoderService::NewStub(channel)), auth_(auth), options_(options) {}
 
   void Register(HttpServer* http) {
-    // Each handler holds `this` through a shared_ptr kept alive by the registered closures.
+    // Each handler holds a shared_ptr to the routes: they live as long as the listener's handlers.
+    // REQUIRES: `this` is owned by a shared_ptr.
     Add(http, "POST", "/v1/embeddings", ErrorShape::kOpenAi, &ApiRoutes::OpenAiEmbeddings);
     Add(http, "POST", "/embed", ErrorShape::kTei, &ApiRoutes::TeiEmbed);
     Add(http, "POST", "/embed_all", ErrorShape::kTei, &ApiRoutes::TeiEmbedAll);
@@ -85,10 +86,10 @@ class ApiRoutes {
   using Route = absl::StatusOr<HttpResponse> (ApiRoutes::*)(const HttpRequest&);
 
   void Add(HttpServer* http, const char* method, const std::string& path, ErrorShape shape, Route route) {
-    http->Handle(method, path, [this, shape, route](const HttpRequest& request) {
-      absl::Status allowed = Authenticate(request);
+    http->Handle(method, path, [self = shared_from_this(), shape, route](const HttpRequest& request) {
+      absl::Status allowed = self->Authenticate(request);
       if (!allowed.ok()) return ErrorResponse(shape, allowed);
-      absl::StatusOr<HttpResponse> response = (this->*route)(request);
+      absl::StatusOr<HttpResponse> response = ((*self).*route)(request);
       return response.ok() ? *std::move(response) : ErrorResponse(shape, response.status());
     });
   }
@@ -104,8 +105,11 @@ class ApiRoutes {
   }
 
   // The call context of one request: deadline, the caller's token and the request id.
-  void Prepare(const HttpRequest& request, grpc::ClientContext* context) const {
-    context->set_deadline(absl::ToChronoTime(absl::Now() + options_.deadline));
+  // `deadline`: the HTTP request's (InfiniteFuture: now + options_.deadline).
+  void Prepare(const HttpRequest& request, grpc::ClientContext* context,
+               absl::Time deadline = absl::InfiniteFuture()) const {
+    if (deadline == absl::InfiniteFuture()) deadline = absl::Now() + options_.deadline;
+    context->set_deadline(absl::ToChronoTime(deadline));
     const std::string authorization = request.Header("authorization");
     if (!authorization.empty()) context->AddMetadata("authorization", authorization);
     context->AddMetadata(kRequestIdKey, request.request_id);
@@ -120,9 +124,10 @@ class ApiRoutes {
     return response;
   }
 
-  absl::StatusOr<v1::TokenizeResponse> Tokenize(const HttpRequest& request, const v1::TokenizeRequest& tokenize) {
+  absl::StatusOr<v1::TokenizeResponse> Tokenize(const HttpRequest& request, const v1::TokenizeRequest& tokenize,
+                                                absl::Time deadline = absl::InfiniteFuture()) {
     grpc::ClientContext context;
-    Prepare(request, &context);
+    Prepare(request, &context, deadline);
     v1::TokenizeResponse response;
     grpc::Status status = stub_->Tokenize(&context, tokenize, &response);
     if (!status.ok()) return FromGrpc(status);
@@ -176,10 +181,12 @@ class ApiRoutes {
       return absl::InvalidArgumentError(absl::StrCat("inputs: ", parsed.texts.size(),
                                                      " inputs > --max_batch_sequences=", most));
     }
+    // One deadline for the whole HTTP request, however many texts it holds.
+    const absl::Time deadline = absl::Now() + options_.deadline;
     std::vector<v1::TokenizeResponse> responses;
     responses.reserve(parsed.texts.size());
     for (size_t i = 0; i < parsed.texts.size(); ++i) {
-      absl::StatusOr<v1::TokenizeResponse> tokens = Tokenize(request, parsed.texts[i]);
+      absl::StatusOr<v1::TokenizeResponse> tokens = Tokenize(request, parsed.texts[i], deadline);
       if (!tokens.ok()) {
         return absl::Status(tokens.status().code(),
                             absl::StrCat("inputs[", i, "]: ", tokens.status().message()));
