@@ -125,12 +125,23 @@ absl::StatusOr<nlohmann::json> TeiEmbedResponse(const TeiEmbedRequest& request,
 }
 
 absl::StatusOr<nlohmann::json> TeiEmbedAllResponse(const v1::EncodeResponse& response) {
+  // A JSON tree costs tens of bytes per float: bound the floats before building it.
+  int64_t floats = 0;
+  for (const v1::Output& output : response.outputs()) floats += output.token_vectors().values_size();
+  if (floats > kMaxJsonTokenFloats) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the token vectors hold ", floats, " floats > ", kMaxJsonTokenFloats,
+                     " for a JSON answer; send fewer or shorter inputs, or use gRPC Encode"));
+  }
   nlohmann::json out = nlohmann::json::array();
   for (const v1::Output& output : response.outputs()) {
     const v1::Tensor& tensor = output.token_vectors();
     if (tensor.shape_size() != 2) return absl::InternalError("token vectors are not [T, D]");
     const int64_t t = tensor.shape(0);
     const int64_t d = tensor.shape(1);
+    if (t < 0 || d < 0 || t * d != tensor.values_size()) {
+      return absl::InternalError("token vectors do not match their shape");
+    }
     nlohmann::json rows = nlohmann::json::array();
     for (int64_t row = 0; row < t; ++row) {
       const float* begin = tensor.values().data() + row * d;

@@ -17,6 +17,7 @@
 #ifndef QKV_SERVER_HTTP_TEI_API_H_
 #define QKV_SERVER_HTTP_TEI_API_H_
 
+#include <cstdint>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -36,6 +37,9 @@ absl::StatusOr<TeiEmbedRequest> ParseTeiEmbed(const nlohmann::json& body, bool a
 // [[...]] per input for /embed.
 absl::StatusOr<nlohmann::json> TeiEmbedResponse(const TeiEmbedRequest& request,
                                                 const v1::EncodeResponse& response);
+// Most floats an /embed_all answer may hold (4M: about 100 MB of JSON); more is RESOURCE_EXHAUSTED.
+inline constexpr int64_t kMaxJsonTokenFloats = 4 << 20;
+
 // [[[...]]] per input and token for /embed_all.
 absl::StatusOr<nlohmann::json> TeiEmbedAllResponse(const v1::EncodeResponse& response);
 
