@@ -147,6 +147,7 @@ void EncodeStreamReactor::OnWriteDone(bool ok) {
 }
 
 void EncodeStreamReactor::OnCancel() {
+  observer_->StreamCancelled();  // gRPC calls OnCancel at most once, before OnDone
   std::vector<std::shared_ptr<EncodeCall>> calls;
   {
     absl::MutexLock lock(&mu_);

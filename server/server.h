@@ -77,6 +77,8 @@ class Server {
   const ServedModel* model() const;
   // The scheduler (for its queue figures), or null before LoadModel/Serve.
   const BatchScheduler* scheduler() const;
+  // The pool that parses and tokenizes requests (tests hold it to order events). Never null.
+  PreparationPool* preparation_pool() const { return service_->pool(); }
 
   // host:port a client on this machine can dial: the listen host with the bound port, and 127.0.0.1 for
   // a wildcard host (0.0.0.0, [::]).

@@ -9,6 +9,7 @@ class NoopObserver final : public CallObserver {
   void CallFinished(const CallRecord&) override {}
   void StreamOpened() override {}
   void StreamClosed() override {}
+  void StreamCancelled() override {}
 };
 
 }  // namespace

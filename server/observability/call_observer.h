@@ -51,6 +51,9 @@ class CallObserver {
   // An EncodeStream call opened / ended (once each per stream).
   virtual void StreamOpened() = 0;
   virtual void StreamClosed() = 0;
+  // An open EncodeStream was cancelled: by its client, its deadline, or the end of a shutdown's grace
+  // period. At most once per stream, between StreamOpened and StreamClosed.
+  virtual void StreamCancelled() = 0;
 };
 
 // An observer that records nothing. Never null; lives forever.

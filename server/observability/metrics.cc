@@ -64,6 +64,9 @@ ServerMetrics::ServerMetrics()
       open_streams_(
           Register(prometheus::BuildGauge(), *registry_, "qkv_open_streams", "Open EncodeStream calls.")
               .Add({})),
+      cancelled_streams_(Register(prometheus::BuildCounter(), *registry_, "qkv_cancelled_streams_total",
+                                  "EncodeStream calls cancelled by the client, their deadline or a shutdown.")
+                             .Add({})),
       http_requests_(Register(prometheus::BuildCounter(), *registry_, "qkv_http_requests_total",
                               "HTTP listener requests, by route and HTTP status.")),
       model_info_(
@@ -113,6 +116,8 @@ void ServerMetrics::CallFinished(const CallRecord& r) {
 void ServerMetrics::StreamOpened() { open_streams_.Increment(); }
 
 void ServerMetrics::StreamClosed() { open_streams_.Decrement(); }
+
+void ServerMetrics::StreamCancelled() { cancelled_streams_.Increment(); }
 
 void ServerMetrics::BatchRan(int sequences, int64_t tokens) {
   batch_sequences_.Observe(sequences);

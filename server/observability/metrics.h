@@ -12,6 +12,8 @@
 //   qkv_queue_tokens / qkv_queue_requests          gauge    queued and not started (read at scrape time)
 //   qkv_inflight_requests{method}                 gauge    started, not yet answered
 //   qkv_open_streams                              gauge    open EncodeStream calls
+//   qkv_cancelled_streams_total                   counter  EncodeStream calls cancelled (client, deadline,
+//                                                         or shutdown past the grace period)
 //   qkv_http_requests_total{route,code}           counter  HTTP listener requests (code = HTTP status)
 //   qkv_model_info{model,format,precision}        gauge    1 while a model is served
 //   qkv_build_info{version}                       gauge    1
@@ -61,6 +63,7 @@ class ServerMetrics {
   void CallFinished(const CallRecord& record);
   void StreamOpened();
   void StreamClosed();
+  void StreamCancelled();
   // One batch run by a worker.
   void BatchRan(int sequences, int64_t tokens);
   // One HTTP request answered by the listener: `route` is the registered pattern, never the raw path.
@@ -83,6 +86,7 @@ class ServerMetrics {
   prometheus::Gauge& queue_requests_;
   prometheus::Family<prometheus::Gauge>& inflight_;
   prometheus::Gauge& open_streams_;
+  prometheus::Counter& cancelled_streams_;
   prometheus::Family<prometheus::Counter>& http_requests_;
   prometheus::Family<prometheus::Gauge>& model_info_;
   prometheus::Counter& cpu_seconds_;

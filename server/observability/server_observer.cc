@@ -19,4 +19,6 @@ void ServerObserver::StreamOpened() { metrics_->StreamOpened(); }
 
 void ServerObserver::StreamClosed() { metrics_->StreamClosed(); }
 
+void ServerObserver::StreamCancelled() { metrics_->StreamCancelled(); }
+
 }  // namespace qkv

@@ -19,6 +19,7 @@ class ServerObserver final : public CallObserver {
   void CallFinished(const CallRecord& record) override;
   void StreamOpened() override;
   void StreamClosed() override;
+  void StreamCancelled() override;
 
  private:
   ServerMetrics* const metrics_;

@@ -10,12 +10,18 @@
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "core/model_loader.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "qkv/v1/encoder.grpc.pb.h"
+#include "server/observability/metrics.h"
+#include "server/prep_pool.h"
 #include "server/proto_convert.h"
 #include "server/server.h"
 #include "server_test_util.h"
@@ -951,6 +957,59 @@ TEST(EncoderServiceStreamTest, IdleStreamEndsAtTheDrainAndDoesNotHoldShutdown) {
 
   t.server->Shutdown();
   EXPECT_LT(absl::Now() - drain_start, absl::Seconds(10)) << "the drain waited for the grace period";
+}
+
+// The value of the first series of `name` in `metrics`' exposition whose labels contain `labels`
+// (-1 when there is none).
+double SeriesValue(ServerMetrics* metrics, const std::string& name, const std::string& labels = "") {
+  for (absl::string_view line : absl::StrSplit(metrics->Scrape(), '\n')) {
+    if (!absl::StartsWith(line, name) || line.size() <= name.size()) continue;
+    const char next = line[name.size()];
+    if ((next != ' ' && next != '{') || !absl::StrContains(line, labels)) continue;
+    double value = -1;
+    return absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &value) ? value : -1;
+  }
+  return -1;
+}
+
+// Regression (issue 8): a stream cancelled while its request waits for a preparation thread finds no call
+// to cancel; the call made after the cancel must start cancelled and never reach the runner.
+TEST(EncoderServiceStreamTest, CancelWhileTheRequestAwaitsPreparationNeverComputesIt) {
+  ServerConfig config = TestConfig();
+  config.prep_threads = 1;
+  ControlledServer c = StartControlled(config);
+  ServerMetrics* metrics = c.t.server->metrics();
+  PreparationPool* pool = c.t.server->preparation_pool();
+  absl::Notification held;
+  absl::Notification release;
+  ASSERT_TRUE(pool->Submit("test-holder", [&] {
+                    held.Notify();
+                    release.WaitForNotification();
+                  }).ok());
+  absl::Cleanup always_release = [&] {
+    if (!release.HasBeenNotified()) release.Notify();
+  };
+  ASSERT_TRUE(held.WaitForNotificationWithTimeout(kWait)) << "the preparation thread never took the holder";
+
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + kWait));
+  auto stream = c.t.stub->EncodeStream(&context);
+  v1::EncodeStreamRequest request;
+  request.set_request_id("cancelled");
+  *request.mutable_request() = IdsRequest({{101, 2000, 102}});
+  ASSERT_TRUE(stream->Write(request));
+  ASSERT_TRUE(WaitUntil([&] { return pool->queued() == 1; }))
+      << "the stream's request never reached the preparation queue";
+  context.TryCancel();
+  ASSERT_TRUE(WaitUntil([&] { return SeriesValue(metrics, "qkv_cancelled_streams_total") == 1; }))
+      << "the server never saw the cancel";
+
+  release.Notify();  // the request is prepared now, after the cancel
+  ASSERT_TRUE(WaitUntil([&] { return SeriesValue(metrics, "qkv_open_streams") == 0; }))
+      << "the cancelled stream never ended";
+  EXPECT_TRUE(c.runner->batches().empty()) << "the cancelled stream's request was computed";
+  EXPECT_EQ(SeriesValue(metrics, "qkv_requests_total", "code=\"CANCELLED\",method=\"EncodeStream\""), 1);
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
 }
 
 }  // namespace
