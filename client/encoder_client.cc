@@ -97,11 +97,16 @@ std::string DefaultServiceConfigJson(const ClientOptions& options) {
         {"retryableStatusCodes", OrderedJson::array({"UNAVAILABLE"})},
     };
   }
-  const OrderedJson config = {
+  OrderedJson config = {
       {"loadBalancingConfig",
        OrderedJson::array({OrderedJson::object({{options.lb_policy, OrderedJson::object()}})})},
       {"methodConfig", OrderedJson::array({method})},
   };
+  // round_robin skips a replica whose health says NOT_SERVING (it is draining: --drain_notice) before
+  // its GOAWAY, after which gRPC would cancel calls still on their way to it.
+  if (options.lb_policy == "round_robin") {
+    config["healthCheckConfig"] = {{"serviceName", "qkv.v1.EncoderService"}};
+  }
   return config.dump();
 }
 

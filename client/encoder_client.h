@@ -9,7 +9,8 @@
 // Every call carries a deadline (options.timeout from the moment it starts). UNAVAILABLE is retried by gRPC
 // itself (retryPolicy in the channel's default service config, exponential backoff), and the channel
 // balances calls round_robin over every address the target resolves to (an ipv4:/ipv6: list or a dns:
-// name with several records). TLS is on when any TLS option is set: the server is verified against
+// name with several records), skipping replicas whose health for qkv.v1.EncoderService is not SERVING
+// (loading or draining: gRPC client-side health checking). TLS is on when any TLS option is set: the server is verified against
 // tls.ca_file (or the system roots), and tls.cert_file + tls.key_file present a client certificate (mTLS).
 // options.auth_token, when set, goes with every call as `authorization: Bearer <token>`.
 //
@@ -70,8 +71,9 @@ struct ClientOptions {
   absl::Status Validate() const;
 };
 
-// The channel's default service config: options.lb_policy (round_robin by default) and a retryPolicy for
-// UNAVAILABLE on every method of qkv.v1.EncoderService and grpc.health.v1.Health.
+// The channel's default service config: options.lb_policy (round_robin by default; with it, a
+// healthCheckConfig on qkv.v1.EncoderService) and a retryPolicy for UNAVAILABLE on every method of
+// qkv.v1.EncoderService and grpc.health.v1.Health.
 std::string DefaultServiceConfigJson(const ClientOptions& options);
 
 // The bearer token in the file at `path`: its whole text without surrounding whitespace (a trailing

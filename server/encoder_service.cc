@@ -284,6 +284,7 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* EncoderService::Enc
     auto per = streams_per_connection_.find(entry.connection);
     if (per != streams_per_connection_.end() && per->second == 0) streams_per_connection_.erase(per);
   }
+  ReturnRequestId(context, stream_id, refuse);  // an open stream's id goes out with its first answer
   auto* reactor = new EncodeStreamReactor(this, Deadline(context), caller.ok() ? *caller : "", refuse,
                                           context->peer(), stream_id);
   streams_.emplace(reactor, std::move(entry));

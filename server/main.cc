@@ -98,6 +98,9 @@ ABSL_FLAG(absl::Duration, keepalive_timeout, qkv::ServerConfig().keepalive_timeo
           "How long to wait for a keepalive ping's ack before closing the connection.");
 ABSL_FLAG(absl::Duration, grace_period, qkv::ServerConfig().grace_period,
           "On SIGTERM/SIGINT: how long in-flight calls may take to finish before they are cancelled.");
+ABSL_FLAG(absl::Duration, drain_notice, qkv::ServerConfig().drain_notice,
+          "On SIGTERM/SIGINT: how much of the grace period health says NOT_SERVING and new calls get "
+          "UNAVAILABLE before GOAWAY is sent, so that health-checking clients move away first.");
 // --- Operations (HTTP listener, logs, connection age) ---
 ABSL_FLAG(std::string, http_listen, "0.0.0.0:8080",
           "host:port of the HTTP listener serving /metrics (Prometheus), /healthz and /readyz; port 0 picks "
@@ -147,6 +150,7 @@ constexpr const char* kEnvFlags[] = {
     "keepalive_time",
     "keepalive_timeout",
     "grace_period",
+    "drain_notice",
     "http_listen",
     "log_format",
     "log_level",
@@ -247,6 +251,7 @@ ServerConfig ConfigFromFlags() {
   c.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
   c.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
   c.grace_period = absl::GetFlag(FLAGS_grace_period);
+  c.drain_notice = absl::GetFlag(FLAGS_drain_notice);
   c.http_listen = absl::GetFlag(FLAGS_http_listen);
   c.log_format = absl::GetFlag(FLAGS_log_format);
   c.log_level = absl::GetFlag(FLAGS_log_level);

@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <algorithm>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/tls_certificate_provider.h>
@@ -210,9 +211,13 @@ void Server::Shutdown() {
     if (http_ != nullptr) http_->Stop();
     return;
   }
+  const absl::Time deadline = absl::Now() + config_.grace_period;
   BeginDrain();
+  // Calls in flight go on meanwhile. gRPC's Shutdown sends GOAWAY and cancels every call that reaches it
+  // afterwards (until the client has read the GOAWAY): the notice lets health-checking clients leave first.
+  absl::SleepFor(std::min(config_.drain_notice, config_.grace_period));
   // Waits for calls in flight until the deadline, then cancels the rest (their queued jobs are dropped).
-  grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + config_.grace_period));
+  grpc_server_->Shutdown(absl::ToChronoTime(deadline));
   grpc_server_->Wait();
   service_->StopPreparation();  // every call is over; submits nothing after this
   {

@@ -69,8 +69,9 @@ class Server {
 
   // Health NOT_SERVING and new calls UNAVAILABLE; calls in flight continue.
   void BeginDrain();
-  // BeginDrain, then waits up to config.grace_period for calls in flight (cancelling what remains after),
-  // stops the workers and the gRPC server. Idempotent.
+  // BeginDrain; after config.drain_notice, GOAWAY; waits until config.grace_period (counted from the call)
+  // for calls in flight (cancelling what remains after); stops the workers and the gRPC server. Blocks for
+  // at least the drain notice. Idempotent.
   void Shutdown();
 
   // The model being served, or null before LoadModel/Serve.

@@ -78,6 +78,7 @@ absl::Status ServerConfig::Validate() const {
   if (auto s = PositiveDuration("keepalive_time", keepalive_time, false); !s.ok()) return s;
   if (auto s = PositiveDuration("keepalive_timeout", keepalive_timeout, false); !s.ok()) return s;
   if (auto s = PositiveDuration("grace_period", grace_period, /*zero_ok=*/true); !s.ok()) return s;
+  if (auto s = PositiveDuration("drain_notice", drain_notice, /*zero_ok=*/true); !s.ok()) return s;
   if (!ParsePrecision(precision).ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--precision must be one of fp32, bf16, int8 (got \"", precision, "\")"));

@@ -84,6 +84,11 @@ struct ServerConfig {
   absl::Duration keepalive_timeout = absl::Seconds(20);
   // On SIGTERM/SIGINT: how long in-flight calls may take to finish before they are cancelled.
   absl::Duration grace_period = absl::Seconds(30);
+  // The first part of the grace period (at most all of it): health already says NOT_SERVING and new calls
+  // get UNAVAILABLE (retryable), but connections stay open, so that clients that watch health (gRPC
+  // client-side health checking, as the qkv client does) stop sending here before GOAWAY. A call that
+  // reaches gRPC after GOAWAY is sent is cancelled by gRPC itself (CANCELLED, which clients do not retry).
+  absl::Duration drain_notice = absl::Seconds(1);
 
   // --- Operations: HTTP listener, logs, connection lifetime (server/observability, server/http) ---
   // host:port of the HTTP listener (/metrics, /healthz, /readyz); port 0 picks a free one

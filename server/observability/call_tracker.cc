@@ -6,18 +6,23 @@
 
 namespace qkv {
 
-std::string SettleRequestId(grpc::CallbackServerContext* context) {
+std::string SettleRequestId(const grpc::CallbackServerContext* context) {
   const auto& metadata = context->client_metadata();
   const auto it = metadata.find(kRequestIdKey);
-  std::string id = it == metadata.end()
-                       ? NewRequestId()
-                       : RequestIdOrNew(absl::string_view(it->second.data(), it->second.size()));
-  context->AddInitialMetadata(kRequestIdKey, id);
-  return id;
+  return it == metadata.end() ? NewRequestId()
+                              : RequestIdOrNew(absl::string_view(it->second.data(), it->second.size()));
+}
+
+void ReturnRequestId(grpc::CallbackServerContext* context, const std::string& id, const absl::Status& status) {
+  if (status.ok()) {
+    context->AddInitialMetadata(kRequestIdKey, id);
+  } else {
+    context->AddTrailingMetadata(kRequestIdKey, id);
+  }
 }
 
 CallTracker::CallTracker(CallObserver* observer, const char* method, grpc::CallbackServerContext* context)
-    : observer_(observer) {
+    : observer_(observer), context_(context) {
   record_.method = method;
   record_.peer = context->peer();
   record_.request_id = SettleRequestId(context);
@@ -32,7 +37,10 @@ CallTracker::CallTracker(CallObserver* observer, const char* method, std::string
   observer_->CallStarted(record_.method);
 }
 
-CallTracker::~CallTracker() { Finish(absl::CancelledError("the request was dropped")); }
+CallTracker::~CallTracker() {
+  context_ = nullptr;  // the call may be gone
+  Finish(absl::CancelledError("the request was dropped"));
+}
 
 void CallTracker::SetExecution(const ExecutionStats& stats) {
   record_.sequences = stats.sequences;
@@ -45,6 +53,7 @@ void CallTracker::SetExecution(const ExecutionStats& stats) {
 void CallTracker::Finish(const absl::Status& status) {
   if (finished_) return;
   finished_ = true;
+  if (context_ != nullptr) ReturnRequestId(context_, record_.request_id, status);
   record_.code = status.code();
   record_.message = std::string(status.message());
   record_.total = absl::Now() - start_;

@@ -1,7 +1,8 @@
 // CallTracker: one request as the CallObserver sees it. Construction reports CallStarted and settles the
-// request id (for a gRPC call: the client's x-request-id metadata when usable, else a new one, and it is
-// added to the call's initial metadata); Finish reports CallFinished exactly once (the destructor finishes
-// an unfinished tracker as CANCELLED, so no request leaves the in-flight gauge unbalanced).
+// request id (for a gRPC call: the client's x-request-id metadata when usable, else a new one); Finish
+// sends the id back (ReturnRequestId) and reports CallFinished exactly once (the destructor finishes an
+// unfinished tracker as CANCELLED without touching the call, so no request leaves the in-flight gauge
+// unbalanced).
 //
 //   CallTracker tracker(observer, "Tokenize", context);
 //   ...
@@ -32,14 +33,20 @@ struct ExecutionStats {
   absl::Duration compute;
 };
 
-// The call's request id: its x-request-id metadata when usable (request_id.h), else a new one. The id is
-// added to the call's initial metadata, so call this once per call, before anything is sent.
-std::string SettleRequestId(grpc::CallbackServerContext* context);
+// The call's request id: its x-request-id metadata when usable (request_id.h), else a new one.
+std::string SettleRequestId(const grpc::CallbackServerContext* context);
+
+// Sends `id` back to the client as x-request-id: in the initial metadata when `status` is OK, else in the
+// trailing metadata. Initial metadata before an error would turn a Trailers-Only answer into headers +
+// trailers, and gRPC clients commit a call (stop retrying it) once they see headers: UNAVAILABLE while
+// loading or draining must stay retryable. Call once per call, before its first write or its Finish.
+void ReturnRequestId(grpc::CallbackServerContext* context, const std::string& id, const absl::Status& status);
 
 class CallTracker {
  public:
   // A gRPC call: the request id comes from (and goes back in) `context`'s metadata. `method` is a literal.
-  // `observer` is not owned; it must outlive the tracker.
+  // `observer` and `context` are not owned; the observer must outlive the tracker, the context must be
+  // alive when Finish is called.
   CallTracker(CallObserver* observer, const char* method, grpc::CallbackServerContext* context);
   // A request inside a call (an EncodeStream message) whose id and peer the caller settled.
   CallTracker(CallObserver* observer, const char* method, std::string peer, std::string request_id);
@@ -52,11 +59,13 @@ class CallTracker {
 
   // Sets the figures reported with Finish.
   void SetExecution(const ExecutionStats& stats);
-  // Reports the request answered with `status`. Later calls do nothing.
+  // Sends the request id back (gRPC calls) and reports the request answered with `status`. Call before
+  // the reactor's Finish. Later calls do nothing.
   void Finish(const absl::Status& status);
 
  private:
   CallObserver* const observer_;
+  grpc::CallbackServerContext* context_ = nullptr;  // null for a request inside a call
   const absl::Time start_ = absl::Now();
   CallRecord record_;
   bool finished_ = false;

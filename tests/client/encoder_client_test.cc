@@ -93,6 +93,11 @@ struct FakeServer {
     builder.AddListeningPort("127.0.0.1:0", credentials, &port);
     builder.RegisterService(&service);
     server = builder.BuildAndStart();
+    SetServing(true);
+  }
+  // What health reports for qkv.v1.EncoderService (round_robin clients watch it).
+  void SetServing(bool serving) {
+    server->GetHealthCheckService()->SetServingStatus("qkv.v1.EncoderService", serving);
   }
   ~FakeServer() { server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1))); }
   std::string target() const { return absl::StrCat("127.0.0.1:", port); }
@@ -137,6 +142,7 @@ TEST(ClientOptionsTest, ServiceConfigHasRoundRobinAndRetryPolicy) {
   o.initial_backoff = absl::Milliseconds(50);
   const nlohmann::json j = nlohmann::json::parse(DefaultServiceConfigJson(o));
   EXPECT_TRUE(j["loadBalancingConfig"][0].contains("round_robin"));
+  EXPECT_EQ(j["healthCheckConfig"]["serviceName"], "qkv.v1.EncoderService");
   const nlohmann::json& method = j["methodConfig"][0];
   EXPECT_EQ(method["name"][0]["service"], "qkv.v1.EncoderService");
   EXPECT_EQ(method["name"][1]["service"], "grpc.health.v1.Health");
@@ -148,6 +154,7 @@ TEST(ClientOptionsTest, ServiceConfigHasRoundRobinAndRetryPolicy) {
   const nlohmann::json single = nlohmann::json::parse(DefaultServiceConfigJson(o));
   EXPECT_FALSE(single["methodConfig"][0].contains("retryPolicy"));
   EXPECT_TRUE(single["loadBalancingConfig"][0].contains("pick_first"));
+  EXPECT_FALSE(single.contains("healthCheckConfig"));  // pick_first ignores health
 }
 
 TEST(ClientOptionsTest, MissingTlsFileIsNotFound) {
@@ -237,6 +244,36 @@ TEST(EncoderClientTest, RoundRobinSpreadsCallsOverReplicas) {
   EXPECT_EQ(a.service.encode_calls + b.service.encode_calls, 40);
   EXPECT_GE(a.service.encode_calls, 10);
   EXPECT_GE(b.service.encode_calls, 10);
+}
+
+// A draining replica says NOT_SERVING before its GOAWAY (--drain_notice): round_robin stops picking it.
+TEST(EncoderClientTest, RoundRobinSkipsAReplicaWhoseHealthIsNotServing) {
+  FakeServer a, b;
+  ClientOptions o;
+  o.target = absl::StrCat("ipv4:127.0.0.1:", a.port, ",127.0.0.1:", b.port);
+  o.wait_for_ready = true;
+  std::unique_ptr<EncoderClient> client = MakeClient(o);
+  v1::EncodeResponse response;
+  // Both replicas take calls first.
+  const absl::Time limit = absl::Now() + absl::Seconds(30);
+  while ((a.service.encode_calls == 0 || b.service.encode_calls == 0) && absl::Now() < limit) {
+    ASSERT_TRUE(client->Encode(IdsRequest({1}), &response).ok());
+  }
+  ASSERT_GT(a.service.encode_calls, 0) << "replica a never got a call";
+  ASSERT_GT(b.service.encode_calls, 0) << "replica b never got a call";
+  a.SetServing(false);
+  // The health watch reaches the client asynchronously: once a's count stops moving for 20 calls in a
+  // row, every later call must go to b.
+  int quiet = 0;
+  while (quiet < 20 && absl::Now() < limit) {
+    const int before = a.service.encode_calls;
+    ASSERT_TRUE(client->Encode(IdsRequest({1}), &response).ok());
+    quiet = a.service.encode_calls == before ? quiet + 1 : 0;
+  }
+  ASSERT_EQ(quiet, 20) << "round_robin kept picking the NOT_SERVING replica";
+  const int a_calls = a.service.encode_calls;
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(client->Encode(IdsRequest({1}), &response).ok());
+  EXPECT_EQ(a.service.encode_calls, a_calls) << "a NOT_SERVING replica got calls";
 }
 
 TEST(EncoderClientTest, RoundRobinSurvivesAReplicaGoingAway) {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -14,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "client/encoder_client.h"
 #include "server/http/http_server.h"
 #include "server/observability/logging.h"
 #include "server/observability/metrics.h"
@@ -273,6 +275,43 @@ TEST(ServerOpsTest, RequestIdRoundTripAndGaugesWhileABatchIsHeld) {
   EXPECT_THAT(text, HasSubstr("qkv_requests_total{code=\"OK\",method=\"Encode\"} 2"));
   EXPECT_THAT(text, HasSubstr("qkv_input_tokens_total{method=\"Encode\"} 8"));
   EXPECT_THAT(text, HasSubstr("qkv_batch_tokens_sum 8"));
+}
+
+// An error answer carries the request id in its trailing metadata only: initial metadata would make the
+// client commit the call, and gRPC's retry policy would then not retry UNAVAILABLE (loading, draining).
+TEST(RequestIdTest, ErrorsReturnTheIdInTrailersAndStayRetryable) {
+  testing_util::TestServer t = testing_util::StartOnly(testing_util::TestConfig());  // loading
+  std::unique_ptr<grpc::ClientContext> refused = Context();
+  refused->AddMetadata("x-request-id", "refused-1");
+  v1::EncodeResponse response;
+  grpc::Status s = t.stub->Encode(refused.get(), IdsRequest({{101, 102}}), &response);
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_EQ(refused->GetServerInitialMetadata().count("x-request-id"), 0u);
+  auto it = refused->GetServerTrailingMetadata().find("x-request-id");
+  ASSERT_NE(it, refused->GetServerTrailingMetadata().end());
+  EXPECT_EQ(std::string(it->second.data(), it->second.size()), "refused-1");
+
+  // A client with a retry policy calls while the server is still loading; the model is served once the
+  // first attempt was refused, and a retry gets the answer.
+  ClientOptions options;
+  options.target = t.server->address();
+  options.lb_policy = "pick_first";  // round_robin would not send before health says SERVING
+  options.max_attempts = 5;
+  options.initial_backoff = absl::Milliseconds(200);
+  options.max_backoff = absl::Seconds(1);
+  absl::StatusOr<std::unique_ptr<EncoderClient>> client = EncoderClient::Create(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  std::thread serve([&] {
+    const bool refused_once = testing_util::WaitUntil([&] {
+      return absl::StrContains(t.server->metrics()->Scrape(),
+                               "qkv_requests_total{code=\"UNAVAILABLE\",method=\"Encode\"} 2");
+    });
+    EXPECT_TRUE(refused_once) << "the client's first attempt never arrived";
+    EXPECT_TRUE(t.server->Serve(testing_util::LoadTinyModel()).ok());
+  });
+  absl::Status retried = (*client)->Encode(IdsRequest({{101, 2000, 102}}), &response);
+  serve.join();
+  EXPECT_TRUE(retried.ok()) << retried << " (UNAVAILABLE while loading was not retried)";
 }
 
 }  // namespace

@@ -78,6 +78,7 @@ ServerConfig TestConfig() {
   config.threads_per_worker = 1;
   config.max_queue_delay = absl::ZeroDuration();
   config.grace_period = absl::Seconds(10);
+  config.drain_notice = absl::ZeroDuration();  // no health-checking client to wait for
   // Every test client is 127.0.0.1, i.e. one client: let it use the whole queue (limits_service_test.cc
   // covers the share).
   config.max_client_queue_share = 1.0;
