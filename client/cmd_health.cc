@@ -18,6 +18,8 @@ int RunHealthCommand(const std::vector<std::string>& args, CliEnv& env) {
       "SERVING, 4 when the server reports another status, 1 when the check itself fails.",
       env);
   cmd.client_options().timeout = absl::Seconds(5);
+  // The check must reach a server that is loading or draining to report it.
+  cmd.client_options().health_check = false;
   std::string service;
   bool quiet = false;
   cmd.flags().AddString("service", &service,

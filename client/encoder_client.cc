@@ -104,7 +104,7 @@ std::string DefaultServiceConfigJson(const ClientOptions& options) {
   };
   // round_robin skips a replica whose health says NOT_SERVING (it is draining: --drain_notice) before
   // its GOAWAY, after which gRPC would cancel calls still on their way to it.
-  if (options.lb_policy == "round_robin") {
+  if (options.lb_policy == "round_robin" && options.health_check) {
     config["healthCheckConfig"] = {{"serviceName", "qkv.v1.EncoderService"}};
   }
   return config.dump();

@@ -56,6 +56,10 @@ struct ClientOptions {
   // The load-balancing policy of the default service config: "round_robin" (spread calls over every
   // address the target resolves to) or "pick_first" (one connection to the first address that works).
   std::string lb_policy = "round_robin";
+  // With round_robin: send no call to a replica whose grpc.health.v1 status for qkv.v1.EncoderService is
+  // not SERVING (loading or draining); a server without a health service counts as healthy, one whose
+  // health service does not know that name as unhealthy. Off for callers that ask health themselves.
+  bool health_check = true;
   // Longest pause between attempts to (re)connect to a server that was unreachable; zero = gRPC's default
   // (1 s, growing to 120 s). A short value makes a client notice a restarted replica sooner.
   absl::Duration max_reconnect_backoff = absl::ZeroDuration();
@@ -71,8 +75,8 @@ struct ClientOptions {
   absl::Status Validate() const;
 };
 
-// The channel's default service config: options.lb_policy (round_robin by default; with it, a
-// healthCheckConfig on qkv.v1.EncoderService) and a retryPolicy for UNAVAILABLE on every method of
+// The channel's default service config: options.lb_policy (round_robin by default; with it and
+// options.health_check, a healthCheckConfig on qkv.v1.EncoderService) and a retryPolicy for UNAVAILABLE on every method of
 // qkv.v1.EncoderService and grpc.health.v1.Health.
 std::string DefaultServiceConfigJson(const ClientOptions& options);
 

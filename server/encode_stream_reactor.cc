@@ -147,7 +147,6 @@ void EncodeStreamReactor::OnWriteDone(bool ok) {
 }
 
 void EncodeStreamReactor::OnCancel() {
-  observer_->StreamCancelled();  // gRPC calls OnCancel at most once, before OnDone
   std::vector<std::shared_ptr<EncodeCall>> calls;
   {
     absl::MutexLock lock(&mu_);
@@ -156,6 +155,9 @@ void EncodeStreamReactor::OnCancel() {
       if (!slot->done && slot->call != nullptr) calls.push_back(slot->call);
     }
   }
+  // After cancelled_ is set: whoever sees the count sees the stream cancelled. gRPC calls OnCancel at most
+  // once, before OnDone.
+  observer_->StreamCancelled();
   // Outside mu_: a cancelled job's done callback runs inside Cancel and takes mu_ (SlotDone). The
   // references keep the calls alive even if their slots are dropped meanwhile; Cancel touches no slot.
   for (const auto& call : calls) call->Cancel();

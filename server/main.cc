@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -344,8 +345,9 @@ int Main(int argc, char** argv) {
   spdlog::info("{}", StartupLine(**server));
 
   stop.WaitForNotification();
-  spdlog::info("qkv-server: {}: draining (grace period {})", received == SIGINT ? "SIGINT" : "SIGTERM",
-               absl::FormatDuration(config.grace_period));
+  spdlog::info("qkv-server: {}: draining (grace period {}, GOAWAY after {})",
+               received == SIGINT ? "SIGINT" : "SIGTERM", absl::FormatDuration(config.grace_period),
+               absl::FormatDuration(std::min(config.drain_notice, config.grace_period)));
   (*server)->Shutdown();
   spdlog::info("qkv-server: drained, exiting");
   return finish(0);

@@ -212,10 +212,12 @@ void Server::Shutdown() {
     return;
   }
   const absl::Time deadline = absl::Now() + config_.grace_period;
+  const bool served = phase_.load() != Phase::kLoading;
   BeginDrain();
   // Calls in flight go on meanwhile. gRPC's Shutdown sends GOAWAY and cancels every call that reaches it
   // afterwards (until the client has read the GOAWAY): the notice lets health-checking clients leave first.
-  absl::SleepFor(std::min(config_.drain_notice, config_.grace_period));
+  // A server that never served has no client to send away.
+  if (served) absl::SleepFor(std::min(config_.drain_notice, config_.grace_period));
   // Waits for calls in flight until the deadline, then cancels the rest (their queued jobs are dropped).
   grpc_server_->Shutdown(absl::ToChronoTime(deadline));
   grpc_server_->Wait();

@@ -69,7 +69,7 @@ class Server {
 
   // Health NOT_SERVING and new calls UNAVAILABLE; calls in flight continue.
   void BeginDrain();
-  // BeginDrain; after config.drain_notice, GOAWAY; waits until config.grace_period (counted from the call)
+  // BeginDrain; after config.drain_notice (none if no model was ever served), GOAWAY; waits until config.grace_period (counted from the call)
   // for calls in flight (cancelling what remains after); stops the workers and the gRPC server. Blocks for
   // at least the drain notice. Idempotent.
   void Shutdown();

@@ -1,6 +1,7 @@
 // Request ids: every request carries one, for the access log and for the client to quote. A client may
 // send its own in the x-request-id metadata (header); the server keeps it when usable and otherwise makes
-// one. The id is returned in the response's initial metadata under the same key.
+// one. The id is returned under the same key: in the initial metadata on success, in the trailing metadata
+// on error (call_tracker.h: ReturnRequestId).
 //
 // Thread safety: stateless; safe from any thread.
 #ifndef QKV_SERVER_OBSERVABILITY_REQUEST_ID_H_

@@ -178,6 +178,33 @@ TEST_F(CliServerTest, HealthServingAndTargets) {
   EXPECT_THAT(r.err, HasSubstr("qkv health: NOT_FOUND"));
 }
 
+// A draining server (SIGTERM, within --drain_notice) answers health NOT_SERVING: exit 4, not a connection
+// error (the health command's channel does not itself skip unhealthy servers).
+TEST_F(CliServerTest, HealthOfADrainingServerIsNotServingExit4) {
+  const int port = testing_util::PickFreePort();
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::Start(
+      testing_util::ServerBinary(),
+      {"--model", testing_util::BundledModelDir(), "--listen", absl::StrCat("127.0.0.1:", port),
+       "--drain_notice=20s", "--grace_period=30s"},
+      port);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string target = absl::StrCat("127.0.0.1:", port);
+  (*server)->BeginStop();
+  ProcessResult r;
+  const absl::Time limit = absl::Now() + absl::Seconds(15);  // well inside the 20 s notice
+  do {
+    r = QkvRaw({"health", "--target", target, "--timeout", "3s"});
+  } while (r.exit_code == 0 && absl::Now() < limit);
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_EQ(r.out, "NOT_SERVING\n");
+  r = QkvRaw({"health", "--target", target, "--timeout", "3s", "--service", "qkv.v1.EncoderService"});
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  // Other commands refuse to send to it: UNAVAILABLE (exit 1).
+  r = QkvRaw({"info", "--target", target, "--timeout", "3s", "--retries", "0"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("UNAVAILABLE"));
+}
+
 TEST_F(CliServerTest, BadTargetIsAnRpcError) {
   const std::string dead = absl::StrCat("127.0.0.1:", testing_util::PickFreePort());
   for (const std::vector<std::string>& args :

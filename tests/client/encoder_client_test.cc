@@ -155,6 +155,9 @@ TEST(ClientOptionsTest, ServiceConfigHasRoundRobinAndRetryPolicy) {
   EXPECT_FALSE(single["methodConfig"][0].contains("retryPolicy"));
   EXPECT_TRUE(single["loadBalancingConfig"][0].contains("pick_first"));
   EXPECT_FALSE(single.contains("healthCheckConfig"));  // pick_first ignores health
+  o.lb_policy = "round_robin";
+  o.health_check = false;
+  EXPECT_FALSE(nlohmann::json::parse(DefaultServiceConfigJson(o)).contains("healthCheckConfig"));
 }
 
 TEST(ClientOptionsTest, MissingTlsFileIsNotFound) {

@@ -268,6 +268,10 @@ int ServerProcess::Stop() {
   return code;
 }
 
+void ServerProcess::BeginStop() const {
+  if (pid_ > 0) kill(pid_, SIGTERM);
+}
+
 ServerProcess::~ServerProcess() { Stop(); }
 
 }  // namespace testing_util

@@ -62,6 +62,8 @@ class ServerProcess {
   std::string Log() const;
   // Sends SIGTERM and waits for the exit; returns the exit status.
   int Stop();
+  // Sends SIGTERM and returns at once (the server drains; Stop or the destructor reaps it).
+  void BeginStop() const;
 
  private:
   ServerProcess(pid_t pid, int port, std::string log_path)

@@ -9,7 +9,8 @@ Usage: metrics_test.py SOURCE_DIR BINARY_DIR STUBS_DIR WORK_DIR
    histograms (counts, cumulative buckets, +Inf), batch histograms (their sums equal the sequences and
    tokens that ran), input tokens, rejections by reason, in-flight / stream / queue gauges, model and build
    info, process CPU and memory. /healthz, /readyz, an unknown route, the HTTP route counter.
-2. x-request-id: the client's id comes back in the initial metadata and in the access log line (text and
+2. x-request-id: the client's id comes back in the initial metadata of a successful call (errors: trailing
+   metadata, tests/server/observability_test.cc) and in the access log line (text and
    JSON formats); an unusable id is replaced by a fresh one; an EncodeStream's id tags each message's line.
 3. qkv-server --help lists every flag of main.cc (as absl's --helpfull does) with its QKV_ twin and
    default; qkv-server --version, qkv --version, GetModelInfo.version and qkv_build_info all carry the

@@ -11,9 +11,6 @@
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "core/model_loader.h"
 #include "gmock/gmock.h"
@@ -959,19 +956,6 @@ TEST(EncoderServiceStreamTest, IdleStreamEndsAtTheDrainAndDoesNotHoldShutdown) {
   EXPECT_LT(absl::Now() - drain_start, absl::Seconds(10)) << "the drain waited for the grace period";
 }
 
-// The value of the first series of `name` in `metrics`' exposition whose labels contain `labels`
-// (-1 when there is none).
-double SeriesValue(ServerMetrics* metrics, const std::string& name, const std::string& labels = "") {
-  for (absl::string_view line : absl::StrSplit(metrics->Scrape(), '\n')) {
-    if (!absl::StartsWith(line, name) || line.size() <= name.size()) continue;
-    const char next = line[name.size()];
-    if ((next != ' ' && next != '{') || !absl::StrContains(line, labels)) continue;
-    double value = -1;
-    return absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &value) ? value : -1;
-  }
-  return -1;
-}
-
 // Regression (issue 8): a stream cancelled while its request waits for a preparation thread finds no call
 // to cancel; the call made after the cancel must start cancelled and never reach the runner.
 TEST(EncoderServiceStreamTest, CancelWhileTheRequestAwaitsPreparationNeverComputesIt) {
@@ -1001,14 +985,14 @@ TEST(EncoderServiceStreamTest, CancelWhileTheRequestAwaitsPreparationNeverComput
   ASSERT_TRUE(WaitUntil([&] { return pool->queued() == 1; }))
       << "the stream's request never reached the preparation queue";
   context.TryCancel();
-  ASSERT_TRUE(WaitUntil([&] { return SeriesValue(metrics, "qkv_cancelled_streams_total") == 1; }))
+  ASSERT_TRUE(WaitUntil([&] { return MetricValue(metrics, "qkv_cancelled_streams_total") == 1; }))
       << "the server never saw the cancel";
 
   release.Notify();  // the request is prepared now, after the cancel
-  ASSERT_TRUE(WaitUntil([&] { return SeriesValue(metrics, "qkv_open_streams") == 0; }))
+  ASSERT_TRUE(WaitUntil([&] { return MetricValue(metrics, "qkv_open_streams") == 0; }))
       << "the cancelled stream never ended";
   EXPECT_TRUE(c.runner->batches().empty()) << "the cancelled stream's request was computed";
-  EXPECT_EQ(SeriesValue(metrics, "qkv_requests_total", "code=\"CANCELLED\",method=\"EncodeStream\""), 1);
+  EXPECT_EQ(MetricValue(metrics, "qkv_requests_total{code=\"CANCELLED\",method=\"EncodeStream\"}"), 1);
   EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
 }
 

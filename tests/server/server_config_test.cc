@@ -48,6 +48,7 @@ TEST(ServerConfigTest, BadValuesNameTheFlag) {
       {[](ServerConfig* c) { c->max_queue_delay = absl::Milliseconds(-1); },
        "--max_queue_delay must be >= 0"},
       {[](ServerConfig* c) { c->grace_period = absl::Seconds(-1); }, "--grace_period must be >= 0"},
+      {[](ServerConfig* c) { c->drain_notice = absl::Seconds(-1); }, "--drain_notice must be >= 0"},
       {[](ServerConfig* c) { c->keepalive_time = absl::ZeroDuration(); }, "--keepalive_time must be > 0"},
       {[](ServerConfig* c) { c->listen = "nowhere"; }, "--listen must be host:port"},
       {[](ServerConfig* c) { c->tls_cert = "cert.pem"; }, "--tls_cert and --tls_key must be given together"},

@@ -2,6 +2,10 @@
 
 #include <utility>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
 namespace qkv {
 namespace testing_util {
 
@@ -114,6 +118,15 @@ TestServer StartServing(ServerConfig config, std::unique_ptr<ServedModel> model,
   absl::Status s = t.server->Serve(std::move(model), std::move(runner));
   EXPECT_TRUE(s.ok()) << s;
   return t;
+}
+
+double MetricValue(ServerMetrics* metrics, const std::string& series) {
+  for (absl::string_view line : absl::StrSplit(metrics->Scrape(), '\n')) {
+    if (!absl::ConsumePrefix(&line, series) || !absl::ConsumePrefix(&line, " ")) continue;
+    double value = -1;
+    return absl::SimpleAtod(line, &value) ? value : -1;
+  }
+  return -1;
 }
 
 std::unique_ptr<grpc::ClientContext> Context(absl::Duration timeout) {

@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "qkv/v1/encoder.grpc.pb.h"
 #include "server/batch_scheduler.h"
+#include "server/observability/metrics.h"
 #include "server/served_model.h"
 #include "server/server.h"
 
@@ -72,6 +73,10 @@ bool WaitUntil(const std::function<bool()>& condition, absl::Duration limit = kW
 // Whether `invariant` holds at every check (every millisecond) for `window`; false at the first violation.
 // For "nothing happens while work is held" checks, which no bounded wait can express.
 bool HoldsFor(const std::function<bool()>& invariant, absl::Duration window);
+
+// The value of `series` (a metric name with its labels exactly as exposed, e.g.
+// `qkv_requests_total{code="OK",method="Encode"}`) in `metrics`' exposition; -1 when it is absent.
+double MetricValue(ServerMetrics* metrics, const std::string& series);
 
 // A client context with a 60 s deadline.
 std::unique_ptr<grpc::ClientContext> Context(absl::Duration timeout = kWait);
