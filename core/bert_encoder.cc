@@ -51,11 +51,7 @@ BertEncoder::BertEncoder(const ModelConfig& config, const EncoderOptions& option
 absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Build(const ModelConfig& config,
                                                                 BertWeights weights,
                                                                 const EncoderOptions& options) {
-  QKV_RETURN_IF_ERROR(config.Validate());
-  if (config.hidden_act != "gelu") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("hidden_act \"", config.hidden_act, "\" is not supported (only exact erf \"gelu\")"));
-  }
+  QKV_RETURN_IF_ERROR(config.Validate());  // also the supported model_type and hidden_act
   if (options.max_batch_tokens <= 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("EncoderOptions.max_batch_tokens must be positive, got ", options.max_batch_tokens));

@@ -4,6 +4,7 @@
 #define QKV_CORE_BERT_WEIGHTS_H_
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -42,10 +43,27 @@ struct BertWeights {
   std::vector<EncoderLayerWeights> layers;  // L entries
   std::optional<LinearWeights> pooler;      // [D, D]; absent in models saved without a pooler
 
-  // OK when every tensor has the shape `config` implies. The message names the tensor, its shape and the
-  // expected shape.
+  // OK when `config` is valid, there are L layers and every tensor has the shape `config` implies (see
+  // ListWeights). The message names the tensor, its shape and the expected shape.
   absl::Status Validate(const ModelConfig& config) const;
 };
+
+// One tensor of BertWeights: its Hugging Face BertModel name, the shape `config` implies in BertWeights'
+// layout, and where it lives. `T` is Tensor or const Tensor.
+template <typename T>
+struct WeightRef {
+  std::string name;             // e.g. "encoder.layer.0.attention.self.query.weight"
+  std::vector<int64_t> shape;   // [in, out] for a Linear weight
+  bool linear_weight = false;   // a Linear weight: Hugging Face files store it [out, in]
+  T* tensor = nullptr;
+};
+
+// Every tensor of `weights` with the shape `config` implies: the one list of BERT weight shapes, walked by
+// the file assembler (bert_weights_assembler.h) and by Validate(). Lists weights.layers as they are (the
+// caller checks there are L) and the pooler only when it is present. The pointers live as long as `weights`
+// and its layers vector is not resized.
+std::vector<WeightRef<Tensor>> ListWeights(const ModelConfig& config, BertWeights* weights);
+std::vector<WeightRef<const Tensor>> ListWeights(const ModelConfig& config, const BertWeights& weights);
 
 }  // namespace qkv
 

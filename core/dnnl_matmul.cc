@@ -7,7 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "common/shape_string.h"
+#include "common/status_macros.h"
 
 namespace qkv {
 namespace {
@@ -110,16 +110,9 @@ const PrimitiveEntry& MatMulOp::ForRows(int64_t rows) const {
 }
 
 absl::StatusOr<PackedLinear> MatMulOp::Pack(const Tensor& weight, const Tensor& bias) const {
-  if (weight.shape != std::vector<int64_t>{in_, out_} ||
-      static_cast<int64_t>(weight.data.size()) != in_ * out_) {
-    return absl::InvalidArgumentError(absl::StrCat("matmul ", name_, ": weight has shape ",
-                                                   ShapeString(weight.shape), ", expected [", in_, ", ", out_,
-                                                   "]"));
-  }
-  if (bias.shape != std::vector<int64_t>{out_} || static_cast<int64_t>(bias.data.size()) != out_) {
-    return absl::InvalidArgumentError(absl::StrCat("matmul ", name_, ": bias has shape ",
-                                                   ShapeString(bias.shape), ", expected [", out_, "]"));
-  }
+  // The op's own contract (it reads in * out weights); BertWeights are checked against the config before.
+  QKV_RETURN_IF_ERROR(CheckTensorShape(weight, absl::StrCat(name_, ".weight"), {in_, out_}));
+  QKV_RETURN_IF_ERROR(CheckTensorShape(bias, absl::StrCat(name_, ".bias"), {out_}));
   if (options_.precision == Precision::kInt8) return PackInt8(weight, bias);
   try {
     PackedLinear packed;

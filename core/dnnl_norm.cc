@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace qkv {
 
@@ -23,12 +24,8 @@ absl::StatusOr<std::unique_ptr<LayerNormOp>> LayerNormOp::Create(int64_t width, 
 
 absl::StatusOr<LayerNormParams> LayerNormOp::MakeParams(const Tensor& gamma, const Tensor& beta,
                                                         const std::string& name) const {
-  for (const Tensor* t : {&gamma, &beta}) {
-    if (t->shape != std::vector<int64_t>{width_} || static_cast<int64_t>(t->data.size()) != width_) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(name, ": ", t == &gamma ? "gamma" : "beta", " must have shape [", width_, "]"));
-    }
-  }
+  QKV_RETURN_IF_ERROR(CheckTensorShape(gamma, name + ".gamma", {width_}));
+  QKV_RETURN_IF_ERROR(CheckTensorShape(beta, name + ".beta", {width_}));
   try {
     LayerNormParams params;
     params.gamma = dnnl::memory(PlainDesc({width_}), CpuEngine());

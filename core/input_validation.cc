@@ -1,74 +1,96 @@
 #include "core/input_validation.h"
 
 #include <cstddef>
-#include <cstdint>
 #include <string>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace qkv {
 namespace {
 
-absl::Status Invalid(size_t sequence, const std::string& what) {
-  return absl::InvalidArgumentError(absl::StrCat("sequence ", sequence, ": ", what));
+absl::Status Invalid(absl::string_view field, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
 }
 
-absl::Status ValidateOne(const ModelConfig& config, bool has_pooler, size_t index,
-                         const SequenceInput& input) {
-  const int64_t t = static_cast<int64_t>(input.token_ids.size());
-  if (t == 0) return Invalid(index, "token_ids is empty");
-  if (t > config.max_position_embeddings) {
-    return Invalid(index, absl::StrCat("token_ids has ", t, " tokens, more than max_position_embeddings ",
-                                       config.max_position_embeddings));
-  }
-  for (int64_t i = 0; i < t; ++i) {
-    const int32_t id = input.token_ids[i];
-    if (id < 0 || id >= config.vocab_size) {
-      return Invalid(
-          index, absl::StrCat("token_ids[", i, "] = ", id, " is out of range [0, ", config.vocab_size, ")"));
+// Each value in [low, end), else "<field>[j]: <noun> v out of range [low, end)", or "[low, end - 1]" when
+// `closed`.
+absl::Status ValidateRange(absl::Span<const int32_t> values, int64_t low, int64_t end, absl::string_view field,
+                           absl::string_view noun, bool closed) {
+  for (size_t j = 0; j < values.size(); ++j) {
+    if (values[j] < low || values[j] >= end) {
+      return Invalid(absl::StrCat(field, "[", j, "]"),
+                     closed ? absl::StrCat(noun, " ", values[j], " out of range [", low, ", ", end - 1, "]")
+                            : absl::StrCat(noun, " ", values[j], " out of range [", low, ", ", end, ")"));
     }
-  }
-  if (!input.token_type_ids.empty()) {
-    if (static_cast<int64_t>(input.token_type_ids.size()) != t) {
-      return Invalid(index, absl::StrCat("token_type_ids has ", input.token_type_ids.size(),
-                                         " entries, expected ", t, " (one per token) or none"));
-    }
-    for (int64_t i = 0; i < t; ++i) {
-      const int32_t type = input.token_type_ids[i];
-      if (type < 0 || type >= config.type_vocab_size) {
-        return Invalid(index, absl::StrCat("token_type_ids[", i, "] = ", type, " is out of range [0, ",
-                                           config.type_vocab_size, ")"));
-      }
-    }
-  }
-  const OutputSpec& spec = input.spec;
-  for (size_t i = 0; i < spec.hidden_state_layers.size(); ++i) {
-    const int layer = spec.hidden_state_layers[i];
-    if (layer < 0 || layer > config.num_hidden_layers) {
-      return Invalid(index, absl::StrCat("hidden_state_layers[", i, "] = ", layer, " is out of range [0, ",
-                                         config.num_hidden_layers, "]"));
-    }
-  }
-  for (size_t i = 0; i < spec.attention_layers.size(); ++i) {
-    const int layer = spec.attention_layers[i];
-    if (layer < 0 || layer >= config.num_hidden_layers) {
-      return Invalid(index, absl::StrCat("attention_layers[", i, "] = ", layer, " is out of range [0, ",
-                                         config.num_hidden_layers, ")"));
-    }
-  }
-  if (spec.pooling == Pooling::kPooler && !has_pooler) {
-    return Invalid(index, "pooling is kPooler but the model has no pooler weights");
   }
   return absl::OkStatus();
 }
 
+// The checks of one sequence, naming its fields; the caller adds the batch position.
+absl::Status ValidateSequence(const ModelConfig& config, bool has_pooler, const SequenceInput& input) {
+  QKV_RETURN_IF_ERROR(
+      ValidateTokenIds(config, input.token_ids, input.token_type_ids, {"token_ids", "token_type_ids"}));
+  QKV_RETURN_IF_ERROR(ValidateLength(static_cast<int64_t>(input.token_ids.size()),
+                                     config.max_position_embeddings, "token_ids", "max_position_embeddings"));
+  const OutputSpec& spec = input.spec;  // layers are resolved: no negatives; repeats are allowed
+  QKV_RETURN_IF_ERROR(ValidateRange(spec.hidden_state_layers, 0, config.num_hidden_layers + 1,
+                                    "hidden_state_layers", "layer", /*closed=*/true));
+  QKV_RETURN_IF_ERROR(ValidateRange(spec.attention_layers, 0, config.num_hidden_layers, "attention_layers",
+                                    "layer", /*closed=*/true));
+  return ValidatePooling(spec.pooling, has_pooler, "pooling", "kPooler", "");
+}
+
 }  // namespace
+
+absl::Status ValidateTokenIds(const ModelConfig& config, absl::Span<const int32_t> ids,
+                              absl::Span<const int32_t> type_ids, const TokenIdFields& fields) {
+  if (ids.empty()) return Invalid(fields.ids, "empty sequence");
+  if (!type_ids.empty() && type_ids.size() != ids.size()) {
+    return Invalid(fields.type_ids, absl::StrCat(type_ids.size(), " type ids for ", ids.size(), " ids"));
+  }
+  QKV_RETURN_IF_ERROR(ValidateRange(ids, 0, config.vocab_size, fields.ids, "id", /*closed=*/false));
+  return ValidateRange(type_ids, 0, config.type_vocab_size, fields.type_ids, "type id", /*closed=*/false);
+}
+
+absl::Status ValidateLength(int64_t tokens, int64_t limit, absl::string_view field,
+                            absl::string_view limit_name) {
+  if (tokens <= limit) return absl::OkStatus();
+  return Invalid(field, absl::StrCat(tokens, " tokens > ", limit_name, " ", limit));
+}
+
+absl::StatusOr<std::vector<int>> ResolveIndices(absl::Span<const int32_t> requested, int count,
+                                                IndexRules rules, absl::string_view field,
+                                                absl::string_view noun) {
+  const int low = rules.allow_negative ? -count : 0;
+  QKV_RETURN_IF_ERROR(ValidateRange(requested, low, count, field, noun, /*closed=*/true));
+  std::vector<int> resolved;
+  resolved.reserve(requested.size());
+  absl::flat_hash_set<int> seen;
+  for (size_t i = 0; i < requested.size(); ++i) {
+    const int r = requested[i] < 0 ? requested[i] + count : requested[i];
+    if (!rules.allow_repeats && !seen.insert(r).second) {
+      return Invalid(absl::StrCat(field, "[", i, "]"), absl::StrCat(noun, " ", r, " requested twice"));
+    }
+    resolved.push_back(r);
+  }
+  return resolved;
+}
+
+absl::Status ValidatePooling(Pooling pooling, bool has_pooler, absl::string_view field,
+                             absl::string_view value, absl::string_view model_name) {
+  if (pooling != Pooling::kPooler || has_pooler) return absl::OkStatus();
+  return Invalid(field, absl::StrCat(value, ", but ",
+                                     model_name.empty() ? "the model" : absl::StrCat("model ", model_name),
+                                     " has no pooler weights"));
+}
 
 absl::Status ValidateInputs(const ModelConfig& config, bool has_pooler,
                             absl::Span<const SequenceInput> inputs) {
   for (size_t i = 0; i < inputs.size(); ++i) {
-    absl::Status status = ValidateOne(config, has_pooler, i, inputs[i]);
-    if (!status.ok()) return status;
+    const absl::Status status = ValidateSequence(config, has_pooler, inputs[i]);
+    if (!status.ok()) return absl::Status(status.code(), absl::StrCat("sequence ", i, ": ", status.message()));
   }
   return absl::OkStatus();
 }

@@ -60,11 +60,7 @@ absl::StatusOr<ModelConfig> ParseJsonObject(const json& j, absl::string_view fil
   ModelConfig config;
   config.model_type.clear();
   if (auto status = ReadString(j, "model_type", file_name, &config.model_type); !status.ok()) return status;
-  if (config.model_type != "bert") {
-    return absl::UnimplementedError(
-        absl::StrCat(file_name, ": unsupported model_type \"", config.model_type,
-                     "\"; only \"bert\" (BERT-family encoders with absolute positions) is supported"));
-  }
+  // model_type and hidden_act are checked by Validate() below, with the numbers.
   std::string position_embedding_type = "absolute";
   if (auto status = ReadString(j, "position_embedding_type", file_name, &position_embedding_type);
       !status.ok()) {
@@ -76,10 +72,6 @@ absl::StatusOr<ModelConfig> ParseJsonObject(const json& j, absl::string_view fil
                                                  "\"; only \"absolute\" is supported"));
   }
   if (auto status = ReadString(j, "hidden_act", file_name, &config.hidden_act); !status.ok()) return status;
-  if (config.hidden_act != "gelu") {
-    return absl::UnimplementedError(absl::StrCat(file_name, ": unsupported hidden_act \"", config.hidden_act,
-                                                 "\"; only \"gelu\" (exact erf GELU) is supported"));
-  }
 
   struct IntField {
     const char* key;
@@ -119,6 +111,16 @@ absl::StatusOr<ModelConfig> ParseJsonObject(const json& j, absl::string_view fil
 }  // namespace
 
 absl::Status ModelConfig::Validate() const {
+  // What the encoder supports: checked here only (the parser and Encoder::Create both call Validate()).
+  if (model_type != "bert") {
+    return absl::UnimplementedError(
+        absl::StrCat("unsupported model_type \"", model_type,
+                     "\"; only \"bert\" (BERT-family encoders with absolute positions) is supported"));
+  }
+  if (hidden_act != "gelu") {
+    return absl::UnimplementedError(absl::StrCat("unsupported hidden_act \"", hidden_act,
+                                                 "\"; only \"gelu\" (exact erf GELU) is supported"));
+  }
   struct Dim {
     const char* name;
     int64_t value;
@@ -176,12 +178,6 @@ absl::Status ModelConfig::Validate() const {
   }
   if (!(layer_norm_eps > 0.0) || !std::isfinite(layer_norm_eps)) {
     return absl::InvalidArgumentError(absl::StrCat("layer_norm_eps ", layer_norm_eps, " must be positive"));
-  }
-  if (model_type != "bert") {
-    return absl::UnimplementedError(absl::StrCat("unsupported model_type \"", model_type, "\""));
-  }
-  if (hidden_act != "gelu") {
-    return absl::UnimplementedError(absl::StrCat("unsupported hidden_act \"", hidden_act, "\""));
   }
   return absl::OkStatus();
 }

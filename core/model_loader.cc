@@ -119,15 +119,14 @@ absl::StatusOr<LoadedModel> LoadModel(const std::string& path) {
 
   QKV_ASSIGN_OR_RETURN(BertWeights weights, onnx ? ReadOnnxBertWeights(weights_path, config)
                                                  : ReadSafetensorsBertWeights(weights_path, config));
-  if (absl::Status status = weights.Validate(config); !status.ok()) {
-    return absl::Status(status.code(), absl::StrCat(weights_path, ": ", status.message()));
-  }
+  QKV_ASSIGN_OR_RETURN(SentenceTransformersConfig sentence_transformers, ReadSentenceTransformersConfig(dir));
   return LoadedModel{std::move(config),
                      std::move(weights),
                      std::move(tokenizer),
                      std::move(weights_path),
                      onnx ? "onnx" : "safetensors",
-                     std::move(dir)};
+                     std::move(dir),
+                     std::move(sentence_transformers)};
 }
 
 }  // namespace qkv

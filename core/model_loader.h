@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "core/bert_weights.h"
 #include "core/model_config.h"
+#include "core/sentence_transformers.h"
 #include "core/tokenizer.h"
 
 namespace qkv {
@@ -25,8 +26,13 @@ struct LoadedModel {
   std::string weights_path;  // the file the weights came from
   std::string format;        // "safetensors" or "onnx"
   std::string directory;     // the model directory: where config.json and the vocabulary were read
+  // The directory's sentence-transformers pooling and normalization (see sentence_transformers.h).
+  SentenceTransformersConfig sentence_transformers;
 };
 
+// Reads everything the model directory says about the model, once: config, vocabulary, weights and the
+// sentence-transformers configs. Errors as above; the sentence-transformers errors are those of
+// ReadSentenceTransformersConfig.
 absl::StatusOr<LoadedModel> LoadModel(const std::string& path);
 
 }  // namespace qkv

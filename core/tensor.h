@@ -7,6 +7,10 @@
 #include <numeric>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+
 namespace qkv {
 
 struct Tensor {
@@ -18,6 +22,12 @@ struct Tensor {
   }
   bool empty() const { return data.empty(); }
 };
+
+// The one weight shape check of core. OK when `tensor` has shape `expected` and as many values; otherwise
+// InvalidArgument "tensor <name> has shape [a, b], expected [c, d]<layout>" (`layout` says how the tensor
+// is stored when that matters, e.g. " ([out, in])"), or "tensor <name> has N values for shape [...]".
+absl::Status CheckTensorShape(const Tensor& tensor, absl::string_view name,
+                              absl::Span<const int64_t> expected, absl::string_view layout = "");
 
 }  // namespace qkv
 

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "core/input_validation.h"
 #include "core/precision.h"
 #include "qkv_version.h"
 
@@ -21,6 +21,11 @@ absl::Status WithField(const std::string& field, const absl::Status& status) {
   return absl::Status(status.code(), absl::StrCat(field, ": ", status.message()));
 }
 
+// Appends what the caller can do about a core error.
+absl::Status WithHint(const absl::Status& status, absl::string_view hint) {
+  return absl::Status(status.code(), absl::StrCat(status.message(), "; ", hint));
+}
+
 absl::StatusOr<Pooling> FromProto(v1::Pooling pooling, const ServedModel& model) {
   switch (pooling) {
     case v1::POOLING_UNSPECIFIED:
@@ -32,71 +37,24 @@ absl::StatusOr<Pooling> FromProto(v1::Pooling pooling, const ServedModel& model)
     case v1::POOLING_MEAN:
       return Pooling::kMean;
     case v1::POOLING_POOLER:
-      if (!model.has_pooler) {
-        return Invalid("options.pooling",
-                       absl::StrCat("POOLING_POOLER, but model ", model.name, " has no pooler weights"));
-      }
+      QKV_RETURN_IF_ERROR(
+          ValidatePooling(Pooling::kPooler, model.has_pooler, "options.pooling", "POOLING_POOLER", model.name));
       return Pooling::kPooler;
     default:
       return Invalid("options.pooling", absl::StrCat("unknown value ", static_cast<int>(pooling)));
   }
 }
 
-// Resolves `requested` (negative = from the end) against [0, count) after adding `count` to negatives;
-// rejects out-of-range and repeated values.
-absl::StatusOr<std::vector<int>> ResolveIndices(const google::protobuf::RepeatedField<int32_t>& requested,
-                                                int count, bool allow_negative, const std::string& field,
-                                                const char* noun) {
-  std::vector<int> resolved;
-  absl::flat_hash_set<int> seen;
-  const int low = allow_negative ? -count : 0;
-  for (int i = 0; i < requested.size(); ++i) {
-    const int v = requested[i];
-    if (v < low || v >= count) {
-      return Invalid(absl::StrCat(field, "[", i, "]"),
-                     absl::StrCat(noun, " ", v, " out of range [", low, ", ", count - 1, "]"));
-    }
-    const int r = v < 0 ? v + count : v;
-    if (!seen.insert(r).second) {
-      return Invalid(absl::StrCat(field, "[", i, "]"), absl::StrCat(noun, " ", r, " requested twice"));
-    }
-    resolved.push_back(r);
-  }
-  return resolved;
-}
-
 absl::Status PrepareIds(const v1::TokenIds& input, const std::string& field, const ServedModel& model,
                         v1::Truncation truncation, int limit, PreparedSequence* out) {
-  const int64_t vocab = model.config.vocab_size;
-  const int64_t type_vocab = model.config.type_vocab_size;
-  if (input.ids().empty()) return Invalid(field + ".ids", "empty sequence");
-  if (!input.token_type_ids().empty() && input.token_type_ids_size() != input.ids_size()) {
-    return Invalid(field + ".token_type_ids",
-                   absl::StrCat(input.token_type_ids_size(), " type ids for ", input.ids_size(), " ids"));
-  }
-  for (int j = 0; j < input.ids_size(); ++j) {
-    const int32_t id = input.ids(j);
-    if (id < 0 || id >= vocab) {
-      return Invalid(absl::StrCat(field, ".ids[", j, "]"),
-                     absl::StrCat("id ", id, " out of range [0, ", vocab, ")"));
-    }
-  }
-  for (int j = 0; j < input.token_type_ids_size(); ++j) {
-    const int32_t t = input.token_type_ids(j);
-    if (t < 0 || t >= type_vocab) {
-      return Invalid(absl::StrCat(field, ".token_type_ids[", j, "]"),
-                     absl::StrCat("type id ", t, " out of range [0, ", type_vocab, ")"));
-    }
-  }
+  QKV_RETURN_IF_ERROR(ValidateTokenIds(model.config, input.ids(), input.token_type_ids(),
+                                       {field + ".ids", field + ".token_type_ids"}));
   int n = input.ids_size();
-  if (n > limit) {
-    if (truncation != v1::TRUNCATION_TRUNCATE) {
-      return Invalid(field + ".ids", absl::StrCat(n, " tokens > max length ", limit,
-                                                  "; shorten the input or set options.truncation to "
-                                                  "TRUNCATION_TRUNCATE"));
-    }
-    n = limit;
-    out->truncated = true;
+  if (truncation == v1::TRUNCATION_TRUNCATE) {
+    out->truncated = n > limit;
+    n = std::min(n, limit);
+  } else if (absl::Status status = ValidateLength(n, limit, field + ".ids", "max length"); !status.ok()) {
+    return WithHint(status, "shorten the input or set options.truncation to TRUNCATION_TRUNCATE");
   }
   out->ids.assign(input.ids().begin(), input.ids().begin() + n);
   if (input.token_type_ids().empty()) {
@@ -182,17 +140,18 @@ absl::StatusOr<PreparedEncode> PrepareEncode(const v1::EncodeRequest& request, c
   QKV_ASSIGN_OR_RETURN(spec.pooling, FromProto(options.pooling(), model));
   spec.normalize = options.has_normalize() ? options.normalize() : model.default_normalize;
   spec.token_vectors = options.return_token_vectors();
-  QKV_ASSIGN_OR_RETURN(spec.hidden_state_layers,
-                       ResolveIndices(options.hidden_state_layers(), layers + 1, /*allow_negative=*/true,
-                                      "options.hidden_state_layers", "layer"));
+  const IndexRules layer_rules = {/*allow_negative=*/true, /*allow_repeats=*/false};
+  QKV_ASSIGN_OR_RETURN(spec.hidden_state_layers, ResolveIndices(options.hidden_state_layers(), layers + 1,
+                                                                layer_rules, "options.hidden_state_layers",
+                                                                "layer"));
   // An attention message without layers asks for the last layer.
   google::protobuf::RepeatedField<int32_t> attention_layers = options.attention().layers();
   if (options.has_attention() && attention_layers.empty()) attention_layers.Add(-1);
   QKV_ASSIGN_OR_RETURN(
       spec.attention_layers,
-      ResolveIndices(attention_layers, layers, /*allow_negative=*/true, "options.attention.layers", "layer"));
+      ResolveIndices(attention_layers, layers, layer_rules, "options.attention.layers", "layer"));
   QKV_ASSIGN_OR_RETURN(prepared.attention_heads,
-                       ResolveIndices(options.attention().heads(), heads, /*allow_negative=*/false,
+                       ResolveIndices(options.attention().heads(), heads, IndexRules{},
                                       "options.attention.heads", "head"));
   QKV_ASSIGN_OR_RETURN(const int limit,
                        TokenLimit(options.truncation(), options.max_length(), "options.", model));

@@ -1,6 +1,8 @@
 // proto <-> core conversion and request validation: the only file that sees both qkv.v1 protobuf types and
-// core types. Every validation error is INVALID_ARGUMENT (RESOURCE_EXHAUSTED for an oversized response)
-// naming the field and index, e.g. "inputs[3].ids.ids[7]: id 40000 out of range [0, 30522)".
+// core types. The checks against the model are core's (core/input_validation.h); this file converts, passes
+// each its request field path and maps the result. Every validation error is INVALID_ARGUMENT
+// (RESOURCE_EXHAUSTED for an oversized response) naming the field and index, e.g.
+// "inputs[3].ids.ids[7]: id 40000 out of range [0, 30522)".
 //
 // Thread safety: stateless functions; safe from any thread.
 #ifndef QKV_SERVER_PROTO_CONVERT_H_

@@ -1,17 +1,12 @@
 #include "server/served_model.h"
 
 #include <algorithm>
-#include <optional>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "common/file_util.h"
 #include "common/status_macros.h"
-#include "core/bounded_json.h"
 #include "core/model_loader.h"
-#include "nlohmann/json.hpp"
 
 namespace qkv {
 namespace {
@@ -24,56 +19,6 @@ std::string StripTrailingSlashes(std::string path) {
 std::string Basename(const std::string& path) {
   const size_t slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-// The sentence-transformers pooling mode in <dir>/1_Pooling/config.json; std::nullopt when there is no such
-// file or it enables no mode. A file that is not a JSON object, or that enables any other mode (max, weighted
-// mean, ...) or several, is an error: serving it with another default pooling would return wrong vectors.
-absl::StatusOr<std::optional<Pooling>> SentenceTransformersPooling(const std::string& dir) {
-  const std::string path = dir + "/1_Pooling/config.json";
-  absl::StatusOr<std::string> text = ReadFileToString(path);
-  if (!text.ok()) return std::optional<Pooling>();
-  absl::StatusOr<nlohmann::json> parsed = ParseBoundedJson(*text);
-  if (!parsed.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": not a JSON object (", parsed.status().message(), ")"));
-  }
-  const nlohmann::json& json = *parsed;
-  if (!json.is_object()) return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON object"));
-  std::vector<std::string> enabled;
-  for (const auto& [key, value] : json.items()) {
-    if (key.rfind("pooling_mode_", 0) == 0 && value.is_boolean() && value.get<bool>()) enabled.push_back(key);
-  }
-  if (enabled.empty()) return std::optional<Pooling>();
-  if (enabled.size() == 1 && enabled[0] == "pooling_mode_mean_tokens")
-    return std::optional<Pooling>(Pooling::kMean);
-  if (enabled.size() == 1 && enabled[0] == "pooling_mode_cls_token")
-    return std::optional<Pooling>(Pooling::kCls);
-  return absl::UnimplementedError(
-      absl::StrCat(path, ": unsupported pooling (", absl::StrJoin(enabled, " + "),
-                   "); only pooling_mode_mean_tokens or pooling_mode_cls_token alone is "
-                   "supported"));
-}
-
-// Whether <dir>/modules.json (sentence-transformers) lists a Normalize module; false without the file.
-absl::StatusOr<bool> SentenceTransformersNormalize(const std::string& dir) {
-  const std::string path = dir + "/modules.json";
-  absl::StatusOr<std::string> text = ReadFileToString(path);
-  if (!text.ok()) return false;
-  absl::StatusOr<nlohmann::json> parsed = ParseBoundedJson(*text);
-  if (!parsed.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": not a JSON array (", parsed.status().message(), ")"));
-  }
-  const nlohmann::json& json = *parsed;
-  if (!json.is_array()) return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON array"));
-  for (const nlohmann::json& module : json) {
-    if (module.is_object() && module.contains("type") && module["type"].is_string() &&
-        module["type"].get<std::string>() == "sentence_transformers.models.Normalize") {
-      return true;
-    }
-  }
-  return false;
 }
 
 }  // namespace
@@ -98,13 +43,9 @@ absl::StatusOr<std::unique_ptr<ServedModel>> LoadServedModel(const std::string& 
   QKV_ASSIGN_OR_RETURN(model->encoder, Encoder::Create(loaded.config, std::move(loaded.weights), options));
   model->has_pooler = model->encoder->has_pooler();
   model->kernels = model->encoder->KernelInfo();
-  QKV_ASSIGN_OR_RETURN(std::optional<Pooling> st_pooling, SentenceTransformersPooling(dir));
-  if (st_pooling.has_value()) {
-    model->default_pooling = *st_pooling;
-  } else {
-    model->default_pooling = model->has_pooler ? Pooling::kPooler : Pooling::kCls;
-  }
-  QKV_ASSIGN_OR_RETURN(model->default_normalize, SentenceTransformersNormalize(dir));
+  const SentenceTransformersConfig& st = loaded.sentence_transformers;
+  model->default_pooling = st.pooling.value_or(model->has_pooler ? Pooling::kPooler : Pooling::kCls);
+  model->default_normalize = st.normalize;
   return model;
 }
 

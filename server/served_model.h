@@ -42,9 +42,9 @@ struct ServedModel {
 
 // Loads the model at `path` (see core/model_loader.h for accepted paths) and builds the encoder.
 // `max_batch_tokens` bounds one Run (Encoder splits bigger batches); `precision` and `allow_emulated_bf16`
-// are EncoderOptions' (bf16 on a CPU without native bf16 is FailedPrecondition unless allowed). A 1_Pooling/config.json that is not a
-// JSON object, or asks for a pooling qkv lacks (max, weighted mean, several modes at once), is an error
-// naming it; so is a modules.json that is not a JSON array.
+// are EncoderOptions' (bf16 on a CPU without native bf16 is FailedPrecondition unless allowed). The
+// directory is read by core's LoadModel only, including its sentence-transformers configs (a pooling or
+// modules.json it cannot honour is an error naming the file; see core/sentence_transformers.h).
 absl::StatusOr<std::unique_ptr<ServedModel>> LoadServedModel(const std::string& path,
                                                              int64_t max_batch_tokens,
                                                              Precision precision = Precision::kFp32,

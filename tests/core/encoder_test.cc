@@ -292,15 +292,15 @@ TEST_F(EncoderTest, RejectsBadInputsNamingSequenceAndField) {
                       const OutputSpec& spec, std::string field) {
     cases.push_back(Case{SequenceInput{ids, types, spec}, std::move(field)});
   };
-  add(empty, none, plain, "token_ids is empty");
-  add(bad_id, none, plain, "token_ids[1] = 60");
-  add(negative_id, none, plain, "token_ids[0] = -1");
-  add(long_ids, none, plain, "max_position_embeddings");
-  add(good, bad_type, plain, "token_type_ids[1] = 2");
-  add(good, short_types, plain, "token_type_ids has 2");
-  add(good, none, hidden_too_far, "hidden_state_layers[1] = 3");
-  add(good, none, attention_too_far, "attention_layers[0] = 2");
-  add(good, none, negative_layer, "attention_layers[0] = -1");
+  add(empty, none, plain, "token_ids: empty sequence");
+  add(bad_id, none, plain, "token_ids[1]: id 60 out of range [0, 60)");
+  add(negative_id, none, plain, "token_ids[0]: id -1");
+  add(long_ids, none, plain, "token_ids: 81 tokens > max_position_embeddings 80");
+  add(good, bad_type, plain, "token_type_ids[1]: type id 2");
+  add(good, short_types, plain, "token_type_ids: 2 type ids for 3 ids");
+  add(good, none, hidden_too_far, "hidden_state_layers[1]: layer 3 out of range [0, 2]");
+  add(good, none, attention_too_far, "attention_layers[0]: layer 2 out of range [0, 1]");
+  add(good, none, negative_layer, "attention_layers[0]: layer -1");
   std::unique_ptr<Workspace> ws = encoder_->NewWorkspace();
   for (const Case& c : cases) {
     std::vector<SequenceOutput> outputs;

@@ -1,0 +1,73 @@
+#include "core/sentence_transformers.h"
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
+#include "core/bounded_json.h"
+#include "nlohmann/json.hpp"
+
+namespace qkv {
+namespace {
+
+using nlohmann::json;
+
+// The JSON value of the optional file `path`, which must be of `type` ("object" or "array"); std::nullopt
+// when the file cannot be read.
+absl::StatusOr<std::optional<json>> ReadOptionalJson(const std::string& path, json::value_t type) {
+  absl::StatusOr<std::string> text = ReadFileToString(path);
+  if (!text.ok()) return std::optional<json>();
+  const char* what = type == json::value_t::object ? "not a JSON object" : "not a JSON array";
+  absl::StatusOr<json> parsed = ParseBoundedJson(*text);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", what, " (", parsed.status().message(), ")"));
+  }
+  if (parsed->type() != type) return absl::InvalidArgumentError(absl::StrCat(path, ": ", what));
+  return std::optional<json>(*std::move(parsed));
+}
+
+// `dir` ends with '/'.
+absl::StatusOr<std::optional<Pooling>> ReadPooling(const std::string& dir) {
+  const std::string path = dir + "1_Pooling/config.json";
+  QKV_ASSIGN_OR_RETURN(std::optional<json> config, ReadOptionalJson(path, json::value_t::object));
+  if (!config.has_value()) return std::optional<Pooling>();
+  std::vector<std::string> enabled;
+  for (const auto& [key, value] : config->items()) {
+    if (key.rfind("pooling_mode_", 0) == 0 && value.is_boolean() && value.get<bool>()) enabled.push_back(key);
+  }
+  if (enabled.empty()) return std::optional<Pooling>();
+  if (enabled.size() == 1 && enabled[0] == "pooling_mode_mean_tokens") return Pooling::kMean;
+  if (enabled.size() == 1 && enabled[0] == "pooling_mode_cls_token") return Pooling::kCls;
+  return absl::UnimplementedError(
+      absl::StrCat(path, ": unsupported pooling (", absl::StrJoin(enabled, " + "),
+                   "); only pooling_mode_mean_tokens or pooling_mode_cls_token alone is supported"));
+}
+
+// `dir` ends with '/'.
+absl::StatusOr<bool> ReadNormalize(const std::string& dir) {
+  QKV_ASSIGN_OR_RETURN(std::optional<json> modules,
+                       ReadOptionalJson(dir + "modules.json", json::value_t::array));
+  if (!modules.has_value()) return false;
+  for (const json& module : *modules) {
+    if (module.is_object() && module.contains("type") && module["type"].is_string() &&
+        module["type"].get<std::string>() == "sentence_transformers.models.Normalize") {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+absl::StatusOr<SentenceTransformersConfig> ReadSentenceTransformersConfig(const std::string& dir) {
+  const std::string slashed = dir.empty() || dir.back() == '/' ? dir : dir + "/";
+  SentenceTransformersConfig config;
+  QKV_ASSIGN_OR_RETURN(config.pooling, ReadPooling(slashed));
+  QKV_ASSIGN_OR_RETURN(config.normalize, ReadNormalize(slashed));
+  return config;
+}
+
+}  // namespace qkv

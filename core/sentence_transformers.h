@@ -1,0 +1,33 @@
+// The sentence-transformers files of a model directory that change what the encoder's output means:
+// 1_Pooling/config.json (which pooled vector the model's embeddings are) and modules.json (whether a
+// Normalize module makes them unit vectors). Read by LoadModel, reported through LoadedModel.
+//
+// Thread safety: pure functions (they read files, nothing shared).
+#ifndef QKV_CORE_SENTENCE_TRANSFORMERS_H_
+#define QKV_CORE_SENTENCE_TRANSFORMERS_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/encoder.h"
+
+namespace qkv {
+
+struct SentenceTransformersConfig {
+  // The pooling 1_Pooling/config.json enables (kMean or kCls); std::nullopt without the file or when it
+  // enables no mode.
+  std::optional<Pooling> pooling;
+  // True when modules.json lists a sentence_transformers.models.Normalize module; false without the file.
+  bool normalize = false;
+};
+
+// Reads <dir>/1_Pooling/config.json and <dir>/modules.json; a missing file is no error. A pooling config
+// that is not a JSON object, or that enables any other mode (max, weighted mean, ...) or several, is an
+// error naming the file (InvalidArgument, resp. Unimplemented): serving the model with another pooling
+// would return wrong vectors. So is a modules.json that is not a JSON array (InvalidArgument).
+absl::StatusOr<SentenceTransformersConfig> ReadSentenceTransformersConfig(const std::string& dir);
+
+}  // namespace qkv
+
+#endif  // QKV_CORE_SENTENCE_TRANSFORMERS_H_

@@ -1,0 +1,100 @@
+// ReadSentenceTransformersConfig: the 1_Pooling/config.json and modules.json a sentence-transformers export
+// puts beside the model (read by LoadModel; the server's default pooling and normalize come from it).
+#include "core/sentence_transformers.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace qkv {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+// An empty directory for one case, with `pooling` as 1_Pooling/config.json and `modules` as modules.json
+// (each absent when empty).
+std::string Dir(const std::string& name, const std::string& pooling, const std::string& modules) {
+  const fs::path dir = fs::path(::testing::TempDir()) / absl::StrCat("qkv_st_", getpid(), "_", name);
+  fs::remove_all(dir);
+  fs::create_directories(dir / "1_Pooling");
+  if (!pooling.empty()) std::ofstream(dir / "1_Pooling" / "config.json") << pooling;
+  if (!modules.empty()) std::ofstream(dir / "modules.json") << modules;
+  return dir.string();
+}
+
+constexpr char kNormalize[] =
+    R"([{"type": "sentence_transformers.models.Transformer"}, {"type": "sentence_transformers.models.Normalize"}])";
+
+TEST(SentenceTransformersTest, ReadsPoolingAndNormalize) {
+  struct Case {
+    const char* name;
+    std::string pooling;
+    std::string modules;
+    std::optional<Pooling> want_pooling;
+    bool want_normalize;
+  };
+  const Case cases[] = {
+      {"nothing", "", "", std::nullopt, false},
+      {"mean", R"({"pooling_mode_mean_tokens": true, "pooling_mode_cls_token": false})", "", Pooling::kMean,
+       false},
+      {"cls", R"({"pooling_mode_cls_token": true, "pooling_mode_max_tokens": false})", "", Pooling::kCls, false},
+      {"no_mode", R"({"pooling_mode_cls_token": false, "word_embedding_dimension": 8})", "", std::nullopt,
+       false},
+      {"normalize", "", kNormalize, std::nullopt, true},
+      {"no_normalize", "", R"([{"type": "sentence_transformers.models.Transformer"}])", std::nullopt, false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    absl::StatusOr<SentenceTransformersConfig> config =
+        ReadSentenceTransformersConfig(Dir(c.name, c.pooling, c.modules));
+    ASSERT_TRUE(config.ok()) << config.status();
+    EXPECT_EQ(config->pooling, c.want_pooling);
+    EXPECT_EQ(config->normalize, c.want_normalize);
+  }
+  // A trailing slash on the directory reads the same files.
+  absl::StatusOr<SentenceTransformersConfig> slashed =
+      ReadSentenceTransformersConfig(Dir("slash", R"({"pooling_mode_mean_tokens": true})", kNormalize) + "/");
+  ASSERT_TRUE(slashed.ok()) << slashed.status();
+  EXPECT_EQ(slashed->pooling, Pooling::kMean);
+  EXPECT_TRUE(slashed->normalize);
+}
+
+TEST(SentenceTransformersTest, WhatItCannotHonourIsAnErrorNamingTheFile) {
+  struct Case {
+    const char* name;
+    std::string pooling;
+    std::string modules;
+    absl::StatusCode code;
+    const char* says;
+  };
+  const Case cases[] = {
+      {"max", R"({"pooling_mode_max_tokens": true})", "", absl::StatusCode::kUnimplemented,
+       "1_Pooling/config.json: unsupported pooling (pooling_mode_max_tokens)"},
+      {"two_modes", R"({"pooling_mode_mean_tokens": true, "pooling_mode_cls_token": true})", "",
+       absl::StatusCode::kUnimplemented, "pooling_mode_cls_token + pooling_mode_mean_tokens"},
+      {"pooling_not_json", "{", "", absl::StatusCode::kInvalidArgument, "1_Pooling/config.json: not a JSON object ("},
+      {"pooling_array", "[true]", "", absl::StatusCode::kInvalidArgument, "1_Pooling/config.json: not a JSON object"},
+      {"modules_object", "", R"({"type": "x"})", absl::StatusCode::kInvalidArgument,
+       "modules.json: not a JSON array"},
+      {"modules_deep", "", std::string(100000, '['), absl::StatusCode::kInvalidArgument,
+       "modules.json: not a JSON array (nested deeper than 64 levels"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    absl::StatusOr<SentenceTransformersConfig> config =
+        ReadSentenceTransformersConfig(Dir(c.name, c.pooling, c.modules));
+    ASSERT_FALSE(config.ok());
+    EXPECT_EQ(config.status().code(), c.code);
+    EXPECT_THAT(std::string(config.status().message()), HasSubstr(c.says));
+  }
+}
+
+}  // namespace
+}  // namespace qkv
