@@ -217,13 +217,8 @@ void SelfAttention::ForwardGroup(const float* qkv, int64_t row, absl::Span<const
 }
 
 std::vector<std::string> SelfAttention::KernelInfo() const {
-  std::vector<std::string> lines;
-  for (const std::string& impl : scores_table_.ImplNames()) {
-    lines.push_back(absl::StrCat("matmul attention_scores: ", impl));
-  }
-  for (const std::string& impl : context_table_.ImplNames()) {
-    lines.push_back(absl::StrCat("matmul attention_context: ", impl));
-  }
+  std::vector<std::string> lines = scores_table_.KernelLines("matmul attention_scores: ");
+  for (std::string& line : context_table_.KernelLines("matmul attention_context: ")) lines.push_back(std::move(line));
   for (std::string& line : softmax_.KernelInfo()) lines.push_back(std::move(line));
   return lines;
 }

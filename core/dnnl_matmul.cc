@@ -31,6 +31,14 @@ dt WeightType(Precision precision) {
   return dt::f32;
 }
 
+// The workspace's buffer for the input converted to `T` (bf16 bits, s8), room for `elements` values.
+template <typename T>
+T* ConvertedInput(ExecContext* ctx, int64_t elements) {
+  AlignedBuffer& buffer = ctx->converted_input();
+  buffer.Reserve((elements * static_cast<int64_t>(sizeof(T)) + 3) / 4);  // in floats
+  return reinterpret_cast<T*>(buffer.data());
+}
+
 // int8 post-op positions (see the header): 0 weight scales, 1 row scales, 2 bias, then the epilogue.
 constexpr int kWeightScalesPostOp = 0;
 constexpr int kRowScalesPostOp = 1;
@@ -173,28 +181,16 @@ void MatMulOp::Forward(const float* src, int64_t rows, const PackedLinear& weigh
   const int64_t padded = PaddedRows(rows);
   switch (options_.precision) {
     case Precision::kFp32:
-      ForEachRowChunk(rows, [&](int64_t begin, int64_t chunk) {
-        const ScopedThreadLimit limit(SingleThreaded(chunk));
-        ForRows(chunk).Execute(ctx, {src + begin * in_, dst + begin * out_},
-                               {{DNNL_ARG_WEIGHTS, &weights.weight}, {DNNL_ARG_BIAS, &weights.bias}});
-      });
+      ForwardPlain(src, rows, weights, dst, ctx);
       return;
     case Precision::kBf16: {
-      AlignedBuffer& buffer = ctx->converted_input();
-      buffer.Reserve((padded * in_ + 1) / 2);
-      auto* converted = reinterpret_cast<uint16_t*>(buffer.data());
+      uint16_t* converted = ConvertedInput<uint16_t>(ctx, padded * in_);
       ConvertToBf16(src, padded * in_, converted);
-      ForEachRowChunk(rows, [&](int64_t begin, int64_t chunk) {
-        const ScopedThreadLimit limit(SingleThreaded(chunk));
-        ForRows(chunk).Execute(ctx, {converted + begin * in_, dst + begin * out_},
-                               {{DNNL_ARG_WEIGHTS, &weights.weight}, {DNNL_ARG_BIAS, &weights.bias}});
-      });
+      ForwardPlain(converted, rows, weights, dst, ctx);
       return;
     }
     case Precision::kInt8: {
-      AlignedBuffer& buffer = ctx->converted_input();
-      buffer.Reserve((padded * in_ + 3) / 4);
-      auto* quantized = reinterpret_cast<int8_t*>(buffer.data());
+      int8_t* quantized = ConvertedInput<int8_t>(ctx, padded * in_);
       AlignedBuffer& scale_buffer = ctx->row_scales();
       scale_buffer.Reserve(padded);
       float* row_scales = scale_buffer.data();
@@ -215,19 +211,24 @@ void MatMulOp::Forward(const float* src, int64_t rows, const PackedLinear& weigh
   }
 }
 
+template <typename Input>
+void MatMulOp::ForwardPlain(const Input* src, int64_t rows, const PackedLinear& weights, float* dst,
+                            ExecContext* ctx) const {
+  ForEachRowChunk(rows, [&](int64_t begin, int64_t chunk) {
+    const ScopedThreadLimit limit(SingleThreaded(chunk));
+    ForRows(chunk).Execute(ctx, {src + begin * in_, dst + begin * out_},
+                           {{DNNL_ARG_WEIGHTS, &weights.weight}, {DNNL_ARG_BIAS, &weights.bias}});
+  });
+}
+
 void MatMulOp::Prebuild(int64_t max_rows) const {
-  for (int64_t rows : RowChunkSizes(max_rows)) {
-    const ScopedThreadLimit limit(SingleThreaded(rows));
-    ForRows(rows);
-  }
+  PrebuildRowChunks(
+      max_rows, [this](int64_t rows) { return SingleThreaded(rows); }, [this](int64_t rows) { ForRows(rows); });
 }
 
 std::vector<std::string> MatMulOp::KernelInfo() const {
-  std::vector<std::string> lines;
-  for (const std::string& impl : table_.ImplNames()) {
-    lines.push_back(absl::StrCat("matmul ", name_, ": ", impl, " (", PrecisionName(options_.precision), ")"));
-  }
-  return lines;
+  return table_.KernelLines(absl::StrCat("matmul ", name_, ": "),
+                            absl::StrCat(" (", PrecisionName(options_.precision), ")"));
 }
 
 }  // namespace qkv

@@ -99,6 +99,10 @@ class MatMulOp {
   }
   // The primitive for `rows` rows and the current ThreadCount().
   const PrimitiveEntry& ForRows(int64_t rows) const;
+  // Forward for fp32 and bf16: `src` is [rows, in] (padded to PaddedRows) in the weights' number format.
+  template <typename Input>
+  void ForwardPlain(const Input* src, int64_t rows, const PackedLinear& weights, float* dst,
+                    ExecContext* ctx) const;
   absl::StatusOr<PackedLinear> PackInt8(const Tensor& weight, const Tensor& bias) const;
 
   const int64_t in_;

@@ -62,16 +62,10 @@ void LayerNormOp::Forward(float* x, int64_t rows, const LayerNormParams& params,
 }
 
 void LayerNormOp::Prebuild(int64_t max_rows) const {
-  for (int64_t rows : RowChunkSizes(max_rows)) {
-    const ScopedThreadLimit limit(SingleThreaded(rows));
-    ForRows(rows);
-  }
+  PrebuildRowChunks(
+      max_rows, [this](int64_t rows) { return SingleThreaded(rows); }, [this](int64_t rows) { ForRows(rows); });
 }
 
-std::vector<std::string> LayerNormOp::KernelInfo() const {
-  std::vector<std::string> lines;
-  for (const std::string& impl : table_.ImplNames()) lines.push_back(absl::StrCat("layer_norm: ", impl));
-  return lines;
-}
+std::vector<std::string> LayerNormOp::KernelInfo() const { return table_.KernelLines("layer_norm: "); }
 
 }  // namespace qkv

@@ -27,10 +27,6 @@ void SoftmaxOp::Prebuild(int64_t rows, int64_t cols) const {
   ForShape(rows, cols);
 }
 
-std::vector<std::string> SoftmaxOp::KernelInfo() const {
-  std::vector<std::string> lines;
-  for (const std::string& impl : table_.ImplNames()) lines.push_back(absl::StrCat("softmax: ", impl));
-  return lines;
-}
+std::vector<std::string> SoftmaxOp::KernelInfo() const { return table_.KernelLines("softmax: "); }
 
 }  // namespace qkv

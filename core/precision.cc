@@ -1,5 +1,7 @@
 #include "core/precision.h"
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "oneapi/dnnl/dnnl.hpp"
 
@@ -11,25 +13,23 @@ bool IsaIncludes(dnnl_cpu_isa_t isa, dnnl_cpu_isa_t feature) {
   return (static_cast<unsigned>(isa) & static_cast<unsigned>(feature)) == static_cast<unsigned>(feature);
 }
 
+constexpr std::pair<Precision, const char*> kPrecisionNames[] = {
+    {Precision::kFp32, "fp32"}, {Precision::kBf16, "bf16"}, {Precision::kInt8, "int8"}};
+
 dnnl_cpu_isa_t EffectiveIsa() { return static_cast<dnnl_cpu_isa_t>(dnnl::get_effective_cpu_isa()); }
 
 }  // namespace
 
 const char* PrecisionName(Precision precision) {
-  switch (precision) {
-    case Precision::kFp32:
-      return "fp32";
-    case Precision::kBf16:
-      return "bf16";
-    case Precision::kInt8:
-      return "int8";
+  for (const auto& [p, name] : kPrecisionNames) {
+    if (p == precision) return name;
   }
   return "fp32";
 }
 
 absl::StatusOr<Precision> ParsePrecision(absl::string_view name) {
-  for (Precision p : {Precision::kFp32, Precision::kBf16, Precision::kInt8}) {
-    if (name == PrecisionName(p)) return p;
+  for (const auto& [p, p_name] : kPrecisionNames) {
+    if (name == p_name) return p;
   }
   return absl::InvalidArgumentError(
       absl::StrCat("precision \"", name, "\" is not one of fp32, bf16, int8"));

@@ -93,6 +93,13 @@ class PrimitiveTable {
     return overflow_.size();
   }
 
+  // "<prefix><impl><suffix>" for every distinct implementation name, sorted: the ops' KernelInfo() lines.
+  std::vector<std::string> KernelLines(const std::string& prefix, const std::string& suffix = "") const {
+    std::vector<std::string> lines;
+    for (const std::string& impl : ImplNames()) lines.push_back(prefix + impl + suffix);
+    return lines;
+  }
+
   // The distinct implementation names of all entries, sorted.
   std::vector<std::string> ImplNames() const {
     std::vector<std::string> names;
@@ -119,6 +126,16 @@ inline int64_t PaddedRows(int64_t rows) { return (rows + 15) / 16 * 16; }
 
 // Every chunk size ForEachRowChunk(rows, ...) can produce for rows <= max_rows, ascending.
 std::vector<int64_t> RowChunkSizes(int64_t max_rows);
+
+// Builds the primitive of every chunk size up to `max_rows`: build(rows) under the thread limit the chunk
+// will run with, ScopedThreadLimit(single_threaded(rows)) (a primitive belongs to its thread count).
+template <typename SingleThreadedFn, typename BuildFn>
+void PrebuildRowChunks(int64_t max_rows, SingleThreadedFn single_threaded, BuildFn build) {
+  for (int64_t rows : RowChunkSizes(max_rows)) {
+    const ScopedThreadLimit limit(single_threaded(rows));
+    build(rows);
+  }
+}
 
 // Calls fn(first_row, chunk_rows) for consecutive chunks covering [0, rows); the chunks' sizes come from the
 // fixed set and only the last may extend past `rows` (up to PaddedRows(rows)).

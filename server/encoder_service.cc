@@ -35,39 +35,64 @@ absl::StatusOr<ByteBudget::Reservation> ReserveRequest(ByteBudget* budget, const
   return budget->Reserve(4 * static_cast<int64_t>(request.Length()));
 }
 
-// Encode: hands the request to the preparation pool, which parses it on an arena and starts an EncodeCall;
-// serializes the response when the call finishes (on a scheduler worker).
-class EncodeReactor final : public grpc::ServerUnaryReactor {
+// A unary call prepared on the preparation pool: Start() (on gRPC's thread) reserves the request's bytes
+// and submits Run(); a refusal finishes the call through Done(). `request` and `wire_response` are gRPC's,
+// valid until OnDone; the reactor lives until Finish, which only Run (or the refusal) leads to.
+class PooledReactor : public grpc::ServerUnaryReactor {
  public:
-  // `request` and `wire_response` are gRPC's, valid until OnDone.
-  EncodeReactor(EncoderService::Backend backend, absl::Time deadline, std::string client,
-                const grpc::ByteBuffer* request, grpc::ByteBuffer* wire_response,
-                std::unique_ptr<CallTracker> tracker)
+  PooledReactor(EncoderService::Backend backend, std::string client, const grpc::ByteBuffer* request,
+                grpc::ByteBuffer* wire_response, std::unique_ptr<CallTracker> tracker)
       : backend_(backend),
-        client_(client),
+        client_(std::move(client)),
         tracker_(std::move(tracker)),
         request_(request),
-        wire_response_(wire_response),
-        call_(std::make_shared<EncodeCall>(backend, deadline, std::move(client), &response_, &reservation_,
-                                           [this](const absl::Status& s) { Done(s); })) {}
+        wire_response_(wire_response) {}
 
-  // On gRPC's thread: reserve and hand over; nothing else. gRPC defers a Finish issued before the method
-  // returns the reactor, so `this` stays valid here.
+  // Nothing else on gRPC's thread. gRPC defers a Finish issued before the method returns the reactor, so
+  // `this` stays valid here.
   void Start() {
     absl::StatusOr<ByteBudget::Reservation> reserved = ReserveRequest(backend_.budget, *request_);
     absl::Status status = reserved.status();
     if (status.ok()) {
       reservation_ = std::move(*reserved);
-      // The reactor lives until Finish, which only the task (or its refusal here) leads to.
-      status = backend_.pool->Submit(client_, [this] { Prepare(); });
+      status = backend_.pool->Submit(client_, [this] { Run(); });
     }
     if (!status.ok()) Done(status);
   }
-  void OnCancel() override { call_->Cancel(); }
   void OnDone() override { delete this; }
 
+ protected:
+  // On a preparation thread.
+  virtual void Run() = 0;
+  // Records and finishes the call with `status`.
+  virtual void Done(absl::Status status) {
+    tracker_->Finish(status);
+    Finish(ToGrpcStatus(status));
+  }
+
+  const EncoderService::Backend backend_;
+  const std::string client_;
+  const std::unique_ptr<CallTracker> tracker_;
+  const grpc::ByteBuffer* const request_;
+  grpc::ByteBuffer* const wire_response_;
+  ByteBudget::Reservation reservation_;  // released in OnDone, once gRPC is done with the buffers
+};
+
+// Encode: hands the request to the preparation pool, which parses it on an arena and starts an EncodeCall;
+// serializes the response when the call finishes (on a scheduler worker).
+class EncodeReactor final : public PooledReactor {
+ public:
+  EncodeReactor(EncoderService::Backend backend, absl::Time deadline, std::string client,
+                const grpc::ByteBuffer* request, grpc::ByteBuffer* wire_response,
+                std::unique_ptr<CallTracker> tracker)
+      : PooledReactor(backend, client, request, wire_response, std::move(tracker)),
+        call_(std::make_shared<EncodeCall>(backend, deadline, std::move(client), &response_, &reservation_,
+                                           [this](const absl::Status& s) { Done(s); })) {}
+
+  void OnCancel() override { call_->Cancel(); }
+
  private:
-  void Prepare() {
+  void Run() override {
     if (call_->cancelled()) {
       Done(absl::CancelledError("cancelled by the caller"));
       return;
@@ -82,7 +107,7 @@ class EncodeReactor final : public grpc::ServerUnaryReactor {
     call_->Start(*request, static_cast<int64_t>(request_->Length()));
   }
 
-  void Done(absl::Status status) {
+  void Done(absl::Status status) override {
     if (status.ok()) status = SerializeResponse(response_, wire_response_);
     tracker_->SetExecution(call_->stats());
     tracker_->Finish(status);
@@ -94,59 +119,25 @@ class EncodeReactor final : public grpc::ServerUnaryReactor {
     Finish(ToGrpcStatus(status));
   }
 
-  const EncoderService::Backend backend_;
-  const std::string client_;
-  const std::unique_ptr<CallTracker> tracker_;
-  const grpc::ByteBuffer* const request_;
-  grpc::ByteBuffer* const wire_response_;
-  v1::EncodeResponse response_;          // filled by call_ before it calls Done
-  ByteBudget::Reservation reservation_;  // released in OnDone, once gRPC is done with the buffers
+  v1::EncodeResponse response_;  // filled by call_ before it calls Done
   const std::shared_ptr<EncodeCall> call_;
 };
 
 // Tokenize: parses, tokenizes and serializes on the preparation pool.
-class TokenizeReactor final : public grpc::ServerUnaryReactor {
+class TokenizeReactor final : public PooledReactor {
  public:
-  TokenizeReactor(EncoderService::Backend backend, std::string client, const grpc::ByteBuffer* request,
-                  grpc::ByteBuffer* wire_response, std::unique_ptr<CallTracker> tracker)
-      : backend_(backend),
-        client_(std::move(client)),
-        tracker_(std::move(tracker)),
-        request_(request),
-        wire_response_(wire_response) {}
-
-  void Start() {
-    absl::StatusOr<ByteBudget::Reservation> reserved = ReserveRequest(backend_.budget, *request_);
-    absl::Status status = reserved.status();
-    if (status.ok()) {
-      reservation_ = std::move(*reserved);
-      status = backend_.pool->Submit(client_, [this] { Run(); });
-    }
-    if (!status.ok()) {
-      tracker_->Finish(status);
-      Finish(ToGrpcStatus(status));
-    }
-  }
-  void OnDone() override { delete this; }
+  using PooledReactor::PooledReactor;
 
  private:
-  void Run() {
+  void Run() override {
     google::protobuf::Arena arena;
     auto* request = google::protobuf::Arena::CreateMessage<v1::TokenizeRequest>(&arena);
     auto* tokens = google::protobuf::Arena::CreateMessage<v1::TokenizeResponse>(&arena);
     absl::Status status = ParseRequest(*request_, RequestParseLimits(*backend_.config), request);
     if (status.ok()) status = qkv::Tokenize(*request, *backend_.model, tokens);
     if (status.ok()) status = SerializeResponse(*tokens, wire_response_);
-    tracker_->Finish(status);
-    Finish(ToGrpcStatus(status));
+    Done(status);
   }
-
-  const EncoderService::Backend backend_;
-  const std::string client_;
-  const std::unique_ptr<CallTracker> tracker_;
-  const grpc::ByteBuffer* const request_;
-  grpc::ByteBuffer* const wire_response_;
-  ByteBudget::Reservation reservation_;
 };
 
 // A unary reactor that only finishes with an error (UNAVAILABLE before the model is ready).
@@ -237,18 +228,26 @@ absl::StatusOr<EncoderService::Backend> EncoderService::AcquireImpl(bool drainin
   return Backend{model_, scheduler_, &config_, pool_.get(), &budget_};
 }
 
-grpc::ServerUnaryReactor* EncoderService::Encode(grpc::CallbackServerContext* context,
-                                                 const grpc::ByteBuffer* request,
-                                                 grpc::ByteBuffer* response) {
-  auto tracker = std::make_unique<CallTracker>(observer_, "Encode", context);
+template <typename MakeReactor>
+grpc::ServerUnaryReactor* EncoderService::StartPooled(const char* method, grpc::CallbackServerContext* context,
+                                                      MakeReactor make) {
+  auto tracker = std::make_unique<CallTracker>(observer_, method, context);
   absl::StatusOr<std::string> caller = Caller(*context);  // access control first: nothing else without it
   if (!caller.ok()) return new ErrorReactor(caller.status(), std::move(tracker));
   absl::StatusOr<Backend> backend = Acquire();
   if (!backend.ok()) return new ErrorReactor(backend.status(), std::move(tracker));
-  auto* reactor = new EncodeReactor(*backend, Deadline(context), *std::move(caller), request, response,
-                                    std::move(tracker));
+  PooledReactor* reactor = make(*backend, *std::move(caller), std::move(tracker));
   reactor->Start();
   return reactor;
+}
+
+grpc::ServerUnaryReactor* EncoderService::Encode(grpc::CallbackServerContext* context,
+                                                 const grpc::ByteBuffer* request,
+                                                 grpc::ByteBuffer* response) {
+  return StartPooled("Encode", context, [&](const Backend& backend, std::string caller, auto tracker) {
+    return new EncodeReactor(backend, Deadline(context), std::move(caller), request, response,
+                             std::move(tracker));
+  });
 }
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* EncoderService::EncodeStream(
@@ -294,14 +293,9 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* EncoderService::Enc
 grpc::ServerUnaryReactor* EncoderService::Tokenize(grpc::CallbackServerContext* context,
                                                    const grpc::ByteBuffer* request,
                                                    grpc::ByteBuffer* response) {
-  auto tracker = std::make_unique<CallTracker>(observer_, "Tokenize", context);
-  absl::StatusOr<std::string> caller = Caller(*context);
-  if (!caller.ok()) return new ErrorReactor(caller.status(), std::move(tracker));
-  absl::StatusOr<Backend> backend = Acquire();
-  if (!backend.ok()) return new ErrorReactor(backend.status(), std::move(tracker));
-  auto* reactor = new TokenizeReactor(*backend, *std::move(caller), request, response, std::move(tracker));
-  reactor->Start();
-  return reactor;
+  return StartPooled("Tokenize", context, [&](const Backend& backend, std::string caller, auto tracker) {
+    return new TokenizeReactor(backend, std::move(caller), request, response, std::move(tracker));
+  });
 }
 
 grpc::ServerUnaryReactor* EncoderService::GetModelInfo(grpc::CallbackServerContext* context,

@@ -128,6 +128,11 @@ class EncoderService final : public RawEncoderServiceBase {
   // The client key for fairness: the token's name when auth is on (auth.h CallerIdentity), else the
   // peer host (client_identity.h ClientKey); UNAUTHENTICATED without a valid token.
   absl::StatusOr<std::string> Caller(const grpc::CallbackServerContext& context) const;
+  // The preamble of the pooled unary methods (Encode, Tokenize): a CallTracker for `method`, access control
+  // (Caller), then Acquire; on success the reactor make(backend, caller, tracker) returns, started.
+  template <typename MakeReactor>
+  grpc::ServerUnaryReactor* StartPooled(const char* method, grpc::CallbackServerContext* context,
+                                        MakeReactor make);
 
   struct StreamEntry {
     std::string connection;  // ConnectionKey

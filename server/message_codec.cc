@@ -56,16 +56,12 @@ class WireScanner {
           if (!in->ReadVarint64(&value)) return false;
           break;
         }
-        case WireFormatLite::WIRETYPE_FIXED64: {
-          uint64_t value;
-          if (!in->ReadLittleEndian64(&value)) return false;
+        case WireFormatLite::WIRETYPE_FIXED64:
+          if (!in->Skip(8)) return false;
           break;
-        }
-        case WireFormatLite::WIRETYPE_FIXED32: {
-          uint32_t value;
-          if (!in->ReadLittleEndian32(&value)) return false;
+        case WireFormatLite::WIRETYPE_FIXED32:
+          if (!in->Skip(4)) return false;
           break;
-        }
         case WireFormatLite::WIRETYPE_LENGTH_DELIMITED: {
           uint32_t length;
           if (!in->ReadVarint32(&length) || length > static_cast<uint32_t>(INT32_MAX)) return false;

@@ -26,23 +26,21 @@ absl::Status WithHint(const absl::Status& status, absl::string_view hint) {
   return absl::Status(status.code(), absl::StrCat(status.message(), "; ", hint));
 }
 
+// The poolings both sides name (POOLING_UNSPECIFIED means the model's default).
+constexpr std::pair<v1::Pooling, Pooling> kPoolings[] = {{v1::POOLING_NONE, Pooling::kNone},
+                                                         {v1::POOLING_CLS, Pooling::kCls},
+                                                         {v1::POOLING_MEAN, Pooling::kMean},
+                                                         {v1::POOLING_POOLER, Pooling::kPooler}};
+
 absl::StatusOr<Pooling> FromProto(v1::Pooling pooling, const ServedModel& model) {
-  switch (pooling) {
-    case v1::POOLING_UNSPECIFIED:
-      return model.default_pooling;
-    case v1::POOLING_NONE:
-      return Pooling::kNone;
-    case v1::POOLING_CLS:
-      return Pooling::kCls;
-    case v1::POOLING_MEAN:
-      return Pooling::kMean;
-    case v1::POOLING_POOLER:
-      QKV_RETURN_IF_ERROR(
-          ValidatePooling(Pooling::kPooler, model.has_pooler, "options.pooling", "POOLING_POOLER", model.name));
-      return Pooling::kPooler;
-    default:
-      return Invalid("options.pooling", absl::StrCat("unknown value ", static_cast<int>(pooling)));
+  if (pooling == v1::POOLING_UNSPECIFIED) return model.default_pooling;
+  for (const auto& [proto, core] : kPoolings) {
+    if (proto != pooling) continue;
+    QKV_RETURN_IF_ERROR(ValidatePooling(core, model.has_pooler, "options.pooling", v1::Pooling_Name(proto),
+                                        model.name));
+    return core;
   }
+  return Invalid("options.pooling", absl::StrCat("unknown value ", static_cast<int>(pooling)));
 }
 
 absl::Status PrepareIds(const v1::TokenIds& input, const std::string& field, const ServedModel& model,
@@ -109,15 +107,8 @@ void SetTensor(std::initializer_list<int64_t> shape, const float* data, size_t n
 }  // namespace
 
 v1::Pooling ToProto(Pooling pooling) {
-  switch (pooling) {
-    case Pooling::kNone:
-      return v1::POOLING_NONE;
-    case Pooling::kCls:
-      return v1::POOLING_CLS;
-    case Pooling::kMean:
-      return v1::POOLING_MEAN;
-    case Pooling::kPooler:
-      return v1::POOLING_POOLER;
+  for (const auto& [proto, core] : kPoolings) {
+    if (core == pooling) return proto;
   }
   return v1::POOLING_UNSPECIFIED;
 }

@@ -7,11 +7,12 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "core/precision.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "common/file_util.h"
+#include "common/status_macros.h"
+#include "core/precision.h"
 #include "server/http/http_server.h"
 #include "server/observability/logging.h"
 
@@ -39,18 +40,21 @@ absl::Status ServerConfig::Validate() const {
   if (listen.empty() || listen.find(':') == std::string::npos) {
     return absl::InvalidArgumentError(absl::StrCat("--listen must be host:port (got \"", listen, "\")"));
   }
-  if (auto s = Positive("workers", workers); !s.ok()) return s;
-  if (auto s = Positive("threads_per_worker", threads_per_worker); !s.ok()) return s;
-  if (auto s = Positive("max_batch_tokens", max_batch_tokens); !s.ok()) return s;
-  if (auto s = Positive("max_batch_sequences", max_batch_sequences); !s.ok()) return s;
-  if (auto s = Positive("max_queued_tokens", max_queued_tokens); !s.ok()) return s;
-  if (auto s = Positive("max_stream_in_flight", max_stream_in_flight); !s.ok()) return s;
-  if (auto s = Positive("max_attention_bytes", max_attention_bytes); !s.ok()) return s;
-  if (auto s = Positive("prep_threads", prep_threads); !s.ok()) return s;
-  if (auto s = Positive("max_prep_queue", max_prep_queue); !s.ok()) return s;
-  if (auto s = Positive("max_text_bytes", max_text_bytes); !s.ok()) return s;
-  if (auto s = Positive("max_streams", max_streams); !s.ok()) return s;
-  if (auto s = Positive("max_streams_per_connection", max_streams_per_connection); !s.ok()) return s;
+  const std::pair<const char*, int64_t> positive[] = {
+      {"workers", workers},
+      {"threads_per_worker", threads_per_worker},
+      {"max_batch_tokens", max_batch_tokens},
+      {"max_batch_sequences", max_batch_sequences},
+      {"max_queued_tokens", max_queued_tokens},
+      {"max_stream_in_flight", max_stream_in_flight},
+      {"max_attention_bytes", max_attention_bytes},
+      {"prep_threads", prep_threads},
+      {"max_prep_queue", max_prep_queue},
+      {"max_text_bytes", max_text_bytes},
+      {"max_streams", max_streams},
+      {"max_streams_per_connection", max_streams_per_connection},
+  };
+  for (const auto& [flag, value] : positive) QKV_RETURN_IF_ERROR(Positive(flag, value));
   if (!(max_client_queue_share > 0 && max_client_queue_share <= 1)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--max_client_queue_share must be in (0, 1] (got ", max_client_queue_share, ")"));
@@ -74,11 +78,16 @@ absl::Status ServerConfig::Validate() const {
                                                    ") must be >= --max_batch_tokens (", max_batch_tokens,
                                                    ")"));
   }
-  if (auto s = PositiveDuration("max_queue_delay", max_queue_delay, /*zero_ok=*/true); !s.ok()) return s;
-  if (auto s = PositiveDuration("keepalive_time", keepalive_time, false); !s.ok()) return s;
-  if (auto s = PositiveDuration("keepalive_timeout", keepalive_timeout, false); !s.ok()) return s;
-  if (auto s = PositiveDuration("grace_period", grace_period, /*zero_ok=*/true); !s.ok()) return s;
-  if (auto s = PositiveDuration("drain_notice", drain_notice, /*zero_ok=*/true); !s.ok()) return s;
+  const struct {
+    const char* flag;
+    absl::Duration value;
+    bool zero_ok;
+  } durations[] = {
+      {"max_queue_delay", max_queue_delay, true}, {"keepalive_time", keepalive_time, false},
+      {"keepalive_timeout", keepalive_timeout, false}, {"grace_period", grace_period, true},
+      {"drain_notice", drain_notice, true},
+  };
+  for (const auto& d : durations) QKV_RETURN_IF_ERROR(PositiveDuration(d.flag, d.value, d.zero_ok));
   if (!ParsePrecision(precision).ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--precision must be one of fp32, bf16, int8 (got \"", precision, "\")"));
@@ -99,14 +108,14 @@ absl::Status ServerConfig::ValidateOperations() const {
   if (!http_listen.empty()) {
     std::string host;
     int port = 0;
-    if (auto s = SplitHostPort(http_listen, "http_listen", &host, &port); !s.ok()) return s;
+    QKV_RETURN_IF_ERROR(SplitHostPort(http_listen, "http_listen", &host, &port));
   }
-  if (auto s = ParseLogFormat(log_format).status(); !s.ok()) return s;
-  if (auto s = ParseLogLevel(log_level).status(); !s.ok()) return s;
+  QKV_RETURN_IF_ERROR(ParseLogFormat(log_format).status());
+  QKV_RETURN_IF_ERROR(ParseLogLevel(log_level).status());
   const std::pair<const char*, absl::Duration> ages[] = {
       {"max_connection_age", max_connection_age}, {"max_connection_age_grace", max_connection_age_grace}};
   for (const auto& [flag, value] : ages) {
-    if (auto s = PositiveDuration(flag, value, /*zero_ok=*/true); !s.ok()) return s;
+    QKV_RETURN_IF_ERROR(PositiveDuration(flag, value, /*zero_ok=*/true));
     // gRPC takes both as int milliseconds.
     if (value > absl::Milliseconds(INT32_MAX)) {
       return absl::InvalidArgumentError(absl::StrCat("--", flag, " must be at most ",

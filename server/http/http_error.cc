@@ -1,6 +1,7 @@
 #include "server/http/http_error.h"
 
 #include <optional>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
@@ -37,40 +38,27 @@ absl::Status NotFoundParam(absl::string_view param, absl::string_view message) {
   return WithPayloads(absl::NotFoundError(absl::StrCat(param, ": ", message)), 404, param);
 }
 
+// The HTTP status of each absl code that has a closer one than 500.
+constexpr std::pair<absl::StatusCode, int> kHttpStatuses[] = {
+    {absl::StatusCode::kInvalidArgument, 422},   {absl::StatusCode::kOutOfRange, 422},
+    {absl::StatusCode::kFailedPrecondition, 400}, {absl::StatusCode::kUnauthenticated, 401},
+    {absl::StatusCode::kPermissionDenied, 403},  {absl::StatusCode::kNotFound, 404},
+    {absl::StatusCode::kAlreadyExists, 409},     {absl::StatusCode::kAborted, 409},
+    {absl::StatusCode::kResourceExhausted, 429}, {absl::StatusCode::kCancelled, 499},
+    {absl::StatusCode::kUnimplemented, 501},     {absl::StatusCode::kUnavailable, 503},
+    {absl::StatusCode::kDeadlineExceeded, 504},
+};
+
 int HttpStatusFor(const absl::Status& status) {
   if (status.ok()) return 200;
   if (auto forced = status.GetPayload(kHttpStatusPayload)) {
     int code = 0;
     if (absl::SimpleAtoi(std::string(*forced), &code)) return code;
   }
-  switch (status.code()) {
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kOutOfRange:
-      return 422;
-    case absl::StatusCode::kFailedPrecondition:
-      return 400;
-    case absl::StatusCode::kUnauthenticated:
-      return 401;
-    case absl::StatusCode::kPermissionDenied:
-      return 403;
-    case absl::StatusCode::kNotFound:
-      return 404;
-    case absl::StatusCode::kAlreadyExists:
-    case absl::StatusCode::kAborted:
-      return 409;
-    case absl::StatusCode::kResourceExhausted:
-      return 429;
-    case absl::StatusCode::kCancelled:
-      return 499;
-    case absl::StatusCode::kUnimplemented:
-      return 501;
-    case absl::StatusCode::kUnavailable:
-      return 503;
-    case absl::StatusCode::kDeadlineExceeded:
-      return 504;
-    default:
-      return 500;
+  for (const auto& [code, http] : kHttpStatuses) {
+    if (code == status.code()) return http;
   }
+  return 500;
 }
 
 std::string ErrorParam(const absl::Status& status) {
