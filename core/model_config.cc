@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "core/bounded_json.h"
 #include "nlohmann/json.hpp"
 
@@ -53,25 +54,28 @@ absl::Status ReadString(const json& j, const char* key, absl::string_view file_n
   return absl::OkStatus();
 }
 
+absl::Status WithFileName(const absl::Status& status, absl::string_view file_name) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat(file_name, ": ", status.message()));
+}
+
 absl::StatusOr<ModelConfig> ParseJsonObject(const json& j, absl::string_view file_name) {
   if (!j.is_object()) {
     return absl::InvalidArgumentError(absl::StrCat(file_name, ": config is not a JSON object"));
   }
   ModelConfig config;
   config.model_type.clear();
-  if (auto status = ReadString(j, "model_type", file_name, &config.model_type); !status.ok()) return status;
-  // model_type and hidden_act are checked by Validate() below, with the numbers.
+  QKV_RETURN_IF_ERROR(ReadString(j, "model_type", file_name, &config.model_type));
+  QKV_RETURN_IF_ERROR(ReadString(j, "hidden_act", file_name, &config.hidden_act));
+  // Before the numbers: another family's config (e.g. DistilBERT's) names its dimensions differently.
+  QKV_RETURN_IF_ERROR(WithFileName(config.ValidateSupport(), file_name));
   std::string position_embedding_type = "absolute";
-  if (auto status = ReadString(j, "position_embedding_type", file_name, &position_embedding_type);
-      !status.ok()) {
-    return status;
-  }
+  QKV_RETURN_IF_ERROR(ReadString(j, "position_embedding_type", file_name, &position_embedding_type));
   if (position_embedding_type != "absolute") {
     return absl::UnimplementedError(absl::StrCat(file_name, ": unsupported position_embedding_type \"",
                                                  position_embedding_type,
                                                  "\"; only \"absolute\" is supported"));
   }
-  if (auto status = ReadString(j, "hidden_act", file_name, &config.hidden_act); !status.ok()) return status;
 
   struct IntField {
     const char* key;
@@ -89,8 +93,7 @@ absl::StatusOr<ModelConfig> ParseJsonObject(const json& j, absl::string_view fil
       {"pad_token_id", false, &config.pad_token_id},
   };
   for (const IntField& field : fields) {
-    if (auto status = ReadInt(j, field.key, field.required, file_name, field.out); !status.ok())
-      return status;
+    QKV_RETURN_IF_ERROR(ReadInt(j, field.key, field.required, file_name, field.out));
   }
 
   auto eps = j.find("layer_norm_eps");
@@ -102,16 +105,18 @@ absl::StatusOr<ModelConfig> ParseJsonObject(const json& j, absl::string_view fil
     config.layer_norm_eps = eps->get<double>();
   }
 
-  if (auto status = config.Validate(); !status.ok()) {
-    return absl::Status(status.code(), absl::StrCat(file_name, ": ", status.message()));
-  }
+  QKV_RETURN_IF_ERROR(WithFileName(config.ValidateDimensions(), file_name));
   return config;
 }
 
 }  // namespace
 
 absl::Status ModelConfig::Validate() const {
-  // What the encoder supports: checked here only (the parser and Encoder::Create both call Validate()).
+  QKV_RETURN_IF_ERROR(ValidateSupport());
+  return ValidateDimensions();
+}
+
+absl::Status ModelConfig::ValidateSupport() const {
   if (model_type != "bert") {
     return absl::UnimplementedError(
         absl::StrCat("unsupported model_type \"", model_type,
@@ -121,6 +126,10 @@ absl::Status ModelConfig::Validate() const {
     return absl::UnimplementedError(absl::StrCat("unsupported hidden_act \"", hidden_act,
                                                  "\"; only \"gelu\" (exact erf GELU) is supported"));
   }
+  return absl::OkStatus();
+}
+
+absl::Status ModelConfig::ValidateDimensions() const {
   struct Dim {
     const char* name;
     int64_t value;

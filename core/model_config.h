@@ -35,10 +35,14 @@ struct ModelConfig {
 
   int64_t head_size() const { return hidden_size / num_attention_heads; }
 
-  // OK when every dimension is positive, at most 2^20 (layers: 1000) and consistent (D % H == 0, pad id < V,
-  // weight matrices of at most kMaxWeightElements, H * P^2 <= kMaxAttentionScores, ...); the error names the
-  // field.
+  // ValidateSupport() and ValidateDimensions(); the error names the field. ParseModelConfig runs both parts,
+  // Encoder::Create this.
   absl::Status Validate() const;
+  // The one check of what qkv runs: model_type "bert" and hidden_act "gelu" (exact erf); else Unimplemented.
+  absl::Status ValidateSupport() const;
+  // Every dimension is positive, at most 2^20 (layers: 1000) and consistent (D % H == 0, pad id < V, weight
+  // matrices of at most kMaxWeightElements, H * P^2 <= kMaxAttentionScores, ...).
+  absl::Status ValidateDimensions() const;
 };
 
 // Parses config.json text. `file_name` only labels error messages. Unsupported model_type (anything but
