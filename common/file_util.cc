@@ -1,19 +1,25 @@
 #include "common/file_util.h"
 
 #include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 
 namespace qkv {
 
-absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
+absl::StatusOr<std::string> ReadFileToString(const std::string& path, int64_t max_bytes) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-  std::ostringstream contents;
-  contents << in.rdbuf();
+  std::string contents;
+  char chunk[1 << 16];
+  while (in.read(chunk, sizeof(chunk)) || in.gcount() > 0) {
+    const int64_t n = in.gcount();
+    if (n > max_bytes - static_cast<int64_t>(contents.size())) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": over the ", max_bytes, "-byte limit"));
+    }
+    contents.append(chunk, static_cast<size_t>(n));
+  }
   if (in.bad()) return absl::DataLossError(absl::StrCat("cannot read ", path));
-  return std::move(contents).str();
+  return contents;
 }
 
 }  // namespace qkv

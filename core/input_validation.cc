@@ -15,12 +15,12 @@ absl::Status Invalid(absl::string_view field, absl::string_view what) {
 }
 
 // Each value in [low, end), else "<field>[j]: <noun> v out of range [low, end)", or "[low, end - 1]" when
-// `closed`.
+// `closed`; j counts from `first_index` (for a sub-span).
 absl::Status ValidateRange(absl::Span<const int32_t> values, int64_t low, int64_t end, absl::string_view field,
-                           absl::string_view noun, bool closed) {
+                           absl::string_view noun, bool closed, size_t first_index = 0) {
   for (size_t j = 0; j < values.size(); ++j) {
     if (values[j] < low || values[j] >= end) {
-      return Invalid(absl::StrCat(field, "[", j, "]"),
+      return Invalid(absl::StrCat(field, "[", first_index + j, "]"),
                      closed ? absl::StrCat(noun, " ", values[j], " out of range [", low, ", ", end - 1, "]")
                             : absl::StrCat(noun, " ", values[j], " out of range [", low, ", ", end, ")"));
     }
@@ -64,11 +64,13 @@ absl::StatusOr<std::vector<int>> ResolveIndices(absl::Span<const int32_t> reques
                                                 IndexRules rules, absl::string_view field,
                                                 absl::string_view noun) {
   const int low = rules.allow_negative ? -count : 0;
-  QKV_RETURN_IF_ERROR(ValidateRange(requested, low, count, field, noun, /*closed=*/true));
   std::vector<int> resolved;
-  resolved.reserve(requested.size());
   absl::flat_hash_set<int> seen;
   for (size_t i = 0; i < requested.size(); ++i) {
+    // One index at a time, range then repeat: a long list of repeats fails at its second entry, before
+    // anything grows past count + 1 entries.
+    QKV_RETURN_IF_ERROR(
+        ValidateRange(requested.subspan(i, 1), low, count, field, noun, /*closed=*/true, /*first_index=*/i));
     const int r = requested[i] < 0 ? requested[i] + count : requested[i];
     if (!rules.allow_repeats && !seen.insert(r).second) {
       return Invalid(absl::StrCat(field, "[", i, "]"), absl::StrCat(noun, " ", r, " requested twice"));

@@ -1,12 +1,11 @@
 #include "core/model_config.h"
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/file_util.h"
 #include "common/status_macros.h"
 #include "core/bounded_json.h"
 #include "nlohmann/json.hpp"
@@ -203,18 +202,12 @@ absl::StatusOr<ModelConfig> ParseModelConfig(absl::string_view json_text, absl::
 }
 
 absl::StatusOr<ModelConfig> ReadModelConfig(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open the model config"));
-  const std::streamoff size = in.tellg();
-  if (size > kMaxConfigBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": ", size, " bytes, over the ", kMaxConfigBytes,
-                                                   "-byte limit for a config.json"));
+  absl::StatusOr<std::string> text = ReadFileToString(path, kMaxConfigBytes);
+  if (absl::IsNotFound(text.status())) {
+    return absl::NotFoundError(absl::StrCat(path, ": cannot open the model config"));
   }
-  in.seekg(0);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": read error"));
-  return ParseModelConfig(text.str(), path);
+  if (!text.ok()) return text.status();
+  return ParseModelConfig(*text, path);
 }
 
 }  // namespace qkv

@@ -1,5 +1,6 @@
 #include "core/precision.h"
 
+#include <iterator>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -15,6 +16,8 @@ bool IsaIncludes(dnnl_cpu_isa_t isa, dnnl_cpu_isa_t feature) {
 
 constexpr std::pair<Precision, const char*> kPrecisionNames[] = {
     {Precision::kFp32, "fp32"}, {Precision::kBf16, "bf16"}, {Precision::kInt8, "int8"}};
+static_assert(std::size(kPrecisionNames) == static_cast<size_t>(Precision::kInt8) + 1,
+              "kPrecisionNames misses a Precision");
 
 dnnl_cpu_isa_t EffectiveIsa() { return static_cast<dnnl_cpu_isa_t>(dnnl::get_effective_cpu_isa()); }
 

@@ -1,5 +1,10 @@
 #include "core/sentence_transformers.h"
 
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <system_error>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -15,13 +20,18 @@ namespace {
 
 using nlohmann::json;
 
+// sentence-transformers' own files are a few hundred bytes.
+constexpr int64_t kMaxConfigBytes = int64_t{1} << 20;
+
 // The JSON value of the optional file `path`, which must be of `type` ("object" or "array"); std::nullopt
-// when the file cannot be read.
+// when no such file exists. A file that exists but cannot be read (permissions, a directory, over 1 MiB)
+// is an error: the model would otherwise be served with the wrong pooling.
 absl::StatusOr<std::optional<json>> ReadOptionalJson(const std::string& path, json::value_t type) {
-  absl::StatusOr<std::string> text = ReadFileToString(path);
-  if (!text.ok()) return std::optional<json>();
+  std::error_code error;
+  if (!std::filesystem::exists(path, error) && !error) return std::optional<json>();
+  QKV_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path, kMaxConfigBytes));
   const char* what = type == json::value_t::object ? "not a JSON object" : "not a JSON array";
-  absl::StatusOr<json> parsed = ParseBoundedJson(*text);
+  absl::StatusOr<json> parsed = ParseBoundedJson(text);
   if (!parsed.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", what, " (", parsed.status().message(), ")"));
   }

@@ -22,7 +22,8 @@ struct SentenceTransformersConfig {
   bool normalize = false;
 };
 
-// Reads <dir>/1_Pooling/config.json and <dir>/modules.json; a missing file is no error. A pooling config
+// Reads <dir>/1_Pooling/config.json and <dir>/modules.json; a file that does not exist is no error, one
+// that exists but cannot be read (or is over 1 MiB) is (ReadFileToString's code). A pooling config
 // that is not a JSON object, or that enables any other mode (max, weighted mean, ...) or several, is an
 // error naming the file (InvalidArgument, resp. Unimplemented): serving the model with another pooling
 // would return wrong vectors. So is a modules.json that is not a JSON array (InvalidArgument).

@@ -2,9 +2,7 @@
 // casing from tokenizer.json's BertNormalizer or tokenizer_config.json).
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -13,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/file_util.h"
 #include "common/status_macros.h"
 #include "core/bounded_json.h"
 #include "core/tokenizer.h"
@@ -25,22 +24,9 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
 // Larger vocab.txt / tokenizer.json / tokenizer_config.json files are refused before they are read.
-constexpr uintmax_t kMaxFileBytes = uintmax_t{256} << 20;
+constexpr int64_t kMaxFileBytes = int64_t{256} << 20;
 
-absl::StatusOr<std::string> ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path.string()));
-  std::error_code error;
-  const uintmax_t size = fs::file_size(path, error);
-  if (!error && size > kMaxFileBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path.string(), ": ", size, " bytes, over the ", kMaxFileBytes, "-byte limit"));
-  }
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat("cannot read ", path.string()));
-  return std::move(contents).str();
-}
+absl::StatusOr<std::string> ReadFile(const fs::path& path) { return ReadFileToString(path.string(), kMaxFileBytes); }
 
 // One token per line; only trailing '\r' and '\n' are removed (tokens may hold any other character).
 std::vector<std::string> SplitVocabLines(const std::string& contents) {

@@ -37,7 +37,8 @@ absl::StatusOr<ByteBudget::Reservation> ReserveRequest(ByteBudget* budget, const
 
 // A unary call prepared on the preparation pool: Start() (on gRPC's thread) reserves the request's bytes
 // and submits Run(); a refusal finishes the call through Done(). `request` and `wire_response` are gRPC's,
-// valid until OnDone; the reactor lives until Finish, which only Run (or the refusal) leads to.
+// valid until OnDone; the reactor lives until OnDone deletes it, after the Finish that only Run (or the
+// refusal) leads to.
 class PooledReactor : public grpc::ServerUnaryReactor {
  public:
   PooledReactor(EncoderService::Backend backend, std::string client, const grpc::ByteBuffer* request,

@@ -1,6 +1,7 @@
 #include "server/proto_convert.h"
 
 #include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -31,6 +32,9 @@ constexpr std::pair<v1::Pooling, Pooling> kPoolings[] = {{v1::POOLING_NONE, Pool
                                                          {v1::POOLING_CLS, Pooling::kCls},
                                                          {v1::POOLING_MEAN, Pooling::kMean},
                                                          {v1::POOLING_POOLER, Pooling::kPooler}};
+// A new pooling on either side must be added to the table.
+static_assert(std::size(kPoolings) == static_cast<size_t>(Pooling::kPooler) + 1, "kPoolings misses a Pooling");
+static_assert(std::size(kPoolings) == v1::Pooling_ARRAYSIZE - 1, "kPoolings misses a v1::Pooling");
 
 absl::StatusOr<Pooling> FromProto(v1::Pooling pooling, const ServedModel& model) {
   if (pooling == v1::POOLING_UNSPECIFIED) return model.default_pooling;

@@ -79,6 +79,26 @@ TEST(FileUtilTest, ReadsBytesAndReportsMissingFiles) {
   EXPECT_THAT(std::string(missing.status().message()), testing::HasSubstr(path));
 }
 
+TEST(FileUtilTest, StopsAtTheByteLimitWhileReading) {
+  const std::string path = testing::TempDir() + "/qkv_common_test_limit";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << std::string(100000, 'x');
+  }
+  absl::StatusOr<std::string> exact = ReadFileToString(path, 100000);
+  ASSERT_TRUE(exact.ok()) << exact.status();
+  EXPECT_EQ(exact->size(), 100000u);
+  absl::StatusOr<std::string> over = ReadFileToString(path, 99999);
+  EXPECT_EQ(over.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(over.status().message()), testing::HasSubstr("over the 99999-byte limit"));
+  std::remove(path.c_str());
+  // A device has no size to check up front: the limit is counted while reading.
+  absl::StatusOr<std::string> endless = ReadFileToString("/dev/zero", 1 << 20);
+  EXPECT_EQ(endless.status().code(), absl::StatusCode::kInvalidArgument);
+  // A directory opens but cannot be read.
+  EXPECT_EQ(ReadFileToString(testing::TempDir()).status().code(), absl::StatusCode::kDataLoss);
+}
+
 TEST(ShapeStringTest, Formats) {
   EXPECT_EQ(ShapeString({}), "[]");
   EXPECT_EQ(ShapeString({2, 128, 768}), "[2, 128, 768]");

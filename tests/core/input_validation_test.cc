@@ -58,6 +58,13 @@ TEST(InputValidationTest, ResolvesIndicesFromTheEnd) {
                 "layers[1]: layer 4 out of range [-4, 3]");
   ExpectInvalid(ResolveIndices(std::vector<int32_t>{3, -1}, 4, negative_once, "layers", "layer").status(),
                 "layers[1]: layer 3 requested twice");
+  // The first problem in list order is reported (a repeat before an out-of-range index), as the server
+  // always did; a long list of repeats stops at its second entry.
+  ExpectInvalid(ResolveIndices(std::vector<int32_t>{1, 1, 99}, 4, negative_once, "layers", "layer").status(),
+                "layers[1]: layer 1 requested twice");
+  ExpectInvalid(
+      ResolveIndices(std::vector<int32_t>(1 << 20, 0), 4, negative_once, "layers", "layer").status(),
+      "layers[1]: layer 0 requested twice");
   ExpectInvalid(ResolveIndices(std::vector<int32_t>{-1}, 2, IndexRules{}, "heads", "head").status(),
                 "heads[0]: head -1 out of range [0, 1]");
   const IndexRules repeats = {/*allow_negative=*/false, /*allow_repeats=*/true};

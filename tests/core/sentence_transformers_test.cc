@@ -94,6 +94,16 @@ TEST(SentenceTransformersTest, WhatItCannotHonourIsAnErrorNamingTheFile) {
     EXPECT_EQ(config.status().code(), c.code);
     EXPECT_THAT(std::string(config.status().message()), HasSubstr(c.says));
   }
+  // A file that exists but cannot be read is an error, not "no file" (the model would get another
+  // pooling): a directory in its place, and a device that never ends (stopped at 1 MiB).
+  const fs::path unreadable = Dir("unreadable", "", "");
+  fs::create_directories(unreadable / "1_Pooling" / "config.json");
+  EXPECT_EQ(ReadSentenceTransformersConfig(unreadable.string()).status().code(), absl::StatusCode::kDataLoss);
+  const fs::path endless = Dir("endless", "", "");
+  fs::create_symlink("/dev/zero", endless / "modules.json");
+  absl::StatusOr<SentenceTransformersConfig> config = ReadSentenceTransformersConfig(endless.string());
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(config.status().message()), HasSubstr("modules.json: over the 1048576-byte limit"));
 }
 
 }  // namespace
