@@ -218,7 +218,8 @@ void SelfAttention::ForwardGroup(const float* qkv, int64_t row, absl::Span<const
 
 std::vector<std::string> SelfAttention::KernelInfo() const {
   std::vector<std::string> lines = scores_table_.KernelLines("matmul attention_scores: ");
-  for (std::string& line : context_table_.KernelLines("matmul attention_context: ")) lines.push_back(std::move(line));
+  for (std::string& line : context_table_.KernelLines("matmul attention_context: "))
+    lines.push_back(std::move(line));
   for (std::string& line : softmax_.KernelInfo()) lines.push_back(std::move(line));
   return lines;
 }

@@ -52,9 +52,9 @@ struct BertWeights {
 // layout, and where it lives. `T` is Tensor or const Tensor.
 template <typename T>
 struct WeightRef {
-  std::string name;             // e.g. "encoder.layer.0.attention.self.query.weight"
-  std::vector<int64_t> shape;   // [in, out] for a Linear weight
-  bool linear_weight = false;   // a Linear weight: Hugging Face files store it [out, in]
+  std::string name;            // e.g. "encoder.layer.0.attention.self.query.weight"
+  std::vector<int64_t> shape;  // [in, out] for a Linear weight
+  bool linear_weight = false;  // a Linear weight: Hugging Face files store it [out, in]
   T* tensor = nullptr;
 };
 

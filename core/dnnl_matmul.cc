@@ -223,7 +223,8 @@ void MatMulOp::ForwardPlain(const Input* src, int64_t rows, const PackedLinear& 
 
 void MatMulOp::Prebuild(int64_t max_rows) const {
   PrebuildRowChunks(
-      max_rows, [this](int64_t rows) { return SingleThreaded(rows); }, [this](int64_t rows) { ForRows(rows); });
+      max_rows, [this](int64_t rows) { return SingleThreaded(rows); },
+      [this](int64_t rows) { ForRows(rows); });
 }
 
 std::vector<std::string> MatMulOp::KernelInfo() const {

@@ -63,7 +63,8 @@ void LayerNormOp::Forward(float* x, int64_t rows, const LayerNormParams& params,
 
 void LayerNormOp::Prebuild(int64_t max_rows) const {
   PrebuildRowChunks(
-      max_rows, [this](int64_t rows) { return SingleThreaded(rows); }, [this](int64_t rows) { ForRows(rows); });
+      max_rows, [this](int64_t rows) { return SingleThreaded(rows); },
+      [this](int64_t rows) { ForRows(rows); });
 }
 
 std::vector<std::string> LayerNormOp::KernelInfo() const { return table_.KernelLines("layer_norm: "); }

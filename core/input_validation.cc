@@ -16,8 +16,9 @@ absl::Status Invalid(absl::string_view field, absl::string_view what) {
 
 // Each value in [low, end), else "<field>[j]: <noun> v out of range [low, end)", or "[low, end - 1]" when
 // `closed`; j counts from `first_index` (for a sub-span).
-absl::Status ValidateRange(absl::Span<const int32_t> values, int64_t low, int64_t end, absl::string_view field,
-                           absl::string_view noun, bool closed, size_t first_index = 0) {
+absl::Status ValidateRange(absl::Span<const int32_t> values, int64_t low, int64_t end,
+                           absl::string_view field, absl::string_view noun, bool closed,
+                           size_t first_index = 0) {
   for (size_t j = 0; j < values.size(); ++j) {
     if (values[j] < low || values[j] >= end) {
       return Invalid(absl::StrCat(field, "[", first_index + j, "]"),
@@ -92,7 +93,8 @@ absl::Status ValidateInputs(const ModelConfig& config, bool has_pooler,
                             absl::Span<const SequenceInput> inputs) {
   for (size_t i = 0; i < inputs.size(); ++i) {
     const absl::Status status = ValidateSequence(config, has_pooler, inputs[i]);
-    if (!status.ok()) return absl::Status(status.code(), absl::StrCat("sequence ", i, ": ", status.message()));
+    if (!status.ok())
+      return absl::Status(status.code(), absl::StrCat("sequence ", i, ": ", status.message()));
   }
   return absl::OkStatus();
 }

@@ -26,7 +26,9 @@ using Json = nlohmann::json;
 // Larger vocab.txt / tokenizer.json / tokenizer_config.json files are refused before they are read.
 constexpr int64_t kMaxFileBytes = int64_t{256} << 20;
 
-absl::StatusOr<std::string> ReadFile(const fs::path& path) { return ReadFileToString(path.string(), kMaxFileBytes); }
+absl::StatusOr<std::string> ReadFile(const fs::path& path) {
+  return ReadFileToString(path.string(), kMaxFileBytes);
+}
 
 // One token per line; only trailing '\r' and '\n' are removed (tokens may hold any other character).
 std::vector<std::string> SplitVocabLines(const std::string& contents) {

@@ -230,7 +230,8 @@ absl::StatusOr<EncoderService::Backend> EncoderService::AcquireImpl(bool drainin
 }
 
 template <typename MakeReactor>
-grpc::ServerUnaryReactor* EncoderService::StartPooled(const char* method, grpc::CallbackServerContext* context,
+grpc::ServerUnaryReactor* EncoderService::StartPooled(const char* method,
+                                                      grpc::CallbackServerContext* context,
                                                       MakeReactor make) {
   auto tracker = std::make_unique<CallTracker>(observer_, method, context);
   absl::StatusOr<std::string> caller = Caller(*context);  // access control first: nothing else without it

@@ -33,15 +33,16 @@ constexpr std::pair<v1::Pooling, Pooling> kPoolings[] = {{v1::POOLING_NONE, Pool
                                                          {v1::POOLING_MEAN, Pooling::kMean},
                                                          {v1::POOLING_POOLER, Pooling::kPooler}};
 // A new pooling on either side must be added to the table.
-static_assert(std::size(kPoolings) == static_cast<size_t>(Pooling::kPooler) + 1, "kPoolings misses a Pooling");
+static_assert(std::size(kPoolings) == static_cast<size_t>(Pooling::kPooler) + 1,
+              "kPoolings misses a Pooling");
 static_assert(std::size(kPoolings) == v1::Pooling_ARRAYSIZE - 1, "kPoolings misses a v1::Pooling");
 
 absl::StatusOr<Pooling> FromProto(v1::Pooling pooling, const ServedModel& model) {
   if (pooling == v1::POOLING_UNSPECIFIED) return model.default_pooling;
   for (const auto& [proto, core] : kPoolings) {
     if (proto != pooling) continue;
-    QKV_RETURN_IF_ERROR(ValidatePooling(core, model.has_pooler, "options.pooling", v1::Pooling_Name(proto),
-                                        model.name));
+    QKV_RETURN_IF_ERROR(
+        ValidatePooling(core, model.has_pooler, "options.pooling", v1::Pooling_Name(proto), model.name));
     return core;
   }
   return Invalid("options.pooling", absl::StrCat("unknown value ", static_cast<int>(pooling)));
@@ -136,18 +137,17 @@ absl::StatusOr<PreparedEncode> PrepareEncode(const v1::EncodeRequest& request, c
   spec.normalize = options.has_normalize() ? options.normalize() : model.default_normalize;
   spec.token_vectors = options.return_token_vectors();
   const IndexRules layer_rules = {/*allow_negative=*/true, /*allow_repeats=*/false};
-  QKV_ASSIGN_OR_RETURN(spec.hidden_state_layers, ResolveIndices(options.hidden_state_layers(), layers + 1,
-                                                                layer_rules, "options.hidden_state_layers",
-                                                                "layer"));
+  QKV_ASSIGN_OR_RETURN(spec.hidden_state_layers,
+                       ResolveIndices(options.hidden_state_layers(), layers + 1, layer_rules,
+                                      "options.hidden_state_layers", "layer"));
   // An attention message without layers asks for the last layer.
   google::protobuf::RepeatedField<int32_t> attention_layers = options.attention().layers();
   if (options.has_attention() && attention_layers.empty()) attention_layers.Add(-1);
+  QKV_ASSIGN_OR_RETURN(spec.attention_layers, ResolveIndices(attention_layers, layers, layer_rules,
+                                                             "options.attention.layers", "layer"));
   QKV_ASSIGN_OR_RETURN(
-      spec.attention_layers,
-      ResolveIndices(attention_layers, layers, layer_rules, "options.attention.layers", "layer"));
-  QKV_ASSIGN_OR_RETURN(prepared.attention_heads,
-                       ResolveIndices(options.attention().heads(), heads, IndexRules{},
-                                      "options.attention.heads", "head"));
+      prepared.attention_heads,
+      ResolveIndices(options.attention().heads(), heads, IndexRules{}, "options.attention.heads", "head"));
   QKV_ASSIGN_OR_RETURN(const int limit,
                        TokenLimit(options.truncation(), options.max_length(), "options.", model));
 

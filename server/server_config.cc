@@ -83,8 +83,10 @@ absl::Status ServerConfig::Validate() const {
     absl::Duration value;
     bool zero_ok;
   } durations[] = {
-      {"max_queue_delay", max_queue_delay, true}, {"keepalive_time", keepalive_time, false},
-      {"keepalive_timeout", keepalive_timeout, false}, {"grace_period", grace_period, true},
+      {"max_queue_delay", max_queue_delay, true},
+      {"keepalive_time", keepalive_time, false},
+      {"keepalive_timeout", keepalive_timeout, false},
+      {"grace_period", grace_period, true},
       {"drain_notice", drain_notice, true},
   };
   for (const auto& d : durations) QKV_RETURN_IF_ERROR(PositiveDuration(d.flag, d.value, d.zero_ok));

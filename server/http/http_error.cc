@@ -40,12 +40,12 @@ absl::Status NotFoundParam(absl::string_view param, absl::string_view message) {
 
 // The HTTP status of each absl code that has a closer one than 500.
 constexpr std::pair<absl::StatusCode, int> kHttpStatuses[] = {
-    {absl::StatusCode::kInvalidArgument, 422},   {absl::StatusCode::kOutOfRange, 422},
+    {absl::StatusCode::kInvalidArgument, 422},    {absl::StatusCode::kOutOfRange, 422},
     {absl::StatusCode::kFailedPrecondition, 400}, {absl::StatusCode::kUnauthenticated, 401},
-    {absl::StatusCode::kPermissionDenied, 403},  {absl::StatusCode::kNotFound, 404},
-    {absl::StatusCode::kAlreadyExists, 409},     {absl::StatusCode::kAborted, 409},
-    {absl::StatusCode::kResourceExhausted, 429}, {absl::StatusCode::kCancelled, 499},
-    {absl::StatusCode::kUnimplemented, 501},     {absl::StatusCode::kUnavailable, 503},
+    {absl::StatusCode::kPermissionDenied, 403},   {absl::StatusCode::kNotFound, 404},
+    {absl::StatusCode::kAlreadyExists, 409},      {absl::StatusCode::kAborted, 409},
+    {absl::StatusCode::kResourceExhausted, 429},  {absl::StatusCode::kCancelled, 499},
+    {absl::StatusCode::kUnimplemented, 501},      {absl::StatusCode::kUnavailable, 503},
     {absl::StatusCode::kDeadlineExceeded, 504},
 };
 

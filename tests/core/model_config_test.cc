@@ -23,9 +23,8 @@ TEST(ModelConfigTest, UnsupportedFamilyOrActivationIsUnimplementedNamingTheField
   EXPECT_THAT(std::string(distilbert.status().message()),
               HasSubstr("d/config.json: unsupported model_type \"distilbert\""));
 
-  absl::StatusOr<ModelConfig> tanh_gelu =
-      ParseModelConfig(std::string(R"({"model_type": "bert", "hidden_act": "gelu_new", )") + kDims + "}",
-                       "t/config.json");
+  absl::StatusOr<ModelConfig> tanh_gelu = ParseModelConfig(
+      std::string(R"({"model_type": "bert", "hidden_act": "gelu_new", )") + kDims + "}", "t/config.json");
   EXPECT_EQ(tanh_gelu.status().code(), absl::StatusCode::kUnimplemented);
   EXPECT_THAT(std::string(tanh_gelu.status().message()),
               HasSubstr("t/config.json: unsupported hidden_act \"gelu_new\""));
