@@ -26,6 +26,8 @@ trap 'rm -rf "$work"' EXIT
 # Leaks fail the run; UBSan reports are fatal (-fno-sanitize-recover) and print a stack.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+# One OpenMP thread per target: the fuzzed models are tiny, and two targets share CI's two cores.
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 
 parallel="${QKV_FUZZ_PARALLEL:-1}"
 

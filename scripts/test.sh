@@ -67,12 +67,18 @@ stage_fuzz() {
   QKV_FUZZ_PARALLEL="$jobs" bash scripts/fuzz.sh build-asan "${QKV_FUZZ_SECONDS:-30}"
 }
 
+# CPU seconds (user + system) of this script's finished child processes: a stage's CPU time does not depend
+# on what else the machine runs, its wall time does.
+ticks_per_s=$(getconf CLK_TCK)
+child_cpu_s() { awk -v hz="$ticks_per_s" '{ print int(($16 + $17) / hz) }' "/proc/$$/stat"; }
+
 for stage in "${stages[@]}"; do
   echo "=== stage $stage"
   start=$SECONDS
+  cpu_start=$(child_cpu_s)
   "stage_$stage"
-  timings+=("$(printf '%-8s %5d s' "$stage" $((SECONDS - start)))")
+  timings+=("$(printf '%-8s %5d s wall %6d s cpu' "$stage" $((SECONDS - start)) $(($(child_cpu_s) - cpu_start)))")
 done
-echo "=== stage times"
+echo "=== stage times (total $SECONDS s wall)"
 printf '%s\n' "${timings[@]}"
 echo "All tests passed."
