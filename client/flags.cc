@@ -195,13 +195,15 @@ std::unique_ptr<CLI::App> FlagSet::BuildApp(std::vector<std::string>* raw,
 
 absl::Status FlagSet::Parse(const std::vector<std::string>& args, std::vector<std::string>* positional) {
   // CLI11 reads a lone -h as the start of a cluster of short flags ("-hello") and "--name=" as "take the
-  // next argument"; qkv means "help" by the first and an empty value by the second.
+  // next argument"; qkv means "help" by the first and an empty value by the second. Only a known flag's
+  // "--name=" is split: any other argument ("---x=", "--=") stays one argument.
   std::vector<std::string> reversed;  // CLI11 takes the arguments last first
   bool after_dashes = false;
   for (const std::string& arg : args) {
     if (!after_dashes && arg == "-h") {
       reversed.push_back("--help");
-    } else if (!after_dashes && absl::StartsWith(arg, "--") && absl::EndsWith(arg, "=")) {
+    } else if (!after_dashes && absl::StartsWith(arg, "--") && absl::EndsWith(arg, "=") &&
+               Has(arg.substr(2, arg.size() - 3))) {
       reversed.push_back(arg.substr(0, arg.size() - 1));
       reversed.push_back("");
     } else {

@@ -6,13 +6,22 @@
 #include <cmath>
 #include <cstring>
 
+#include "absl/base/config.h"
+
 namespace qkv {
 namespace {
 
 // Blocks smaller than this many elements run on the calling thread alone.
 constexpr int64_t kParallelMinElements = 1 << 16;
 
+// ThreadSanitizer builds compile the default version only: TSan instruments the ifunc resolver that
+// target_clones generates, and the dynamic linker runs that resolver while relocating the executable,
+// before the TSan runtime is initialized (a segfault before main).
+#ifdef ABSL_HAVE_THREAD_SANITIZER
+#define QKV_MULTIVERSION
+#else
 #define QKV_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
 
 // max |x[i]|. On the bit patterns: for finite floats, |x| orders like its bits with the sign cleared, and an
 // integer max reduction vectorizes where a float one (NaN rules) does not.

@@ -4,9 +4,10 @@
 # crash, sanitizer report, leak, timeout or out-of-memory. Prints each target's executions and coverage.
 # The committed corpus is never modified: new inputs go to a scratch copy.
 #
-# Usage: scripts/fuzz.sh BUILD_DIR [SECONDS_PER_TARGET] [TARGET...]
-#   SECONDS_PER_TARGET defaults to 30; TARGET defaults to every target. Limits per input: 10 s
-#   (-timeout), 2048 MB RSS (-rss_limit_mb), 1024 MB per allocation (-malloc_limit_mb).
+# Usage: [QKV_FUZZ_PARALLEL=N] scripts/fuzz.sh BUILD_DIR [SECONDS_PER_TARGET] [TARGET...]
+#   SECONDS_PER_TARGET defaults to 30; TARGET defaults to every target; N targets run at once (default 1;
+#   scripts/test.sh uses one per core). Limits per input: 10 s (-timeout), 2048 MB RSS (-rss_limit_mb),
+#   1024 MB per allocation (-malloc_limit_mb).
 # Crash inputs are kept under BUILD_DIR/fuzz-artifacts/ (docs/FUZZING.md: reproducing and fixing).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -25,17 +26,21 @@ trap 'rm -rf "$work"' EXIT
 # Leaks fail the run; UBSan reports are fatal (-fno-sanitize-recover) and print a stack.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+# One OpenMP thread per target: the fuzzed models are tiny, and two targets share CI's two cores.
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 
-printf '%-24s %10s %8s %8s %s\n' target execs exec/s cov result
-failed=0
-for t in "${targets[@]}"; do
-  bin="$build/tests/fuzz/$t"
-  [ -x "$bin" ] || { echo "$t: $bin not built"; failed=1; continue; }
+parallel="${QKV_FUZZ_PARALLEL:-1}"
+
+# run_one TARGET: one bounded run; writes its table row (and, when it failed, the report) to $work/TARGET.row.
+run_one() {
+  local t="$1" bin="$build/tests/fuzz/$1" log="$artifacts/$1.log" dict=() rc execs rate cov result
+  if [ ! -x "$bin" ]; then
+    printf '%-24s %s\n' "$t" "FAILED ($bin not built)" >"$work/$t.row"
+    return
+  fi
   mkdir -p "$work/$t"
   cp "$root/tests/fuzz/corpus/$t/"* "$work/$t/"
-  dict=()
   [ -f "$root/tests/fuzz/$t.dict" ] && dict=(-dict="$root/tests/fuzz/$t.dict")
-  log="$artifacts/$t.log"
   set +e
   "$bin" "${dict[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
     -print_final_stats=1 -artifact_prefix="$artifacts/$t-" "$work/$t" >"$log" 2>&1
@@ -44,15 +49,24 @@ for t in "${targets[@]}"; do
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   cov=$( (grep -o 'cov: [0-9]*' "$log" || true) | tail -1 | cut -d' ' -f2)
-  if [ $rc -eq 0 ]; then
-    result=ok
-  else
-    result="FAILED (exit $rc; log $log)"
-    failed=1
-  fi
-  printf '%-24s %10s %8s %8s %s\n' "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "$result"
+  result=ok
+  [ $rc -eq 0 ] || result="FAILED (exit $rc; log $log)"
+  printf '%-24s %10s %8s %8s %s\n' "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "$result" >"$work/$t.row"
   if [ $rc -ne 0 ]; then
-    grep -E -m 20 'ERROR|SUMMARY|invariant|Test unit written|==[0-9]+==' "$log" || tail -30 "$log" || true
+    grep -E -m 20 'ERROR|SUMMARY|invariant|Test unit written|==[0-9]+==' "$log" >>"$work/$t.row" ||
+      tail -30 "$log" >>"$work/$t.row" || true
   fi
+}
+
+for t in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$parallel" ]; do wait -n || true; done
+  run_one "$t" &
+done
+wait
+printf '%-24s %10s %8s %8s %s\n' target execs exec/s cov result
+failed=0
+for t in "${targets[@]}"; do
+  cat "$work/$t.row"
+  grep -q FAILED "$work/$t.row" && failed=1
 done
 exit $failed

@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
 # Sets up everything and runs every test (what CI runs, through .ci/run). Stages, each timed:
-#   1. release  Release build of everything; every test through ctest (unit suites, interop, unseen models,
-#               buf lint).
-#   2. asan     AddressSanitizer + UBSan (-O1, every report fatal, leaks checked): the core, server and
-#               client suites, each binary run once (build-asan/).
-#   3. tsan     ThreadSanitizer: the scheduler, server and client suites (build-tsan/; suppressions in
-#               tests/sanitizers/tsan.supp).
-#   4. fuzz     libFuzzer targets (clang-14, ASan + UBSan; build-fuzz/): each runs QKV_FUZZ_SECONDS (default
-#               30) from its committed corpus and fails on a crash, leak, timeout or OOM (scripts/fuzz.sh).
-# Usage: scripts/test.sh [STAGE...]   (from anywhere)
-# The default (what .ci/run runs) is release + asan: on CI's 2 cores a cold build per configuration costs
-# about 10 minutes, and all four stages together exceed the 30-minute budget. Run the others explicitly:
-#   scripts/test.sh tsan fuzz
+#   1. release  Release build (GCC) of everything; every test through ctest (unit suites, interop, unseen
+#               models, ops acceptance, buf lint).
+#   2. asan     clang-14 AddressSanitizer + UBSan (-O1, every report fatal, leaks checked), one build
+#               (build-asan/) for both the suites and the fuzzers: every library also carries libFuzzer's
+#               coverage instrumentation (QKV_FUZZ). Runs the core, server and client suites, each binary once.
+#   3. tsan     clang-14 ThreadSanitizer (build-tsan/): the scheduler, server and client suites
+#               (suppressions in tests/sanitizers/tsan.supp, each for a named third-party library).
+#   4. fuzz     every libFuzzer target of build-asan/ for QKV_FUZZ_SECONDS (default 30) from its committed
+#               corpus, two at a time; fails on a crash, leak, timeout or OOM; prints each target's
+#               executions and coverage (scripts/fuzz.sh).
+# Usage: scripts/test.sh [STAGE...]   (from anywhere; default: all four, in this order)
+# Cold (empty ccache, a clean clone) on CI's 2 cores the whole run takes about 27 minutes; docs/FUZZING.md
+# has the stage times. Sanitizer builds build only the targets their stage runs, and the test binaries and
+# the server and client libraries use precompiled headers (QKV_PCH).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stages=("$@")
-[ ${#stages[@]} -eq 0 ] && stages=(release asan)
+[ ${#stages[@]} -eq 0 ] && stages=(release asan tsan fuzz)
 bash scripts/install_deps.sh
 bash scripts/install_node_tools.sh build/npm
 # The tests that use buf (proto lint, buf curl interop) or Hugging Face tokenizers (tokenizer parity) fail
@@ -34,8 +36,8 @@ stage_release() {
 }
 
 stage_asan() {
-  cmake -S . -B build-asan "${sanitizer_cmake[@]}" -DQKV_SANITIZE=address
-  cmake --build build-asan -j "$jobs" --target qkv_core_tests qkv_server_tests qkv_client_tests
+  CC=clang-14 CXX=clang++-14 cmake -S . -B build-asan "${sanitizer_cmake[@]}" -DQKV_SANITIZE=address -DQKV_FUZZ=ON
+  cmake --build build-asan -j "$jobs" --target qkv_core_tests qkv_server_tests qkv_client_tests qkv_fuzzers
   export ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   for suite in core server client; do
@@ -45,7 +47,7 @@ stage_asan() {
 }
 
 stage_tsan() {
-  cmake -S . -B build-tsan "${sanitizer_cmake[@]}" -DQKV_SANITIZE=thread
+  CC=clang-14 CXX=clang++-14 cmake -S . -B build-tsan "${sanitizer_cmake[@]}" -DQKV_SANITIZE=thread
   cmake --build build-tsan -j "$jobs" --target qkv_server_tests qkv_client_tests
   export TSAN_OPTIONS="suppressions=$PWD/tests/sanitizers/tsan.supp:halt_on_error=1:second_deadlock_stack=1"
   # The scheduler suite is part of qkv_server_tests (BatchScheduler*). BinaryTest is left out: its drain
@@ -58,18 +60,25 @@ stage_tsan() {
   build-tsan/tests/qkv_client_tests --gtest_brief=1
 }
 
+# The fuzzers come from the asan stage's build (built there; only rebuilt here when run alone).
 stage_fuzz() {
-  CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz "${sanitizer_cmake[@]}" -DQKV_FUZZ=ON
-  cmake --build build-fuzz -j "$jobs" --target qkv_fuzzers
-  bash scripts/fuzz.sh build-fuzz "${QKV_FUZZ_SECONDS:-30}"
+  CC=clang-14 CXX=clang++-14 cmake -S . -B build-asan "${sanitizer_cmake[@]}" -DQKV_SANITIZE=address -DQKV_FUZZ=ON
+  cmake --build build-asan -j "$jobs" --target qkv_fuzzers
+  QKV_FUZZ_PARALLEL="$jobs" bash scripts/fuzz.sh build-asan "${QKV_FUZZ_SECONDS:-30}"
 }
+
+# CPU seconds (user + system) of this script's finished child processes: a stage's CPU time does not depend
+# on what else the machine runs, its wall time does.
+ticks_per_s=$(getconf CLK_TCK)
+child_cpu_s() { awk -v hz="$ticks_per_s" '{ print int(($16 + $17) / hz) }' "/proc/$$/stat"; }
 
 for stage in "${stages[@]}"; do
   echo "=== stage $stage"
   start=$SECONDS
+  cpu_start=$(child_cpu_s)
   "stage_$stage"
-  timings+=("$(printf '%-8s %5d s' "$stage" $((SECONDS - start)))")
+  timings+=("$(printf '%-8s %5d s wall %6d s cpu' "$stage" $((SECONDS - start)) $(($(child_cpu_s) - cpu_start)))")
 done
-echo "=== stage times"
+echo "=== stage times (total $SECONDS s wall)"
 printf '%s\n' "${timings[@]}"
 echo "All tests passed."

@@ -55,6 +55,30 @@ TEST(FlagsTest, ParsesEveryFormAndKeepsPositionalOrder) {
   EXPECT_FALSE(f.help_requested());
 }
 
+TEST(FlagsTest, TrailingEqualsIsAnEmptyValueOnlyForAKnownFlag) {
+  Values v;
+  FlagSet f = MakeFlags(&v);
+  std::vector<std::string> pos;
+  ASSERT_TRUE(f.Parse({"--name=", "a"}, &pos).ok());
+  EXPECT_EQ(v.s, "");
+  EXPECT_THAT(pos, ElementsAre("a"));
+  // Found by cli_input_fuzzer: "---rate=" was split like "--rate=" into "---rate" and "": two positionals
+  // out of one argument. Now it is one positional, as CLI11 reads "---rate" too.
+  Values w;
+  FlagSet g = MakeFlags(&w);
+  std::vector<std::string> pos2;
+  ASSERT_TRUE(g.Parse({"---rate=", "b"}, &pos2).ok());
+  EXPECT_THAT(pos2, ElementsAre("---rate=", "b"));
+  EXPECT_DOUBLE_EQ(w.d, 1.5);
+  // "--=" names no flag.
+  Values u;
+  FlagSet h = MakeFlags(&u);
+  std::vector<std::string> pos3;
+  const absl::Status status = h.Parse({"--=", "c"}, &pos3);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("unknown flag"));
+}
+
 TEST(FlagsTest, DefaultsStayWhenUnset) {
   Values v;
   FlagSet f = MakeFlags(&v);
