@@ -272,6 +272,13 @@ void ServerProcess::BeginStop() const {
   if (pid_ > 0) kill(pid_, SIGTERM);
 }
 
+void ServerProcess::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  WaitWithDeadline(pid_, absl::Now() + absl::Seconds(20));
+  pid_ = -1;
+}
+
 ServerProcess::~ServerProcess() { Stop(); }
 
 }  // namespace testing_util

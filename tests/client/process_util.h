@@ -64,6 +64,8 @@ class ServerProcess {
   int Stop();
   // Sends SIGTERM and returns at once (the server drains; Stop or the destructor reaps it).
   void BeginStop() const;
+  // Sends SIGKILL and reaps the process (for a test done with a server that is still draining).
+  void Kill();
 
  private:
   ServerProcess(pid_t pid, int port, std::string log_path)
