@@ -197,10 +197,17 @@ absl::Status FlagSet::Parse(const std::vector<std::string>& args, std::vector<st
   // CLI11 reads a lone -h as the start of a cluster of short flags ("-hello") and "--name=" as "take the
   // next argument"; qkv means "help" by the first and an empty value by the second. Only a known flag's
   // "--name=" is split: any other argument ("---x=", "--=") stays one argument.
+  // CLI11 also splits a positional argument of the form "[a,b]" into "a" and "b" (its list syntax). Such an
+  // argument is passed as a placeholder that no command line can hold (it starts with a NUL byte) and put back
+  // after parsing, wherever it landed.
+  std::vector<std::string> bracketed;
   std::vector<std::string> reversed;  // CLI11 takes the arguments last first
   bool after_dashes = false;
   for (const std::string& arg : args) {
-    if (!after_dashes && arg == "-h") {
+    if (arg.size() >= 2 && arg.front() == '[' && arg.back() == ']') {
+      reversed.push_back(absl::StrCat(absl::string_view("\0", 1), bracketed.size()));
+      bracketed.push_back(arg);
+    } else if (!after_dashes && arg == "-h") {
       reversed.push_back("--help");
     } else if (!after_dashes && absl::StartsWith(arg, "--") && absl::EndsWith(arg, "=") &&
                Has(arg.substr(2, arg.size() - 3))) {
@@ -233,6 +240,15 @@ absl::Status FlagSet::Parse(const std::vector<std::string>& args, std::vector<st
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown flag ", extra, " (flags are spelled --name; use -- before a text that starts with -)"));
   }
+  const auto restore = [&bracketed](std::string* value) {
+    if (value->empty() || value->front() != '\0') return;
+    size_t index = 0;
+    if (absl::SimpleAtoi(absl::string_view(*value).substr(1), &index) && index < bracketed.size()) {
+      *value = bracketed[index];
+    }
+  };
+  for (std::string& value : raw) restore(&value);
+  for (std::string& value : rest) restore(&value);
   for (size_t i = 0; i < flags_.size(); ++i) {
     Flag& f = flags_[i];
     if (app->count("--" + f.name) == 0) continue;

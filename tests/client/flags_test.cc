@@ -79,6 +79,25 @@ TEST(FlagsTest, TrailingEqualsIsAnEmptyValueOnlyForAKnownFlag) {
   EXPECT_THAT(status.message(), HasSubstr("unknown flag"));
 }
 
+TEST(FlagsTest, BracketedArgumentsStayWhole) {
+  // Found by cli_input_fuzzer (finding 5): CLI11 reads "[a,b]" as a list and split such a positional into
+  // several. Texts like "[CLS] x [SEP]" or "[1,2]" are one argument, positional or flag value.
+  Values v;
+  FlagSet f = MakeFlags(&v);
+  std::vector<std::string> pos;
+  ASSERT_TRUE(f.Parse({"[   ,-   ]", "--name", "[x,y]", "[a,b]", "--", "[c,d]", "[", "[]"}, &pos).ok());
+  EXPECT_THAT(pos, ElementsAre("[   ,-   ]", "[a,b]", "[c,d]", "[", "[]"));
+  EXPECT_EQ(v.s, "[x,y]");
+  Values w;
+  FlagSet g = MakeFlags(&w);
+  std::vector<std::string> pos2;
+  ASSERT_TRUE(g.Parse({"--name=[p]"}, &pos2).ok());
+  EXPECT_EQ(w.s, "[p]");
+  EXPECT_TRUE(pos2.empty());
+  const absl::Status status = g.Parse({"--layers=[1,2]"}, &pos2);
+  EXPECT_THAT(status.message(), HasSubstr("flag --layers"));
+}
+
 TEST(FlagsTest, DefaultsStayWhenUnset) {
   Values v;
   FlagSet f = MakeFlags(&v);

@@ -58,11 +58,10 @@ void FuzzArgv(absl::string_view bytes) {
   if (status.ok()) {
     Check(choice == "a" || choice == "bb" || choice == "ccc", "a choice holds one of its values");
     Check(duration > absl::ZeroDuration(), "durations are positive");
-    // Known open finding (docs/FUZZING.md, finding 5): CLI11 reads an argument in "[a,b]" form as a list and
-    // splits it, so such an argument can yield several positionals. Checked for every other input.
-    const bool bracketed = std::any_of(args.begin(), args.end(),
-                                       [](const std::string& a) { return !a.empty() && a.front() == '['; });
-    Check(bracketed || positional.size() <= args.size(), "no more positionals than arguments");
+    Check(positional.size() <= args.size(), "no more positionals than arguments");
+    for (const std::string& p : positional) {
+      Check(std::find(args.begin(), args.end(), p) != args.end(), "positionals are arguments, unchanged");
+    }
   } else {
     Check(status.code() == absl::StatusCode::kInvalidArgument, "bad flags are InvalidArgument");
   }
