@@ -1,6 +1,6 @@
 // Service throughput at saturation vs the bare engine, same machine, same run.
 //
-//   build/<dir>/bench/qkv_service_bench [--model=DIR] [--seconds=5] [--concurrency=16] [--workers=0]
+//   build/<dir>/bench/qkv_service_bench [--model=DIR] [--seconds=5] [--rounds=3] [--concurrency=16] [--workers=0]
 //                                       [--threads_per_worker=0] [--precision=fp32|bf16|int8]
 //
 // For each workload (sequences per request x tokens per sequence, what is returned):
@@ -10,7 +10,8 @@
 //   service  an in-process qkv-server on 127.0.0.1 (same workers/threads) driven over loopback gRPC by a
 //            closed-loop client keeping `concurrency` Encode calls outstanding. The client runs on the same
 //            CPUs, so its cost (serialization, HTTP/2) is charged to the service.
-// Prints sequences/s for both, the ratio service/bare, and the service's latency percentiles.
+// Prints sequences/s for both (the least-squares slope of completed sequences over the measured time), the
+// ratio service/bare, and the service's latency percentiles.
 #include <grpcpp/grpcpp.h>
 #include <omp.h>
 
@@ -20,11 +21,13 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -33,6 +36,9 @@
 
 ABSL_FLAG(std::string, model, QKV_SOURCE_DIR "/models/bert-tiny-random", "model directory");
 ABSL_FLAG(double, seconds, 5, "measured seconds per workload and mode");
+ABSL_FLAG(int, rounds, 3,
+          "bare and service are measured alternately this many times per workload; the medians are printed "
+          "(alternating cancels slow drifts of a shared machine's speed)");
 ABSL_FLAG(int, concurrency, 16, "outstanding Encode calls in the service mode");
 ABSL_FLAG(int, workers, 0, "server workers (0 = the server's default for this machine)");
 ABSL_FLAG(int, threads_per_worker, 0, "OpenMP threads per worker (0 = the server's default)");
@@ -59,6 +65,34 @@ std::vector<std::vector<int32_t>> MakeIds(const Workload& w) {
   return ids;
 }
 
+// Completions counted in a measurement: (seconds since the start, sequences completed so far).
+using Progress = std::vector<std::pair<double, double>>;
+
+// Sequences per second: the least-squares slope of completed sequences over time. Completions arrive in
+// steps (a batch of 64 sequences ends at once), so a count over a fixed window is off by up to one step; the
+// slope over every step is not.
+double Rate(const Progress& p) {
+  if (p.size() < 2) return 0;
+  double mean_t = 0, mean_n = 0;
+  for (const auto& [t, n] : p) {
+    mean_t += t;
+    mean_n += n;
+  }
+  mean_t /= p.size();
+  mean_n /= p.size();
+  double cov = 0, var = 0;
+  for (const auto& [t, n] : p) {
+    cov += (t - mean_t) * (n - mean_n);
+    var += (t - mean_t) * (t - mean_t);
+  }
+  return var > 0 ? cov / var : 0;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
 // Sequences per second of the bare encoder.
 double Bare(const ServedModel& model, const ServerConfig& config, const Workload& w,
             absl::Duration duration) {
@@ -68,7 +102,10 @@ double Bare(const ServedModel& model, const ServerConfig& config, const Workload
   spec.pooling = model.default_pooling;
   std::vector<SequenceInput> inputs;
   for (const auto& seq : ids) inputs.push_back(SequenceInput{seq, {}, spec});
-  std::atomic<int64_t> sequences{0};
+  absl::Mutex mu;
+  Progress progress;
+  bool measuring = false;
+  absl::Time start;
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
   for (int i = 0; i < config.workers; ++i) {
@@ -79,19 +116,28 @@ double Bare(const ServedModel& model, const ServerConfig& config, const Workload
       (void)model.encoder->Run(inputs, ws.get(), &out);  // warm-up
       while (!stop.load()) {
         if (!model.encoder->Run(inputs, ws.get(), &out).ok()) std::abort();
-        sequences.fetch_add(w.sequences);
+        absl::MutexLock lock(&mu);
+        if (measuring) {
+          const double done = progress.empty() ? w.sequences : progress.back().second + w.sequences;
+          progress.emplace_back(absl::ToDoubleSeconds(absl::Now() - start), done);
+        }
       }
     });
   }
   absl::SleepFor(absl::Milliseconds(300));
-  const int64_t start_count = sequences.load();
-  const absl::Time start = absl::Now();
+  {
+    absl::MutexLock lock(&mu);
+    measuring = true;
+    start = absl::Now();
+  }
   absl::SleepFor(duration);
-  const int64_t n = sequences.load() - start_count;
-  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  {
+    absl::MutexLock lock(&mu);
+    measuring = false;
+  }
   stop = true;
   for (auto& t : threads) t.join();
-  return static_cast<double>(n) / seconds;
+  return Rate(progress);
 }
 
 struct ServiceResult {
@@ -113,16 +159,16 @@ class LoadClient {
     {
       absl::MutexLock lock(&mu_);
       measuring_ = true;
+      start_ = absl::Now();
+      sequences_per_request_ = sequences_per_request;
     }
-    const absl::Time start = absl::Now();
     absl::SleepFor(duration);
     ServiceResult r;
     {
       absl::MutexLock lock(&mu_);
       measuring_ = false;
       stopping_ = true;
-      const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
-      r.sequences_per_second = static_cast<double>(completed_) * sequences_per_request / seconds;
+      r.sequences_per_second = Rate(progress_);
       std::sort(latencies_ms_.begin(), latencies_ms_.end());
       if (!latencies_ms_.empty()) {
         r.p50_ms = latencies_ms_[latencies_ms_.size() / 2];
@@ -159,6 +205,8 @@ class LoadClient {
         if (measuring_) {
           if (status.ok()) {
             ++completed_;
+            progress_.emplace_back(absl::ToDoubleSeconds(absl::Now() - start_),
+                                   static_cast<double>(completed_) * sequences_per_request_);
             batch_sequences_ += s->response.batch_sequences();
             latencies_ms_.push_back(absl::ToDoubleMilliseconds(absl::Now() - s->sent));
           } else {
@@ -179,6 +227,9 @@ class LoadClient {
   bool measuring_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int outstanding_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time start_ ABSL_GUARDED_BY(mu_);
+  int sequences_per_request_ ABSL_GUARDED_BY(mu_) = 0;
+  Progress progress_ ABSL_GUARDED_BY(mu_);
   int64_t completed_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t batch_sequences_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t errors_ ABSL_GUARDED_BY(mu_) = 0;
@@ -214,9 +265,9 @@ int Main() {
 
   std::printf(
       "model %s, precision %s, workers=%d threads_per_worker=%d, cpus=%d, concurrency=%d, %.1f s per "
-      "measurement\n",
+      "measurement, %d rounds (medians)\n",
       model.name.c_str(), PrecisionName(model.precision), resolved.workers, resolved.threads_per_worker, AvailableCpus(), concurrency,
-              absl::ToDoubleSeconds(duration));
+      absl::ToDoubleSeconds(duration), std::max(1, absl::GetFlag(FLAGS_rounds)));
   std::printf("%-28s %12s %12s %7s %9s %9s %11s\n", "workload", "bare seq/s", "service seq/s", "ratio",
               "p50 ms", "p99 ms", "batch seqs");
   const Workload workloads[] = {
@@ -225,19 +276,35 @@ int Main() {
       {"8 x 128 tokens, +vectors", 8, 128, true},
       {"32 x 64 tokens, pooled", 32, 64, false},
   };
+  const int rounds = std::max(1, absl::GetFlag(FLAGS_rounds));
   for (const Workload& w : workloads) {
-    const double bare = Bare(model, resolved, w, duration);
     v1::EncodeRequest request;
     for (const auto& seq : MakeIds(w)) {
       v1::TokenIds* ids = request.add_inputs()->mutable_ids();
       ids->mutable_ids()->Assign(seq.begin(), seq.end());
     }
     request.mutable_options()->set_return_token_vectors(w.token_vectors);
-    LoadClient client(stub.get(), request, concurrency);
-    const ServiceResult r = client.Run(absl::Milliseconds(500), duration, w.sequences);
-    std::printf("%-28s %12.0f %12.0f %7.2f %9.2f %9.2f %11.1f%s\n", w.name, bare, r.sequences_per_second,
-                r.sequences_per_second / bare, r.p50_ms, r.p99_ms, r.mean_batch_sequences,
-                r.errors ? absl::StrFormat("  (%d errors)", r.errors).c_str() : "");
+    std::vector<double> bare, service, ratio;
+    std::vector<ServiceResult> results;
+    for (int round = 0; round < rounds; ++round) {
+      bare.push_back(Bare(model, resolved, w, duration));
+      LoadClient client(stub.get(), request, concurrency);
+      results.push_back(client.Run(absl::Milliseconds(500), duration, w.sequences));
+      service.push_back(results.back().sequences_per_second);
+      ratio.push_back(service.back() / bare.back());
+    }
+    // The round whose ratio is the median supplies the latencies.
+    std::vector<int> order(rounds);
+    for (int i = 0; i < rounds; ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&ratio](int a, int b) { return ratio[a] < ratio[b]; });
+    const ServiceResult& r = results[order[rounds / 2]];
+    int64_t errors = 0;
+    for (const ServiceResult& x : results) errors += x.errors;
+    std::printf("%-28s %12.0f %12.0f %7.2f %9.2f %9.2f %11.1f   ratio per round: %s%s\n", w.name, Median(bare),
+                Median(service), Median(ratio), r.p50_ms, r.p99_ms, r.mean_batch_sequences,
+                absl::StrJoin(ratio, " ", [](std::string* out, double x) { absl::StrAppendFormat(out, "%.2f", x); })
+                    .c_str(),
+                errors ? absl::StrFormat("  (%d errors)", errors).c_str() : "");
     std::fflush(stdout);
   }
   (*server)->Shutdown();
