@@ -1,7 +1,7 @@
 // Service throughput at saturation vs the bare engine, same machine, same run.
 //
-//   build/<dir>/bench/qkv_service_bench [--model=DIR] [--seconds=5] [--rounds=3] [--concurrency=16] [--workers=0]
-//                                       [--threads_per_worker=0] [--precision=fp32|bf16|int8]
+//   build/<dir>/bench/qkv_service_bench [--model=DIR] [--seconds=5] [--rounds=3] [--concurrency=16]
+//                                       [--workers=0] [--threads_per_worker=0] [--precision=fp32|bf16|int8]
 //
 // For each workload (sequences per request x tokens per sequence, what is returned):
 //   bare     the Encoder alone: `workers` threads, each with its own Workspace and threads_per_worker OpenMP
@@ -266,8 +266,9 @@ int Main() {
   std::printf(
       "model %s, precision %s, workers=%d threads_per_worker=%d, cpus=%d, concurrency=%d, %.1f s per "
       "measurement, %d rounds (medians)\n",
-      model.name.c_str(), PrecisionName(model.precision), resolved.workers, resolved.threads_per_worker, AvailableCpus(), concurrency,
-      absl::ToDoubleSeconds(duration), std::max(1, absl::GetFlag(FLAGS_rounds)));
+      model.name.c_str(), PrecisionName(model.precision), resolved.workers, resolved.threads_per_worker,
+      AvailableCpus(), concurrency, absl::ToDoubleSeconds(duration),
+      std::max(1, absl::GetFlag(FLAGS_rounds)));
   std::printf("%-28s %12s %12s %7s %9s %9s %11s\n", "workload", "bare seq/s", "service seq/s", "ratio",
               "p50 ms", "p99 ms", "batch seqs");
   const Workload workloads[] = {
@@ -300,11 +301,12 @@ int Main() {
     const ServiceResult& r = results[order[rounds / 2]];
     int64_t errors = 0;
     for (const ServiceResult& x : results) errors += x.errors;
-    std::printf("%-28s %12.0f %12.0f %7.2f %9.2f %9.2f %11.1f   ratio per round: %s%s\n", w.name, Median(bare),
-                Median(service), Median(ratio), r.p50_ms, r.p99_ms, r.mean_batch_sequences,
-                absl::StrJoin(ratio, " ", [](std::string* out, double x) { absl::StrAppendFormat(out, "%.2f", x); })
-                    .c_str(),
-                errors ? absl::StrFormat("  (%d errors)", errors).c_str() : "");
+    std::printf(
+        "%-28s %12.0f %12.0f %7.2f %9.2f %9.2f %11.1f   ratio per round: %s%s\n", w.name, Median(bare),
+        Median(service), Median(ratio), r.p50_ms, r.p99_ms, r.mean_batch_sequences,
+        absl::StrJoin(ratio, " ", [](std::string* out, double x) { absl::StrAppendFormat(out, "%.2f", x); })
+            .c_str(),
+        errors ? absl::StrFormat("  (%d errors)", errors).c_str() : "");
     std::fflush(stdout);
   }
   (*server)->Shutdown();
