@@ -158,7 +158,7 @@ void RegisterModel(const std::string& name, const std::string& path, const Encod
                static_cast<long long>(config.num_attention_heads),
                static_cast<long long>(config.intermediate_size));
   for (int64_t t : {16, 128, 512}) {
-    if (t > config.max_position_embeddings) continue;
+    if (t > config.max_tokens()) continue;
     for (int64_t batch : {1, 8, 32}) {
       benchmark::RegisterBenchmark(absl::StrCat("encode/", name, "/batch:", batch, "/seq:", t).c_str(),
                                    BM_Encode, shared, batch, t)
@@ -167,7 +167,7 @@ void RegisterModel(const std::string& name, const std::string& path, const Encod
           ->MinTime(1.0);
     }
   }
-  if (config.max_position_embeddings >= 128) {
+  if (config.max_tokens() >= 128) {
     benchmark::RegisterBenchmark(absl::StrCat("mixed/", name, "/batch:32/len:8-128").c_str(), BM_MixedLengths,
                                  shared)
         ->Unit(benchmark::kMillisecond)

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -52,14 +53,15 @@ int64_t BucketLength(int64_t length) {
   return (length + step - 1) / step * step;
 }
 
-absl::StatusOr<std::unique_ptr<SelfAttention>> SelfAttention::Create(int64_t num_heads, int64_t head_size,
-                                                                     int64_t max_length) {
+absl::StatusOr<std::unique_ptr<SelfAttention>> SelfAttention::Create(
+    int64_t num_heads, int64_t head_size, int64_t max_length, std::unique_ptr<RelativePositionBias> bias) {
   if (num_heads <= 0 || head_size <= 0 || max_length <= 0) {
     return absl::InvalidArgumentError(absl::StrCat("attention: bad heads ", num_heads, ", head size ",
                                                    head_size, " or max length ", max_length));
   }
   std::unique_ptr<SelfAttention> attention(new SelfAttention(num_heads, head_size));
   SelfAttention& a = *attention;
+  a.bias_ = std::move(bias);
   try {
     for (int64_t bucket = BucketLength(1); bucket <= BucketLength(max_length);
          bucket = BucketLength(bucket + 1)) {
@@ -186,6 +188,13 @@ void SelfAttention::ForwardGroup(const float* qkv, int64_t row, absl::Span<const
 
   const ScopedThreadLimit limit(SingleThreaded(count, bucket));
   Scores(count, bucket).Execute(ctx, {q, k, scores});
+  if (bias_ != nullptr) {
+    for (int64_t b = 0; b < count; ++b) {
+      for (int64_t h = 0; h < heads_; ++h) {
+        bias_->AddTo(h, lengths[b], bucket, scores + (b * heads_ + h) * bucket * bucket);
+      }
+    }
+  }
   // Keys past a sequence's length get the lowest float: probability exactly 0 after the softmax.
   for (int64_t b = 0; b < count; ++b) {
     const int64_t t = lengths[b];

@@ -3,7 +3,8 @@
 // runs the batched matmuls).
 //
 // For each sequence (T rows of the packed batch) and head h (columns h*Dh .. h*Dh+Dh-1 of Q, K and V):
-//   P = softmax(Q_h K_h^T / sqrt(Dh))     // [T, T], rows sum to 1
+//   P = softmax(Q_h K_h^T / sqrt(Dh) + B_h)     // [T, T], rows sum to 1; B = MPNet's relative position
+//                                               // bias (relative_position_bias.h), absent for the others
 //   context_h = P V_h                     // written into columns h*Dh.. of context rows [T, D]
 // Each sequence attends only to itself, over its own length.
 //
@@ -33,6 +34,7 @@
 #include "core/dnnl_context.h"
 #include "core/dnnl_softmax.h"
 #include "core/primitive_cache.h"
+#include "core/relative_position_bias.h"
 
 namespace qkv {
 
@@ -41,9 +43,11 @@ int64_t BucketLength(int64_t length);
 
 class SelfAttention {
  public:
-  // Builds the primitives for every sequence length in [1, max_length].
-  static absl::StatusOr<std::unique_ptr<SelfAttention>> Create(int64_t num_heads, int64_t head_size,
-                                                               int64_t max_length);
+  // Builds the primitives for every sequence length in [1, max_length]. `bias`, when given, is added to
+  // the scores of every head (fp32, before the padding mask and the softmax); it must cover max_length.
+  static absl::StatusOr<std::unique_ptr<SelfAttention>> Create(
+      int64_t num_heads, int64_t head_size, int64_t max_length,
+      std::unique_ptr<RelativePositionBias> bias = nullptr);
 
   // qkv:      [sum(lengths), 3D]  per row Q | K | V, D = H * Dh
   // context:  [sum(lengths), D]   output
@@ -79,6 +83,7 @@ class SelfAttention {
   PrimitiveTable<Key> scores_table_;   // (Q / sqrt(Dh)) K^T -> [count, H, Tb, Tb]
   PrimitiveTable<Key> context_table_;  // P V               -> [count, Tb, D] rows
   SoftmaxOp softmax_;
+  std::unique_ptr<RelativePositionBias> bias_;  // null: no bias
 };
 
 }  // namespace qkv

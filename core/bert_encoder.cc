@@ -69,9 +69,12 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Build(const ModelConfi
   const int64_t f = config.intermediate_size;
   std::unique_ptr<BertEncoder> encoder(new BertEncoder(config, options));
   BertEncoder& e = *encoder;
-  QKV_ASSIGN_OR_RETURN(e.embeddings_, Embeddings::Create(std::move(weights.word_embeddings),
-                                                         std::move(weights.position_embeddings),
-                                                         std::move(weights.token_type_embeddings)));
+  const FamilyTraits& family = config.traits();
+  QKV_ASSIGN_OR_RETURN(
+      e.embeddings_,
+      Embeddings::Create(std::move(weights.word_embeddings), std::move(weights.position_embeddings),
+                         std::move(weights.token_type_embeddings),
+                         PositionRule{family.positions, config.padding_idx()}));
   QKV_ASSIGN_OR_RETURN(e.norm_, LayerNormOp::Create(d, config.layer_norm_eps));
   QKV_ASSIGN_OR_RETURN(e.qkv_op_, MatMulOp::Create(d, 3 * d, Epilogue::kBias, "qkv", matmul_options));
   QKV_ASSIGN_OR_RETURN(e.attention_output_op_, MatMulOp::Create(d, d, Epilogue::kBiasResidual,
@@ -80,8 +83,13 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Build(const ModelConfi
                        MatMulOp::Create(d, f, Epilogue::kBiasGelu, "intermediate", matmul_options));
   QKV_ASSIGN_OR_RETURN(e.output_op_,
                        MatMulOp::Create(f, d, Epilogue::kBiasResidual, "output", matmul_options));
+  std::unique_ptr<RelativePositionBias> bias;
+  if (family.relative_attention_bias) {
+    QKV_ASSIGN_OR_RETURN(bias, RelativePositionBias::Create(weights.relative_attention_bias,
+                                                            config.num_attention_heads, config.max_tokens()));
+  }
   QKV_ASSIGN_OR_RETURN(e.attention_, SelfAttention::Create(config.num_attention_heads, config.head_size(),
-                                                           config.max_position_embeddings));
+                                                           config.max_tokens(), std::move(bias)));
   QKV_ASSIGN_OR_RETURN(
       e.embedding_norm_,
       e.norm_->MakeParams(weights.embedding_norm.gamma, weights.embedding_norm.beta, "embeddings.LayerNorm"));

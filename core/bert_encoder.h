@@ -1,6 +1,7 @@
-// BertEncoder: the Encoder implementation for post-LayerNorm BERT-family models on oneDNN, and its
-// Workspace. The four projection/feed-forward matmuls of each layer run in EncoderOptions::precision; all
-// else (embeddings, attention, softmax, LayerNorm, GELU, residuals, pooler) stays fp32. Encoder::Create (declared in encoder.h) builds one.
+// BertEncoder: the Encoder implementation for post-LayerNorm BERT-family models (every family of
+// model_family.h) on oneDNN, and its Workspace. The four projection/feed-forward matmuls of each layer run in
+// EncoderOptions::precision; all else (embeddings, attention, softmax, LayerNorm, GELU, residuals, pooler)
+// stays fp32. Encoder::Create (declared in encoder.h) builds one.
 //
 // Per layer, over the packed rows [M = sum(T_i), D] of a ragged batch:
 //   qkv     = h · W_qkv + b_qkv                          // [M, 3D], one matmul, W_qkv = query | key | value
@@ -8,11 +9,14 @@
 //   h       = LayerNorm(context · W_o + b_o + h)         // residual fused as a sum post-op
 //   inter   = gelu_erf(h · W_1 + b_1)                    // [M, F]
 //   h       = LayerNorm(inter · W_2 + b_2 + h)
-// Embeddings: h = LayerNorm(word + position + token type). Pooler: tanh(h[0] · W_p + b_p).
+// Embeddings: h = LayerNorm(word + position + token type), positions and token types as the family has them
+// (embeddings.h); MPNet adds its relative position bias to the attention scores (relative_position_bias.h).
+// Pooler: tanh(h[0] · W_p + b_p).
 //
 // Primitives: Create() builds the projection, FFN and LayerNorm primitives for every row chunk of a batch of
 // up to max_batch_tokens, and the attention primitives for every length bucket up to
-// max_position_embeddings (primitive_cache.h, attention.h); requests then only look them up, without a lock.
+// ModelConfig::max_tokens() (primitive_cache.h, attention.h); requests then only look them up, without a
+// lock.
 //
 // Thread safety: see encoder.h. The model is immutable after Create().
 #ifndef QKV_CORE_BERT_ENCODER_H_

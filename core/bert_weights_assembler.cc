@@ -9,13 +9,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/status_macros.h"
 
 namespace qkv {
 namespace {
-
-constexpr absl::string_view kTaskPrefix = "bert.";
-constexpr absl::string_view kLayerPrefix = "encoder.layer.";
 
 Tensor Transpose2D(const Tensor& t) {
   const int64_t rows = t.shape[0];
@@ -48,8 +46,8 @@ absl::Status Place(const std::string& file, const WeightRef<Tensor>& ref, Source
 
 }  // namespace
 
-std::string CanonicalBertName(absl::string_view name) {
-  if (absl::StartsWith(name, kTaskPrefix)) name.remove_prefix(kTaskPrefix.size());
+std::string CanonicalWeightName(const ModelConfig& config, absl::string_view name) {
+  absl::ConsumePrefix(&name, config.traits().weights.task_prefix);
   return std::string(name);
 }
 
@@ -57,9 +55,10 @@ absl::StatusOr<BertWeights> AssembleBertWeights(const ModelConfig& config,
                                                 const std::vector<std::string>& names,
                                                 const TensorLookup& lookup, const std::string& file) {
   QKV_RETURN_IF_ERROR(config.Validate());
+  const WeightNames& family_names = config.traits().weights;
   for (const std::string& name : names) {
-    if (!absl::StartsWith(name, kLayerPrefix)) continue;
-    absl::string_view rest = absl::string_view(name).substr(kLayerPrefix.size());
+    if (!absl::StartsWith(name, family_names.layer_prefix)) continue;
+    absl::string_view rest = absl::string_view(name).substr(family_names.layer_prefix.size());
     int64_t layer = 0;
     if (absl::SimpleAtoi(rest.substr(0, rest.find('.')), &layer) && layer >= config.num_hidden_layers) {
       return absl::InvalidArgumentError(
@@ -72,9 +71,12 @@ absl::StatusOr<BertWeights> AssembleBertWeights(const ModelConfig& config,
   w.layers.resize(config.num_hidden_layers);
   // The pooler is optional: present when the file has either of its tensors (then it needs both).
   std::map<std::string, SourceTensor> found;
-  for (const char* name : {"pooler.dense.weight", "pooler.dense.bias"}) {
-    QKV_ASSIGN_OR_RETURN(std::optional<SourceTensor> source, lookup(name));
-    if (source.has_value()) found.emplace(name, *std::move(source));
+  if (!family_names.pooler.empty()) {
+    for (const char* suffix : {".weight", ".bias"}) {
+      const std::string name = absl::StrCat(family_names.pooler, suffix);
+      QKV_ASSIGN_OR_RETURN(std::optional<SourceTensor> source, lookup(name));
+      if (source.has_value()) found.emplace(name, *std::move(source));
+    }
   }
   if (!found.empty()) w.pooler.emplace();
   for (const WeightRef<Tensor>& ref : ListWeights(config, &w)) {

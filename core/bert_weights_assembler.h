@@ -1,5 +1,6 @@
-// AssembleBertWeights: builds BertWeights from tensors looked up by their Hugging Face BertModel names
-// ("embeddings.word_embeddings.weight", "encoder.layer.0.attention.self.query.weight", ...), checking each
+// AssembleBertWeights: builds BertWeights from tensors looked up by their Hugging Face names in the
+// config's family (BERT: "embeddings.word_embeddings.weight", "encoder.layer.0.attention.self.query.weight",
+// ...; DistilBERT: "transformer.layer.0.attention.q_lin.weight", ...; see model_family.h), checking each
 // shape as it goes. Shared by the safetensors and ONNX loaders.
 #ifndef QKV_CORE_BERT_WEIGHTS_ASSEMBLER_H_
 #define QKV_CORE_BERT_WEIGHTS_ASSEMBLER_H_
@@ -25,18 +26,20 @@ struct SourceTensor {
   bool in_out_layout = false;
 };
 
-// Returns the tensor called `name` (a canonical HF name, see CanonicalBertName), std::nullopt when the file
-// has none, or an error for a tensor that exists but cannot be read.
+// Returns the tensor called `name` (a canonical HF name, see CanonicalWeightName), std::nullopt when the
+// file has none, or an error for a tensor that exists but cannot be read.
 using TensorLookup = std::function<absl::StatusOr<std::optional<SourceTensor>>(const std::string& name)>;
 
-// The HF BertModel name of a tensor named `name` in a file: strips the "bert." prefix that task models
-// (BertForMaskedLM, BertForSequenceClassification, ...) put before the encoder's tensors.
-std::string CanonicalBertName(absl::string_view name);
+// The base-model name of a tensor named `name` in a file: strips the family's task prefix ("bert.",
+// "roberta.", "distilbert.", "mpnet.") that task models (*ForMaskedLM, *ForSequenceClassification, ...) put
+// before the encoder's tensors. REQUIRES: config.ValidateSupport() is OK.
+std::string CanonicalWeightName(const ModelConfig& config, absl::string_view name);
 
 // Looks up every tensor `config` implies. `names` lists the canonical names of all tensors in the file; a
-// name "encoder.layer.N...." with N >= num_hidden_layers is an error (the config does not match the file).
-// Other unused tensors (cls.*, embeddings.position_ids, ...) are ignored. The pooler is optional: absent
-// when the file has neither pooler tensor. Errors name `file` and the tensor: NotFound for a missing
+// name "<layer prefix>N...." (e.g. "encoder.layer.N.") with N >= num_hidden_layers is an error (the config
+// does not match the file). Other unused tensors (cls.*, lm_head.*, embeddings.position_ids, ...) are
+// ignored. The pooler is optional: absent when the file has neither pooler tensor (and never read for
+// families without one). Errors name `file` and the tensor: NotFound for a missing
 // tensor, InvalidArgument (with both shapes) for a wrong shape.
 absl::StatusOr<BertWeights> AssembleBertWeights(const ModelConfig& config,
                                                 const std::vector<std::string>& names,

@@ -1,4 +1,5 @@
-// Encoder: the BERT-family forward pass on oneDNN, over ragged batches.
+// Encoder: the forward pass of BERT-family encoders (BERT, RoBERTa, XLM-RoBERTa, DistilBERT, MPNet; see
+// model_family.h) on oneDNN, over ragged batches.
 //
 //   QKV_ASSIGN_OR_RETURN(LoadedModel model, LoadModel("models/bert-tiny-random"));
 //   QKV_ASSIGN_OR_RETURN(std::unique_ptr<Encoder> encoder,
@@ -49,8 +50,8 @@ struct OutputSpec {
 };
 
 struct SequenceInput {
-  absl::Span<const int32_t> token_ids;       // [T], 1 <= T <= max_position_embeddings, 0 <= id < V
-  absl::Span<const int32_t> token_type_ids;  // [T] or empty (all 0)
+  absl::Span<const int32_t> token_ids;       // [T], 1 <= T <= config.max_tokens(), 0 <= id < V
+  absl::Span<const int32_t> token_type_ids;  // [T] or empty (all 0); only 0s without token types
   OutputSpec spec;
 };
 

@@ -29,12 +29,19 @@ absl::Status ValidateRange(absl::Span<const int32_t> values, int64_t low, int64_
   return absl::OkStatus();
 }
 
+// The limit's name in "<n> tokens > <name> <limit>".
+std::string MaxTokensName(const ModelConfig& config) {
+  if (config.position_offset() == 0) return "max_position_embeddings";
+  return absl::StrCat("the limit of max_position_embeddings ", config.max_position_embeddings,
+                      " - padding_idx ", config.padding_idx(), " - 1 =");
+}
+
 // The checks of one sequence, naming its fields; the caller adds the batch position.
 absl::Status ValidateSequence(const ModelConfig& config, bool has_pooler, const SequenceInput& input) {
   QKV_RETURN_IF_ERROR(
       ValidateTokenIds(config, input.token_ids, input.token_type_ids, {"token_ids", "token_type_ids"}));
-  QKV_RETURN_IF_ERROR(ValidateLength(static_cast<int64_t>(input.token_ids.size()),
-                                     config.max_position_embeddings, "token_ids", "max_position_embeddings"));
+  QKV_RETURN_IF_ERROR(ValidateLength(static_cast<int64_t>(input.token_ids.size()), config.max_tokens(),
+                                     "token_ids", MaxTokensName(config)));
   const OutputSpec& spec = input.spec;  // layers are resolved: no negatives; repeats are allowed
   QKV_RETURN_IF_ERROR(ValidateRange(spec.hidden_state_layers, 0, config.num_hidden_layers + 1,
                                     "hidden_state_layers", "layer", /*closed=*/true));
@@ -52,6 +59,16 @@ absl::Status ValidateTokenIds(const ModelConfig& config, absl::Span<const int32_
     return Invalid(fields.type_ids, absl::StrCat(type_ids.size(), " type ids for ", ids.size(), " ids"));
   }
   QKV_RETURN_IF_ERROR(ValidateRange(ids, 0, config.vocab_size, fields.ids, "id", /*closed=*/false));
+  if (!config.traits().token_type_embeddings) {
+    for (size_t j = 0; j < type_ids.size(); ++j) {
+      if (type_ids[j] != 0) {
+        return Invalid(absl::StrCat(fields.type_ids, "[", j, "]"),
+                       absl::StrCat("type id ", type_ids[j], ", but model_type ", config.model_type,
+                                    " has no token types (send 0 or no type ids)"));
+      }
+    }
+    return absl::OkStatus();
+  }
   return ValidateRange(type_ids, 0, config.type_vocab_size, fields.type_ids, "type id", /*closed=*/false);
 }
 

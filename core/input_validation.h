@@ -29,7 +29,8 @@ struct TokenIdFields {
 };
 
 // `ids` is not empty, each id is in [0, V), `type_ids` is empty or has one entry per id, each in
-// [0, type_vocab_size). Messages: "<ids>: empty sequence", "<ids>[7]: id 40000 out of range [0, 30522)",
+// [0, type_vocab_size) (only 0 for a family without token types). Messages: "<ids>: empty sequence",
+// "<ids>[7]: id 40000 out of range [0, 30522)",
 // "<type_ids>: 2 type ids for 3 ids", "<type_ids>[1]: type id 2 out of range [0, 2)".
 absl::Status ValidateTokenIds(const ModelConfig& config, absl::Span<const int32_t> ids,
                               absl::Span<const int32_t> type_ids, const TokenIdFields& fields);
@@ -55,7 +56,7 @@ absl::Status ValidatePooling(Pooling pooling, bool has_pooler, absl::string_view
                              absl::string_view value, absl::string_view model_name);
 
 // OK when every sequence can run on a model with `config`: the checks above for each sequence (T at most
-// max_position_embeddings, layers already resolved), naming the first bad sequence's batch index
+// ModelConfig::max_tokens(), layers already resolved), naming the first bad sequence's batch index
 // ("sequence 1: token_ids[2]: id 60 out of range [0, 60)").
 absl::Status ValidateInputs(const ModelConfig& config, bool has_pooler,
                             absl::Span<const SequenceInput> inputs);

@@ -65,17 +65,20 @@ absl::StatusOr<ModelConfig> ParseJsonObject(const json& j, absl::string_view fil
   ModelConfig config;
   config.model_type.clear();
   QKV_RETURN_IF_ERROR(ReadString(j, "model_type", file_name, &config.model_type));
-  QKV_RETURN_IF_ERROR(ReadString(j, "hidden_act", file_name, &config.hidden_act));
-  // Before the numbers: another family's config (e.g. DistilBERT's) names its dimensions differently.
-  QKV_RETURN_IF_ERROR(WithFileName(config.ValidateSupport(), file_name));
-  std::string position_embedding_type = "absolute";
-  QKV_RETURN_IF_ERROR(ReadString(j, "position_embedding_type", file_name, &position_embedding_type));
-  if (position_embedding_type != "absolute") {
-    return absl::UnimplementedError(absl::StrCat(file_name, ": unsupported position_embedding_type \"",
-                                                 position_embedding_type,
-                                                 "\"; only \"absolute\" is supported"));
+  const FamilyTraits* family = FindFamily(config.model_type);
+  // Before the numbers: an unsupported family names its dimensions its own way.
+  if (family == nullptr) return WithFileName(config.ValidateSupport(), file_name);
+  const ConfigFieldNames& keys = family->config_names;
+  QKV_RETURN_IF_ERROR(ReadString(j, keys.hidden_act, file_name, &config.hidden_act));
+  QKV_RETURN_IF_ERROR(ReadString(j, "position_embedding_type", file_name, &config.position_embedding_type));
+  if (family->relative_attention_bias) {
+    QKV_RETURN_IF_ERROR(ReadInt(j, "relative_attention_num_buckets", /*required=*/false, file_name,
+                                &config.relative_attention_num_buckets));
   }
+  QKV_RETURN_IF_ERROR(WithFileName(config.ValidateSupport(), file_name));
 
+  config.pad_token_id = family->default_pad_token_id;
+  config.type_vocab_size = family->token_type_embeddings ? 2 : 1;
   struct IntField {
     const char* key;
     bool required;
@@ -83,19 +86,23 @@ absl::StatusOr<ModelConfig> ParseJsonObject(const json& j, absl::string_view fil
   };
   const IntField fields[] = {
       {"vocab_size", true, &config.vocab_size},
-      {"hidden_size", true, &config.hidden_size},
-      {"num_hidden_layers", true, &config.num_hidden_layers},
-      {"num_attention_heads", true, &config.num_attention_heads},
-      {"intermediate_size", true, &config.intermediate_size},
+      {keys.hidden_size, true, &config.hidden_size},
+      {keys.num_hidden_layers, true, &config.num_hidden_layers},
+      {keys.num_attention_heads, true, &config.num_attention_heads},
+      {keys.intermediate_size, true, &config.intermediate_size},
       {"max_position_embeddings", true, &config.max_position_embeddings},
-      {"type_vocab_size", false, &config.type_vocab_size},
       {"pad_token_id", false, &config.pad_token_id},
   };
   for (const IntField& field : fields) {
     QKV_RETURN_IF_ERROR(ReadInt(j, field.key, field.required, file_name, field.out));
   }
+  if (family->token_type_embeddings) {
+    QKV_RETURN_IF_ERROR(
+        ReadInt(j, "type_vocab_size", /*required=*/false, file_name, &config.type_vocab_size));
+  }
 
-  auto eps = j.find("layer_norm_eps");
+  config.layer_norm_eps = family->default_layer_norm_eps;
+  auto eps = family->layer_norm_eps_key == nullptr ? j.end() : j.find(family->layer_norm_eps_key);
   if (eps != j.end() && !eps->is_null()) {
     if (!eps->is_number()) {
       return absl::InvalidArgumentError(
@@ -115,15 +122,40 @@ absl::Status ModelConfig::Validate() const {
   return ValidateDimensions();
 }
 
+const FamilyTraits& ModelConfig::traits() const {
+  const FamilyTraits* family = FindFamily(model_type);
+  return family != nullptr ? *family : Traits(ModelFamily::kBert);
+}
+
+int64_t ModelConfig::padding_idx() const {
+  const FamilyTraits& family = traits();
+  return family.fixed_padding_idx >= 0 ? family.fixed_padding_idx : pad_token_id;
+}
+
+int64_t ModelConfig::position_offset() const {
+  return traits().positions == PositionIds::kFromPadding ? padding_idx() + 1 : 0;
+}
+
 absl::Status ModelConfig::ValidateSupport() const {
-  if (model_type != "bert") {
+  const FamilyTraits* family = FindFamily(model_type);
+  if (family == nullptr) {
     return absl::UnimplementedError(
-        absl::StrCat("unsupported model_type \"", model_type,
-                     "\"; only \"bert\" (BERT-family encoders with absolute positions) is supported"));
+        absl::StrCat("unsupported model_type \"", model_type, "\"; supported: ", SupportedModelTypes()));
   }
   if (hidden_act != "gelu") {
-    return absl::UnimplementedError(absl::StrCat("unsupported hidden_act \"", hidden_act,
+    return absl::UnimplementedError(absl::StrCat("unsupported ", family->config_names.hidden_act, " \"",
+                                                 hidden_act,
                                                  "\"; only \"gelu\" (exact erf GELU) is supported"));
+  }
+  if (position_embedding_type != "absolute") {
+    return absl::UnimplementedError(absl::StrCat("unsupported position_embedding_type \"",
+                                                 position_embedding_type,
+                                                 "\"; only \"absolute\" is supported"));
+  }
+  if (family->relative_attention_bias && relative_attention_num_buckets != kRelativeAttentionBuckets) {
+    return absl::UnimplementedError(
+        absl::StrCat("unsupported relative_attention_num_buckets ", relative_attention_num_buckets, "; ",
+                     model_type, " runs with ", kRelativeAttentionBuckets, " (as Hugging Face buckets)"));
   }
   return absl::OkStatus();
 }
@@ -183,6 +215,11 @@ absl::Status ModelConfig::ValidateDimensions() const {
   if (pad_token_id < 0 || pad_token_id >= vocab_size) {
     return absl::InvalidArgumentError(
         absl::StrCat("pad_token_id ", pad_token_id, " is out of range [0, vocab_size ", vocab_size, ")"));
+  }
+  if (max_tokens() < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_position_embeddings = ", max_position_embeddings, " leaves no position for a token: ",
+        model_type, " positions start at padding_idx + 1 = ", position_offset()));
   }
   if (!(layer_norm_eps > 0.0) || !std::isfinite(layer_norm_eps)) {
     return absl::InvalidArgumentError(absl::StrCat("layer_norm_eps ", layer_norm_eps, " must be positive"));

@@ -153,7 +153,8 @@ absl::StatusOr<Tensor> ConvertInitializer(const onnx::TensorProto& t, const std:
 // Reads the graph: which initializer is which HF tensor, and in what layout.
 class GraphIndex {
  public:
-  GraphIndex(const onnx::GraphProto& graph, const std::string& path) : graph_(graph), path_(path) {}
+  GraphIndex(const onnx::GraphProto& graph, const ModelConfig& config, const std::string& path)
+      : graph_(graph), config_(config), path_(path) {}
 
   absl::Status Build() {
     for (const onnx::TensorProto& t : graph_.initializer()) initializers_[t.name()] = &t;
@@ -162,10 +163,11 @@ class GraphIndex {
     }
     // Named initializers first; MatMul / Gemm operands then override their layout.
     for (const onnx::TensorProto& t : graph_.initializer()) {
-      std::string name = CanonicalBertName(t.name());
+      std::string name = Canonical(t.name());
       if (bindings_.count(name) != 0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(path_, ": two initializers are both named ", name, " (after dropping \"bert.\")"));
+        return absl::InvalidArgumentError(absl::StrCat(path_, ": two initializers are both named ", name,
+                                                       " (after dropping \"",
+                                                       config_.traits().weights.task_prefix, "\")"));
       }
       bindings_[name] = Binding{&t, /*in_out_layout=*/false};
     }
@@ -189,6 +191,8 @@ class GraphIndex {
     return it == initializers_.end() ? nullptr : it->second;
   }
 
+  std::string Canonical(const std::string& name) const { return CanonicalWeightName(config_, name); }
+
   static bool IsWeightName(const std::string& canonical) { return absl::EndsWith(canonical, kWeightSuffix); }
 
   static std::string WeightNameForBias(const std::string& canonical_bias) {
@@ -198,7 +202,7 @@ class GraphIndex {
   // Binds `weight`, used as a Linear weight in `in_out_layout`, under its own name or the one `bias_name`
   // (a canonical bias name, or empty) implies.
   absl::Status Bind(const onnx::TensorProto& weight, bool in_out_layout, const std::string& bias_name) {
-    std::string own = CanonicalBertName(weight.name());
+    std::string own = Canonical(weight.name());
     std::string name;
     if (IsWeightName(own)) {
       name = own;
@@ -229,7 +233,7 @@ class GraphIndex {
       for (const onnx::NodeProto* add : it->second) {
         if (add->op_type() != "Add" || add->input_size() != 2) continue;
         const std::string& other = add->input(0) == node.output(0) ? add->input(1) : add->input(0);
-        std::string canonical = CanonicalBertName(other);
+        std::string canonical = Canonical(other);
         if (Initializer(other) != nullptr && absl::EndsWith(canonical, kBiasSuffix)) bias_name = canonical;
       }
     }
@@ -253,13 +257,14 @@ class GraphIndex {
     }
     std::string bias_name;
     if (node.input_size() >= 3 && Initializer(node.input(2)) != nullptr) {
-      std::string canonical = CanonicalBertName(node.input(2));
+      std::string canonical = Canonical(node.input(2));
       if (absl::EndsWith(canonical, kBiasSuffix)) bias_name = canonical;
     }
     return Bind(*weight, /*in_out_layout=*/!trans_b, bias_name);
   }
 
   const onnx::GraphProto& graph_;
+  const ModelConfig& config_;
   const std::string& path_;
   std::map<std::string, const onnx::TensorProto*> initializers_;
   std::map<std::string, std::vector<const onnx::NodeProto*>> consumers_;
@@ -271,7 +276,7 @@ class GraphIndex {
 
 absl::StatusOr<BertWeights> ReadOnnxBertWeights(const std::string& path, const ModelConfig& config) {
   QKV_ASSIGN_OR_RETURN(onnx::ModelProto model, ParseModel(path));
-  GraphIndex index(model.graph(), path);
+  GraphIndex index(model.graph(), config, path);
   QKV_RETURN_IF_ERROR(index.Build());
 
   std::vector<std::string> names;

@@ -1,11 +1,13 @@
-// ReadOnnxBertWeights: loads the weights of a BERT encoder exported to ONNX (torch.onnx.export of a HF
-// BertModel, opset 11+) into BertWeights.
+// ReadOnnxBertWeights: loads the weights of an encoder of any family of model_family.h exported to ONNX
+// (torch.onnx.export / optimum of a HF BertModel, RobertaModel, DistilBertModel, MPNetModel, ..., opset
+// 11+) into BertWeights.
 //
 // Exporters keep the Hugging Face names for embeddings, LayerNorms, biases and Gemm weights, but constant
 // folding turns each Linear weight that feeds a MatMul into an unnamed initializer ("onnx::MatMul_282",
 // "182") holding W^T, i.e. [in, out]. Such a weight is named from the graph: the MatMul's output goes to an
 // Add with a named bias initializer ("encoder.layer.0.attention.self.query.bias"), so the weight is
-// "encoder.layer.0.attention.self.query.weight". A Gemm weight is [out, in] when transB = 1, else [in, out].
+// "encoder.layer.0.attention.self.query.weight". Names follow the config's family and lose its task prefix. A
+// Gemm weight is [out, in] when transB = 1, else [in, out].
 #ifndef QKV_CORE_ONNX_MODEL_H_
 #define QKV_CORE_ONNX_MODEL_H_
 

@@ -21,7 +21,7 @@ absl::StatusOr<BertWeights> ReadSafetensorsBertWeights(const std::string& path, 
   std::map<std::string, std::string> file_names;
   std::vector<std::string> canonical_names;
   for (const auto& [name, entry] : reader->entries()) {
-    std::string canonical = CanonicalBertName(name);
+    std::string canonical = CanonicalWeightName(config, name);
     auto [it, inserted] = file_names.emplace(canonical, name);
     if (!inserted) {
       return absl::InvalidArgumentError(

@@ -1,4 +1,5 @@
-// ReadSafetensorsBertWeights: loads a Hugging Face BertModel checkpoint (model.safetensors) into BertWeights.
+// ReadSafetensorsBertWeights: loads a Hugging Face checkpoint (model.safetensors) of any family of
+// model_family.h into BertWeights.
 #ifndef QKV_CORE_SAFETENSORS_MODEL_H_
 #define QKV_CORE_SAFETENSORS_MODEL_H_
 
@@ -10,10 +11,11 @@
 
 namespace qkv {
 
-// Reads the encoder tensors of a BertModel (or of a task model whose tensors carry the "bert." prefix) from
-// `path`. Linear weights, stored [out, in] by PyTorch, are transposed to [in, out]. F32, F16 and BF16 are
-// converted to float32 exactly. Unused tensors (cls.*, embeddings.position_ids, ...) are ignored; the pooler
-// is optional. Errors name the file and the tensor.
+// Reads the encoder tensors of a base model (BertModel, RobertaModel, ...) or of a task model whose tensors
+// carry the family's prefix ("bert.", "roberta.", "distilbert.", "mpnet.") from `path`, by the names of
+// config's family. Linear weights, stored [out, in] by PyTorch, are transposed to [in, out]. F32, F16 and
+// BF16 are converted to float32 exactly. Unused tensors (cls.*, embeddings.position_ids, ...) are ignored;
+// the pooler is optional. Errors name the file and the tensor.
 absl::StatusOr<BertWeights> ReadSafetensorsBertWeights(const std::string& path, const ModelConfig& config);
 
 }  // namespace qkv

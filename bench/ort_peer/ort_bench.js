@@ -1,5 +1,5 @@
 // ONNX Runtime (onnxruntime-node, CPU execution provider) latency/throughput for a BERT-style encoder .onnx
-// with inputs input_ids / attention_mask / token_type_ids [batch, seq] int64: the peer that
+// with inputs input_ids / attention_mask (/ token_type_ids when declared) [batch, seq] int64: the peer that
 // bench/compare_ort.sh sets beside qkv_encoder_bench. Modelled on ../shared/notes/onnxruntime-peer.md.
 //
 //   node bench/ort_peer/ort_bench.js MODEL.onnx [--threads=2] [--vocab=30522] [--max-seq=512]
@@ -169,7 +169,12 @@ async function benchCell(sess, cell, opts) {
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   const rows = [];
   for (const name of cellNames(opts)) {
-    const r = await benchCell(sess, makeCell(name, opts), opts);
+    const cell = makeCell(name, opts);
+    // Models without token types (DistilBERT, MPNet, RoBERTa exports) declare no token_type_ids input.
+    for (const feeds of cell.feeds) {
+      for (const key of Object.keys(feeds)) if (!sess.inputNames.includes(key)) delete feeds[key];
+    }
+    const r = await benchCell(sess, cell, opts);
     rows.push(r);
     console.log(`| ${r.cell} | ${r.batch} | ${r.seq} | ${r.runs} | ${r.median_ms.toFixed(2)} | ` +
                 `${r.mean_ms.toFixed(2)} | ${r.min_ms.toFixed(2)} | ${r.max_ms.toFixed(2)} | ` +

@@ -295,5 +295,29 @@ TEST(EmbeddingsTest, SumsWordPositionAndType) {
   EXPECT_FALSE(Embeddings::Create(word, reference::RandomTensor(&rng, {6, 5}, 1.f), type).ok());
 }
 
+// RoBERTa / MPNet positions: padding_idx + 1 onwards, a padding id takes padding_idx and is not counted;
+// without a token type table the sum is word + position.
+TEST(EmbeddingsTest, PositionsFromPaddingIndexWithoutTokenTypes) {
+  std::mt19937 rng(3);
+  const Tensor word = reference::RandomTensor(&rng, {10, 4}, 1.f);
+  const Tensor position = reference::RandomTensor(&rng, {7, 4}, 1.f);
+  auto embeddings = Embeddings::Create(word, position, Tensor(), PositionRule{PositionIds::kFromPadding, 1});
+  ASSERT_TRUE(embeddings.ok()) << embeddings.status();
+  EXPECT_FALSE((*embeddings)->has_token_types());
+  const std::vector<int32_t> ids = {0, 5, 1, 8, 2};
+  const std::vector<int64_t> positions = {2, 3, 1, 4, 5};
+  std::vector<float> out(20);
+  (*embeddings)->Lookup(ids, {}, out.data());
+  for (int t = 0; t < 5; ++t) {
+    for (int j = 0; j < 4; ++j) {
+      EXPECT_EQ(out[t * 4 + j], word.data[ids[t] * 4 + j] + position.data[positions[t] * 4 + j]) << t;
+    }
+  }
+  // padding_idx must leave a position: a 2-row table with padding_idx 1 has none.
+  EXPECT_FALSE(Embeddings::Create(word, reference::RandomTensor(&rng, {2, 4}, 1.f), Tensor(),
+                                  PositionRule{PositionIds::kFromPadding, 1})
+                   .ok());
+}
+
 }  // namespace
 }  // namespace qkv
