@@ -96,7 +96,7 @@ absl::StatusOr<int> TokenLimit(v1::Truncation truncation, int32_t max_length, co
       truncation != v1::TRUNCATION_TRUNCATE) {
     return Invalid(field_prefix + "truncation", absl::StrCat("unknown value ", static_cast<int>(truncation)));
   }
-  const int64_t positions = model.config.max_position_embeddings;
+  const int64_t positions = model.config.max_tokens();  // RoBERTa-style: P - padding_idx - 1
   if (max_length < 0 || max_length > positions) {
     return Invalid(field_prefix + "max_length", absl::StrCat(max_length, " out of range [0, ", positions,
                                                              "] (0 = the model's ", positions, ")"));
@@ -167,7 +167,10 @@ absl::StatusOr<PreparedEncode> PrepareEncode(const v1::EncodeRequest& request, c
         QKV_ASSIGN_OR_RETURN(Encoding encoding,
                              EncodeText(text.text(), text.has_text_pair() ? &text.text_pair() : nullptr,
                                         field + ".text", model, options.truncation(), limit));
-        // A pair's second segment has type 1, which a model with type_vocab_size 1 has no embedding for.
+        // Only BERT feeds the tokenizer's segment ids to the model (as Hugging Face does); the other
+        // families get 0s. On BERT, a pair's second segment has type 1, which a model with type_vocab_size
+        // 1 has no embedding for.
+        if (!mc.traits().tokenizer_type_ids) std::fill(encoding.type_ids.begin(), encoding.type_ids.end(), 0);
         for (int32_t type : encoding.type_ids) {
           if (type >= mc.type_vocab_size) {
             return Invalid(field + ".text.text_pair",
@@ -345,7 +348,7 @@ void FillModelInfo(const ServedModel& model, const ServerConfig& config, v1::Get
   arch->set_num_attention_heads(static_cast<int32_t>(mc.num_attention_heads));
   arch->set_intermediate_size(static_cast<int32_t>(mc.intermediate_size));
   arch->set_vocab_size(static_cast<int32_t>(mc.vocab_size));
-  arch->set_max_position_embeddings(static_cast<int32_t>(mc.max_position_embeddings));
+  arch->set_max_position_embeddings(static_cast<int32_t>(mc.max_tokens()));
   arch->set_type_vocab_size(static_cast<int32_t>(mc.type_vocab_size));
   const SpecialTokens& special = model.tokenizer.special_tokens();
   v1::SpecialTokenIds* ids = response->mutable_special_tokens();

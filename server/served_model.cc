@@ -52,7 +52,7 @@ absl::StatusOr<std::unique_ptr<ServedModel>> LoadServedModel(const std::string& 
 absl::Status WarmUp(const ServedModel& model) {
   const SpecialTokens& special = model.tokenizer.special_tokens();
   std::vector<int32_t> ids = {special.cls, special.sep};
-  if (model.config.max_position_embeddings < 2) ids.resize(1);
+  if (model.config.max_tokens() < 2) ids.resize(1);
   SequenceInput input{ids, {}, OutputSpec{}};
   input.spec.pooling = model.default_pooling;
   std::unique_ptr<Workspace> workspace = model.encoder->NewWorkspace();

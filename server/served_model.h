@@ -50,7 +50,7 @@ absl::StatusOr<std::unique_ptr<ServedModel>> LoadServedModel(const std::string& 
                                                              Precision precision = Precision::kFp32,
                                                              bool allow_emulated_bf16 = false);
 
-// Runs one short sequence ([CLS] [SEP]; [CLS] alone when max_position_embeddings is 1) through the encoder
+// Runs one short sequence ([CLS] [SEP]; [CLS] alone when max_tokens() is 1) through the encoder
 // with a fresh workspace, so that the first request pays no one-time costs and a broken model fails at
 // startup. REQUIRES: model.encoder.
 absl::Status WarmUp(const ServedModel& model);
