@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -72,7 +73,10 @@ using Progress = std::vector<std::pair<double, double>>;
 // steps (a batch of 64 sequences ends at once), so a count over a fixed window is off by up to one step; the
 // slope over every step is not.
 double Rate(const Progress& p) {
-  if (p.size() < 2) return 0;
+  if (p.size() < 2) {
+    std::fprintf(stderr, "fewer than 2 completions in a measurement; use a longer --seconds\n");
+    std::exit(1);
+  }
   double mean_t = 0, mean_n = 0;
   for (const auto& [t, n] : p) {
     mean_t += t;
@@ -294,7 +298,7 @@ int Main() {
       service.push_back(results.back().sequences_per_second);
       ratio.push_back(service.back() / bare.back());
     }
-    // The round whose ratio is the median supplies the latencies.
+    // The printed ratio is the median of the rounds' ratios; the round it comes from supplies the latencies.
     std::vector<int> order(rounds);
     for (int i = 0; i < rounds; ++i) order[i] = i;
     std::sort(order.begin(), order.end(), [&ratio](int a, int b) { return ratio[a] < ratio[b]; });
