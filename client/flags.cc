@@ -211,6 +211,10 @@ absl::Status FlagSet::Parse(const std::vector<std::string>& args, std::vector<st
       reversed.push_back("--help");
     } else if (!after_dashes && absl::StartsWith(arg, "--") && absl::EndsWith(arg, "=") &&
                Has(arg.substr(2, arg.size() - 3))) {
+      const std::string name = arg.substr(2, arg.size() - 3);
+      const Flag& f = *std::find_if(flags_.begin(), flags_.end(), [&](const Flag& x) { return x.name == name; });
+      // A bool flag takes no separate value: "--flag=" is the empty value, which a bool does not accept.
+      if (f.is_bool) return absl::InvalidArgumentError(absl::StrCat("flag --", name, ": expected true or false, got \"\""));
       reversed.push_back(arg.substr(0, arg.size() - 1));
       reversed.push_back("");
     } else {

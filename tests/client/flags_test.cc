@@ -70,6 +70,14 @@ TEST(FlagsTest, TrailingEqualsIsAnEmptyValueOnlyForAKnownFlag) {
   ASSERT_TRUE(g.Parse({"---rate=", "b"}, &pos2).ok());
   EXPECT_THAT(pos2, ElementsAre("---rate=", "b"));
   EXPECT_DOUBLE_EQ(w.d, 1.5);
+  // Found by cli_input_fuzzer: a bool flag's "--verbose=" became "--verbose" and a positional "".
+  Values b;
+  FlagSet k = MakeFlags(&b);
+  std::vector<std::string> pos4;
+  const absl::Status empty_bool = k.Parse({"--verbose=", "d"}, &pos4);
+  EXPECT_EQ(empty_bool.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(empty_bool.message(), HasSubstr("flag --verbose: expected true or false"));
+  EXPECT_TRUE(pos4.empty());
   // "--=" names no flag.
   Values u;
   FlagSet h = MakeFlags(&u);
