@@ -34,8 +34,9 @@ std::string InfoText(const v1::GetModelInfoResponse& r) {
   absl::StrAppendFormat(&out, "architecture:     %s, %d layers, hidden %d, %d heads, ffn %d\n",
                         a.model_type(), a.num_layers(), a.hidden_size(), a.num_attention_heads(),
                         a.intermediate_size());
-  absl::StrAppendFormat(&out, "vocabulary:       %d tokens (%s), max %d positions, %d token types\n",
-                        a.vocab_size(), r.lower_case() ? "lower-cased" : "cased", a.max_position_embeddings(),
+  absl::StrAppendFormat(&out, "vocabulary:       %d tokens (%s%s), max %d positions, %d token types\n",
+                        a.vocab_size(), r.tokenizer().empty() ? "" : absl::StrCat(r.tokenizer(), ", "),
+                        r.lower_case() ? "lower-cased" : "cased", a.max_position_embeddings(),
                         a.type_vocab_size());
   absl::StrAppendFormat(&out, "special tokens:   [CLS]=%d [SEP]=%d [PAD]=%d [UNK]=%d [MASK]=%d\n", s.cls(),
                         s.sep(), s.pad(), s.unk(), s.mask());
@@ -71,6 +72,7 @@ std::string InfoJson(const v1::GetModelInfoResponse& r) {
       {"has_pooler", r.has_pooler()},
       {"precision", r.precision()},
       {"lower_case", r.lower_case()},
+      {"tokenizer", r.tokenizer()},
       {"limits", ProtoToJson(r.limits())},
       {"kernels", r.kernels()},
   };

@@ -8,12 +8,12 @@
 namespace qkv {
 
 AddedTokens::AddedTokens(const std::vector<AddedToken>& tokens) {
-  absl::flat_hash_map<std::string, int32_t> by_content;
+  absl::flat_hash_map<std::string, AddedToken> by_content;
   for (const AddedToken& token : tokens) {
-    if (!token.content.empty()) by_content[token.content] = token.id;
+    if (!token.content.empty()) by_content[token.content] = token;
   }
-  for (const auto& [content, id] : by_content) {
-    by_first_byte_[static_cast<uint8_t>(content[0])].push_back({content, id});
+  for (const auto& [content, token] : by_content) {
+    by_first_byte_[static_cast<uint8_t>(content[0])].push_back(token);
   }
   for (std::vector<AddedToken>& group : by_first_byte_) {
     std::sort(group.begin(), group.end(), [](const AddedToken& a, const AddedToken& b) {
@@ -32,7 +32,7 @@ bool AddedTokens::MatchAt(absl::string_view text, size_t offset, Match* match) c
     return absl::StartsWith(rest, token.content);
   });
   if (found == candidates.end()) return false;
-  *match = {offset, offset + found->content.size(), found->id};
+  *match = {offset, offset + found->content.size(), found->id, found->lstrip, found->rstrip};
   return true;
 }
 

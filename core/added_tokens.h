@@ -19,6 +19,10 @@ namespace qkv {
 struct AddedToken {
   std::string content;  // matched byte for byte; UTF-8
   int32_t id;
+  // HF's lstrip / rstrip: the match also takes the white space before / after it. Only pipeline
+  // tokenizers (SubwordPipeline) apply them; the BERT path loads no such token.
+  bool lstrip = false;
+  bool rstrip = false;
 };
 
 class AddedTokens {
@@ -28,6 +32,8 @@ class AddedTokens {
     size_t begin;
     size_t end;
     int32_t id;
+    bool lstrip;  // the token's flags, for the caller to extend the match
+    bool rstrip;
   };
 
   AddedTokens() = default;

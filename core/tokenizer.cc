@@ -12,15 +12,10 @@
 #include "absl/types/span.h"
 #include "common/status_macros.h"
 #include "common/utf8.h"
+#include "core/subword_pipeline.h"
 #include "core/unicode_text.h"
 
 namespace qkv {
-
-struct Tokenizer::Piece {
-  int32_t id;
-  int32_t begin;  // bytes [begin, end) of the original text
-  int32_t end;
-};
 
 namespace {
 
@@ -157,22 +152,25 @@ absl::Status CheckUtf8(absl::string_view text, size_t offset) {
   return absl::OkStatus();
 }
 
-void AppendSpecial(const Tokenizer& tokenizer, int32_t id, int32_t type_id, Encoding* encoding) {
+void AppendSpecial(const Tokenizer& tokenizer, int32_t id, int32_t type_id, int32_t sequence,
+                   Encoding* encoding) {
   encoding->ids.push_back(id);
   encoding->type_ids.push_back(type_id);
   encoding->tokens.push_back(tokenizer.IdToToken(id));
   encoding->offsets.emplace_back(0, 0);
+  encoding->sequence.push_back(sequence);
   encoding->special.push_back(true);
 }
 
 void AppendPieces(const Tokenizer& tokenizer, const std::vector<Piece>& pieces, size_t count, int32_t type_id,
-                  Encoding* encoding) {
+                  int32_t sequence, Encoding* encoding) {
   for (size_t i = 0; i < count; ++i) {
     const Piece& piece = pieces[i];
     encoding->ids.push_back(piece.id);
     encoding->type_ids.push_back(type_id);
     encoding->tokens.push_back(tokenizer.IdToToken(piece.id));
     encoding->offsets.emplace_back(piece.begin, piece.end);
+    encoding->sequence.push_back(sequence);
     encoding->special.push_back(false);
   }
 }
@@ -182,6 +180,7 @@ void Reserve(size_t size, Encoding* encoding) {
   encoding->type_ids.reserve(size);
   encoding->tokens.reserve(size);
   encoding->offsets.reserve(size);
+  encoding->sequence.reserve(size);
   encoding->special.reserve(size);
 }
 
@@ -196,10 +195,11 @@ absl::Status CheckLimit(const LengthLimit& limit, int specials) {
   return absl::OkStatus();
 }
 
-absl::Status TooLong(const LengthLimit& limit, bool pair) {
+absl::Status TooLong(const LengthLimit& limit, bool pair, const SpecialsTemplate& specials) {
   return absl::OutOfRangeError(absl::StrCat(pair ? "text pair" : "text", " is longer than max_length ",
                                             limit.max_length, " tokens (",
-                                            pair ? "[CLS] and two [SEP]" : "[CLS] and [SEP]", " included)"));
+                                            pair ? specials.pair_description : specials.single_description,
+                                            " included)"));
 }
 
 }  // namespace
@@ -265,6 +265,7 @@ absl::StatusOr<Tokenizer> Tokenizer::FromTokens(std::vector<std::string> tokens,
     }
   }
   tokenizer.added_tokens_ = AddedTokens(*added_tokens);
+  tokenizer.specials_ = SpecialsTemplate::Bert(special.cls, special.sep);
   return tokenizer;
 }
 
@@ -279,6 +280,11 @@ std::string Tokenizer::IdToToken(int32_t id) const {
 }
 
 absl::Status Tokenizer::Pieces(absl::string_view text, size_t max_pieces, std::vector<Piece>* pieces) const {
+  if (pipeline_ != nullptr) {
+    QKV_RETURN_IF_ERROR(pipeline_->Pieces(text, max_pieces, added_tokens_, id_to_token_, pieces));
+    if (pieces->size() > max_pieces) pieces->resize(max_pieces);
+    return absl::OkStatus();
+  }
   pieces->clear();
   if (text.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
     return absl::InvalidArgumentError("text is too long (more than 2^31-1 bytes)");
@@ -349,30 +355,43 @@ absl::StatusOr<std::vector<std::string>> Tokenizer::WordPieces(absl::string_view
   return tokens;
 }
 
+void Tokenizer::Assemble(const std::vector<TemplateItem>& items, const std::vector<Piece>* pieces[2],
+                         const size_t keep[2], Encoding* encoding) const {
+  Reserve(keep[0] + keep[1] + items.size(), encoding);
+  for (const TemplateItem& item : items) {
+    if (item.special_id >= 0) {
+      AppendSpecial(*this, item.special_id, item.type_id, item.sequence, encoding);
+    } else {
+      AppendPieces(*this, *pieces[item.sequence], keep[item.sequence], item.type_id, item.sequence, encoding);
+    }
+  }
+}
+
 absl::StatusOr<Encoding> Tokenizer::Encode(absl::string_view text, const LengthLimit& limit) const {
-  QKV_RETURN_IF_ERROR(CheckLimit(limit, 2));
+  const int specials = specials_.NumSpecials(/*pair=*/false);
+  QKV_RETURN_IF_ERROR(CheckLimit(limit, specials));
   // With a limit, one piece past the budget says whether anything was cut.
-  const size_t budget = limit.max_length > 0 ? static_cast<size_t>(limit.max_length - 2)
+  const size_t budget = limit.max_length > 0 ? static_cast<size_t>(limit.max_length - specials)
                                              : std::numeric_limits<size_t>::max() - 1;
   std::vector<Piece> pieces;
   QKV_RETURN_IF_ERROR(Pieces(text, budget + 1, &pieces));
   const bool over = pieces.size() > budget;
-  if (over && limit.overflow == OverflowPolicy::kReject) return TooLong(limit, /*pair=*/false);
-  const size_t keep = std::min(pieces.size(), budget);
+  if (over && limit.overflow == OverflowPolicy::kReject) return TooLong(limit, /*pair=*/false, specials_);
+  const std::vector<Piece> none;
+  const std::vector<Piece>* texts[2] = {&pieces, &none};
+  const size_t keep[2] = {std::min(pieces.size(), budget), 0};
 
   Encoding encoding;
   encoding.truncated = over;
-  Reserve(keep + 2, &encoding);
-  AppendSpecial(*this, special_.cls, 0, &encoding);
-  AppendPieces(*this, pieces, keep, 0, &encoding);
-  AppendSpecial(*this, special_.sep, 0, &encoding);
+  Assemble(specials_.single, texts, keep, &encoding);
   return encoding;
 }
 
 absl::StatusOr<Encoding> Tokenizer::EncodePair(absl::string_view text_a, absl::string_view text_b,
                                                const LengthLimit& limit) const {
-  QKV_RETURN_IF_ERROR(CheckLimit(limit, 3));
-  const size_t budget = limit.max_length > 0 ? static_cast<size_t>(limit.max_length - 3)
+  const int specials = specials_.NumSpecials(/*pair=*/true);
+  QKV_RETURN_IF_ERROR(CheckLimit(limit, specials));
+  const size_t budget = limit.max_length > 0 ? static_cast<size_t>(limit.max_length - specials)
                                              : std::numeric_limits<size_t>::max() - 1;
   const bool reject = limit.overflow == OverflowPolicy::kReject;
   // Truncation needs at most budget + 1 pieces of each text: longest_first keeps at most `budget` of
@@ -382,13 +401,13 @@ absl::StatusOr<Encoding> Tokenizer::EncodePair(absl::string_view text_a, absl::s
   QKV_RETURN_IF_ERROR(Pieces(text_a, budget + 1, &pieces_a));
   if (reject && pieces_a.size() > budget) {
     QKV_RETURN_IF_ERROR(CheckUtf8(text_b, 0));
-    return TooLong(limit, /*pair=*/true);
+    return TooLong(limit, /*pair=*/true, specials_);
   }
   QKV_RETURN_IF_ERROR(Pieces(text_b, reject ? budget - pieces_a.size() + 1 : budget + 1, &pieces_b));
   size_t keep_a = pieces_a.size();
   size_t keep_b = pieces_b.size();
   if (keep_a + keep_b > budget) {
-    if (reject) return TooLong(limit, /*pair=*/true);
+    if (reject) return TooLong(limit, /*pair=*/true, specials_);
     // HF longest_first: drop one token at a time from the longer text; on a tie from the second.
     while (keep_a + keep_b > budget) {
       if (keep_a > keep_b) {
@@ -401,12 +420,9 @@ absl::StatusOr<Encoding> Tokenizer::EncodePair(absl::string_view text_a, absl::s
 
   Encoding encoding;
   encoding.truncated = keep_a < pieces_a.size() || keep_b < pieces_b.size();
-  Reserve(keep_a + keep_b + 3, &encoding);
-  AppendSpecial(*this, special_.cls, 0, &encoding);
-  AppendPieces(*this, pieces_a, keep_a, 0, &encoding);
-  AppendSpecial(*this, special_.sep, 0, &encoding);
-  AppendPieces(*this, pieces_b, keep_b, 1, &encoding);
-  AppendSpecial(*this, special_.sep, 1, &encoding);
+  const std::vector<Piece>* texts[2] = {&pieces_a, &pieces_b};
+  const size_t keep[2] = {keep_a, keep_b};
+  Assemble(specials_.pair, texts, keep, &encoding);
   return encoding;
 }
 

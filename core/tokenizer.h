@@ -1,4 +1,10 @@
-// Tokenizer: BERT WordPiece tokenization (Hugging Face BertTokenizer semantics) over a vocab.txt.
+// Tokenizer: the tokenizer of a model directory, as Hugging Face tokenizers runs its tokenizer.json: BERT
+// WordPiece (below), or a pipeline of components that tokenizer.json selects (ReadPipelineJson): byte-level
+// BPE as RoBERTa has it (ByteLevelPreTokenizer, BpeModel, RobertaProcessing) or SentencePiece Unigram as
+// XLM-RoBERTa has it (PrecompiledNormalizer, MetaspacePreTokenizer, UnigramModel, TemplateProcessing); see
+// SubwordPipeline and SpecialsTemplate. The public API is the same for every kind; model_type() names it.
+//
+// BERT WordPiece (Hugging Face BertTokenizer semantics) over a vocab.txt or tokenizer.json:
 //
 // Added tokens ([CLS], [MASK], ...) typed in the text are matched first and become their ids. The text
 // between them gets basic tokenization: cleans control characters, splits on whitespace, lower-cases and
@@ -20,6 +26,7 @@
 #define QKV_CORE_TOKENIZER_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,9 +35,14 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/added_tokens.h"
+#include "core/post_processor.h"
+#include "core/token_piece.h"
 #include "core/vocab_trie.h"
 
 namespace qkv {
+
+class SubwordPipeline;
+struct PipelineParts;
 
 // The largest TokenizerOptions::max_chars_per_word (tokenizer.json's max_input_chars_per_word) accepted;
 // Hugging Face's default is 100. It bounds the memory and work one word can take.
@@ -45,6 +57,9 @@ struct TokenizerOptions {
 };
 
 // Ids of the special tokens, looked up in the vocabulary. -1 when the vocabulary lacks one.
+// For a pipeline tokenizer: cls and sep are the post-processor's first and last special token of one text
+// (RoBERTa: <s>, </s>), unk the model's unk_token, pad and mask "<pad>" / "<mask>" (else "[PAD]" /
+// "[MASK]") when the vocabulary has them.
 struct SpecialTokens {
   int32_t cls = -1;   // [CLS]
   int32_t sep = -1;   // [SEP]
@@ -53,17 +68,20 @@ struct SpecialTokens {
   int32_t mask = -1;  // [MASK]
 };
 
-// The tokens of one single text or text pair, [CLS] ... [SEP] (... [SEP]) included. All vectors have the
-// same length T.
+// The tokens of one single text or text pair, [CLS] ... [SEP] (... [SEP]) included (or the specials the
+// tokenizer's post-processor places). All vectors have the same length T.
 struct Encoding {
   std::vector<int32_t> ids;
-  std::vector<int32_t> type_ids;  // 0 for the first text (and [CLS] and its [SEP]), 1 for the second
-  std::vector<std::string> tokens;
-  // Byte offsets [begin, end) into the text the token came from (the first text when type_ids[i] == 0, the
-  // second when 1). Special tokens have {0, 0}.
+  // WordPiece: 0 for the first text (and [CLS] and its [SEP]), 1 for the second. Otherwise as the
+  // post-processor says (RoBERTa: all 0).
+  std::vector<int32_t> type_ids;
+  std::vector<std::string> tokens;  // the vocabulary entries of the ids (byte-level BPE: "Ġhello")
+  // Byte offsets [begin, end) into the text the token came from (sequence[i]: 0 the first text, 1 the
+  // second; for WordPiece the same as type_ids). Special tokens have {0, 0}.
   std::vector<std::pair<int32_t, int32_t>> offsets;
-  std::vector<bool> special;  // true for [CLS] / [SEP]
-  bool truncated = false;     // true when tokens were dropped to fit max_length
+  std::vector<int32_t> sequence;  // 0 or 1: which text the token came from or, for a special, belongs to
+  std::vector<bool> special;      // true for [CLS] / [SEP]
+  bool truncated = false;         // true when tokens were dropped to fit max_length
 };
 
 // What Encode / EncodePair do with text longer than LengthLimit::max_length tokens.
@@ -79,7 +97,8 @@ enum class OverflowPolicy {
 // A token limit for Encode / EncodePair.
 struct LengthLimit {
   // Most tokens in the Encoding, specials included; 0 = no limit. Otherwise it must hold the specials (2
-  // for one text, 3 for a pair): InvalidArgument naming max_length if not, or if negative.
+  // for one text, 3 for a pair with WordPiece; RoBERTa: 2 and 4): InvalidArgument naming max_length if
+  // not, or if negative.
   int max_length = 0;
   OverflowPolicy overflow = OverflowPolicy::kTruncate;
 };
@@ -97,11 +116,15 @@ class Tokenizer {
   static absl::StatusOr<Tokenizer> FromVocabFile(const std::string& vocab_path,
                                                  const TokenizerOptions& options);
 
-  // Reads a Hugging Face model directory: vocab.txt (or the WordPiece vocab inside tokenizer.json when there
-  // is no vocab.txt), and the casing options from tokenizer.json's normalizer, else tokenizer_config.json,
-  // else the defaults (uncased). The added tokens are tokenizer.json's "added_tokens" with normalized=false
-  // and no lstrip / rstrip / single_word (others are not matched); an added token whose id is outside the
-  // vocabulary is InvalidArgument. Without tokenizer.json they are the special tokens the vocabulary holds.
+  // Reads a Hugging Face model directory. With a tokenizer.json whose model is WordPiece (or without
+  // tokenizer.json): vocab.txt (or the WordPiece vocab inside tokenizer.json when there is no vocab.txt),
+  // and the casing options from tokenizer.json's normalizer, else tokenizer_config.json, else the defaults
+  // (uncased). With a BPE or Unigram model: the pipeline tokenizer.json states (docs/tokenizers.md lists
+  // the supported component types). A component type qkv does not support is InvalidArgument naming it, e.g.
+  // "normalizer.type Precompiled is not supported". The added tokens are tokenizer.json's "added_tokens"
+  // with normalized=false and no lstrip / rstrip / single_word (others are not matched); an added token
+  // whose id is outside the vocabulary is InvalidArgument. Without tokenizer.json they are the special
+  // tokens the vocabulary holds.
   static absl::StatusOr<Tokenizer> FromModelDirectory(const std::string& dir);
 
   // Tokenizes `text` as [CLS] text [SEP] within `limit` (see LengthLimit and OverflowPolicy); the work
@@ -133,10 +156,13 @@ class Tokenizer {
   int32_t TokenToId(absl::string_view token) const;
   const SpecialTokens& special_tokens() const { return special_; }
   const AddedTokens& added_tokens() const { return added_tokens_; }
+  // WordPiece: the BERT options. Pipeline tokenizers: lower_case is false, the rest unused.
   const TokenizerOptions& options() const { return options_; }
+  // The tokenizer.json model type: "WordPiece", "BPE" or "Unigram".
+  const std::string& model_type() const { return model_type_; }
 
-  // A vocabulary id and the bytes of the text it covers; defined in tokenizer.cc (internal).
-  struct Piece;
+  // A vocabulary id and the bytes of the text it covers.
+  using Piece = TokenPiece;
 
  private:
   Tokenizer() = default;
@@ -146,6 +172,12 @@ class Tokenizer {
   static absl::StatusOr<Tokenizer> FromTokens(std::vector<std::string> tokens,
                                               const TokenizerOptions& options, const std::string& source,
                                               const std::vector<AddedToken>* added_tokens = nullptr);
+  // A pipeline tokenizer from a parsed tokenizer.json (ReadPipelineJson); `source` names the file.
+  static absl::StatusOr<Tokenizer> FromPipeline(PipelineParts parts, const std::string& source);
+
+  // Appends the encoding of `items` (a template of specials_) around the first keep[s] of pieces[s].
+  void Assemble(const std::vector<TemplateItem>& items, const std::vector<Piece>* pieces[2],
+                const size_t keep[2], Encoding* encoding) const;
 
   // Replaces `pieces` by the pieces of `text` (its added tokens and the word pieces between them), read
   // chunk by chunk, stopping once `max_pieces` exist (the rest of the text is only checked to be UTF-8).
@@ -159,6 +191,10 @@ class Tokenizer {
   VocabTrie trie_;
   int32_t continuation_root_ = VocabTrie::kNone;  // trie_'s node of "##"
   AddedTokens added_tokens_;
+  std::string model_type_ = "WordPiece";
+  SpecialsTemplate specials_;
+  // Null for WordPiece, which Pieces runs fused with the BERT normalizer and pre-tokenizer.
+  std::shared_ptr<const SubwordPipeline> pipeline_;
 };
 
 }  // namespace qkv

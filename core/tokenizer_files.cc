@@ -1,5 +1,6 @@
 // Tokenizer loading: vocab.txt files and Hugging Face model directories (vocab.txt or tokenizer.json,
-// casing from tokenizer.json's BertNormalizer or tokenizer_config.json).
+// casing from tokenizer.json's BertNormalizer or tokenizer_config.json; other tokenizer.json models through
+// ReadPipelineJson).
 #include <algorithm>
 #include <filesystem>
 #include <optional>
@@ -15,6 +16,8 @@
 #include "common/status_macros.h"
 #include "core/bounded_json.h"
 #include "core/tokenizer.h"
+#include "core/tokenizer_json.h"
+#include "core/unicode_text.h"
 #include "nlohmann/json.hpp"
 
 namespace qkv {
@@ -69,20 +72,22 @@ void ApplyTokenizerConfig(const Json& config, TokenizerOptions* options) {
   options->tokenize_chinese_chars = BoolOr(config, "tokenize_chinese_chars", true);
 }
 
-// tokenizer.json's "added_tokens" that HF matches in the raw text: normalized=false, without lstrip, rstrip
-// or single_word (qkv does not match the others).
-std::vector<AddedToken> ReadAddedTokens(const Json& tokenizer) {
+// tokenizer.json's "added_tokens" that HF matches in the raw text. WordPiece (`pipeline` false):
+// normalized=false, without lstrip, rstrip or single_word (qkv does not match the others). Pipeline
+// tokenizers, which have no normalizer: also normalized=true (on text no normalizer changes, matching it
+// raw is the same) and lstrip / rstrip; never single_word.
+std::vector<AddedToken> ReadAddedTokens(const Json& tokenizer, bool pipeline) {
   std::vector<AddedToken> added;
   const auto list = tokenizer.find("added_tokens");
   if (list == tokenizer.end() || list->is_null()) return added;
   if (!list->is_array()) throw Json::type_error::create(302, "added_tokens is not an array", &*list);
   for (const Json& token : *list) {
     if (!token.is_object()) throw Json::type_error::create(302, "an added token is not an object", &token);
-    if (BoolOr(token, "normalized", true) || BoolOr(token, "lstrip", false) ||
-        BoolOr(token, "rstrip", false) || BoolOr(token, "single_word", false)) {
-      continue;
-    }
-    added.push_back({token.at("content").get<std::string>(), token.at("id").get<int32_t>()});
+    const bool lstrip = BoolOr(token, "lstrip", false);
+    const bool rstrip = BoolOr(token, "rstrip", false);
+    if (BoolOr(token, "single_word", false)) continue;
+    if (!pipeline && (BoolOr(token, "normalized", true) || lstrip || rstrip)) continue;
+    added.push_back({token.at("content").get<std::string>(), token.at("id").get<int32_t>(), lstrip, rstrip});
   }
   return added;
 }
@@ -93,6 +98,19 @@ std::optional<std::vector<std::string>> ApplyTokenizerJson(const Json& tokenizer
                                                            TokenizerOptions* options) {
   if (!tokenizer.is_object())
     throw Json::type_error::create(302, "the top level is not an object", &tokenizer);
+  // The components the fused WordPiece path runs; anything else would be silently tokenized differently.
+  for (const auto& [field, supported] : {std::pair<const char*, const char*>{"normalizer", "BertNormalizer"},
+                                         {"pre_tokenizer", "BertPreTokenizer"}}) {
+    const auto component = tokenizer.find(field);
+    if (component == tokenizer.end() || component->is_null()) continue;
+    const std::string type = component->is_object() ? component->value("type", std::string()) : "";
+    if (type != supported) {
+      throw Json::other_error::create(
+          501, std::string(field) + ".type " + (type.empty() ? JsonSummary(*component) : type) +
+                   " is not supported with a WordPiece model (only " + supported + ")",
+          &*component);
+    }
+  }
   const auto normalizer = tokenizer.find("normalizer");
   if (normalizer != tokenizer.end() && normalizer->is_object() &&
       normalizer->value("type", std::string()) == "BertNormalizer") {
@@ -190,9 +208,23 @@ absl::StatusOr<Tokenizer> Tokenizer::FromModelDirectory(const std::string& dir) 
   QKV_ASSIGN_OR_RETURN(const Json tokenizer, ReadJson(*tokenizer_json));
   std::optional<std::vector<std::string>> json_vocab;
   std::vector<AddedToken> added_tokens;
+  if (tokenizer.is_object() && TokenizerJsonModelType(tokenizer) != "WordPiece") {
+    absl::StatusOr<PipelineParts> parts = ReadPipelineJson(tokenizer);
+    if (parts.ok()) {
+      try {
+        parts->added_tokens = ReadAddedTokens(tokenizer, /*pipeline=*/true);
+      } catch (const Json::exception& e) {
+        parts = absl::InvalidArgumentError(e.what());
+      }
+    }
+    if (!parts.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(tokenizer_json->string(), ": ", parts.status().message()));
+    }
+    return FromPipeline(*std::move(parts), tokenizer_json->string());
+  }
   try {
     json_vocab = ApplyTokenizerJson(tokenizer, /*want_vocab=*/!has_vocab_txt, &options);
-    added_tokens = ReadAddedTokens(tokenizer);
+    added_tokens = ReadAddedTokens(tokenizer, /*pipeline=*/false);
   } catch (const Json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(tokenizer_json->string(), ": ", e.what()));
   }
@@ -201,6 +233,70 @@ absl::StatusOr<Tokenizer> Tokenizer::FromModelDirectory(const std::string& dir) 
     return FromTokens(SplitVocabLines(contents), options, vocab_path.string(), &added_tokens);
   }
   return FromTokens(*std::move(json_vocab), options, tokenizer_json->string(), &added_tokens);
+}
+
+absl::StatusOr<Tokenizer> Tokenizer::FromPipeline(PipelineParts parts, const std::string& source) {
+  std::vector<std::string>& vocab = parts.vocab;
+  // Added tokens may extend the model's vocabulary (their ids follow it, as HF numbers them).
+  std::vector<const AddedToken*> beyond;
+  for (const AddedToken& added : parts.added_tokens) {
+    if (added.id >= static_cast<int32_t>(vocab.size())) beyond.push_back(&added);
+  }
+  std::sort(beyond.begin(), beyond.end(), [](const AddedToken* a, const AddedToken* b) { return a->id < b->id; });
+  for (const AddedToken* added : beyond) {
+    if (added->id == static_cast<int32_t>(vocab.size())) vocab.push_back(added->content);
+  }
+  if (vocab.empty()) return absl::InvalidArgumentError(absl::StrCat(source, ": the vocabulary is empty"));
+  for (size_t i = 0; i < vocab.size(); ++i) {
+    if (!DecodeUtf8(vocab[i]).ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(source, ": token ", i, " is not valid UTF-8"));
+    }
+  }
+  Tokenizer tokenizer;
+  tokenizer.options_.lower_case = false;
+  tokenizer.options_.strip_accents = false;
+  tokenizer.model_type_ = parts.model_type;
+  tokenizer.id_to_token_ = std::move(vocab);
+  tokenizer.token_to_id_.reserve(tokenizer.id_to_token_.size());
+  for (size_t i = 0; i < tokenizer.id_to_token_.size(); ++i) {
+    tokenizer.token_to_id_.emplace(tokenizer.id_to_token_[i], static_cast<int32_t>(i));
+  }
+  for (const AddedToken& added : parts.added_tokens) {
+    if (added.id < 0 || added.id >= tokenizer.vocab_size()) {
+      return absl::InvalidArgumentError(absl::StrCat(source, ": added token \"", added.content, "\" has id ",
+                                                     added.id, ", outside the vocabulary (size ",
+                                                     tokenizer.vocab_size(), ")"));
+    }
+  }
+  for (const auto* items : {&parts.specials.single, &parts.specials.pair}) {
+    for (const TemplateItem& item : *items) {
+      if (item.special_id >= tokenizer.vocab_size()) {
+        return absl::InvalidArgumentError(absl::StrCat(source, ": post_processor's special token id ",
+                                                       item.special_id, " is outside the vocabulary"));
+      }
+    }
+  }
+  const std::vector<TemplateItem>& single = parts.specials.single;
+  const auto first_special = std::find_if(single.begin(), single.end(),
+                                          [](const TemplateItem& item) { return item.special_id >= 0; });
+  const auto last_special = std::find_if(single.rbegin(), single.rend(),
+                                         [](const TemplateItem& item) { return item.special_id >= 0; });
+  if (first_special == single.end() || first_special->sequence != 0 || single.front().special_id < 0 ||
+      single.back().special_id < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": post_processor must place a special token before and after the text"));
+  }
+  SpecialTokens& special = tokenizer.special_;
+  special.cls = first_special->special_id;
+  special.sep = last_special->special_id;
+  special.unk = parts.unk;
+  special.pad = tokenizer.TokenToId("<pad>") >= 0 ? tokenizer.TokenToId("<pad>") : tokenizer.TokenToId("[PAD]");
+  special.mask =
+      tokenizer.TokenToId("<mask>") >= 0 ? tokenizer.TokenToId("<mask>") : tokenizer.TokenToId("[MASK]");
+  tokenizer.added_tokens_ = AddedTokens(parts.added_tokens);
+  tokenizer.specials_ = std::move(parts.specials);
+  tokenizer.pipeline_ = std::move(parts.pipeline);
+  return tokenizer;
 }
 
 }  // namespace qkv

@@ -11,6 +11,7 @@ BUILD_PACKAGES=(
   libcpp-httplib-dev libcli11-dev libspdlog-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libfuzzer-14-dev libclang-rt-14-dev
   python3 python3-grpcio python3-protobuf python3-numpy python3-prometheus-client python3-yaml
+  python3-sentencepiece
   nodejs npm openssl procps curl
 )
 RUNTIME_PACKAGES=(

@@ -364,6 +364,7 @@ void FillModelInfo(const ServedModel& model, const ServerConfig& config, v1::Get
   response->set_cpu_isa(EffectiveCpuIsaName());
   response->set_version(kQkvVersion);
   response->set_lower_case(model.tokenizer.options().lower_case);
+  response->set_tokenizer(model.tokenizer.model_type());
   v1::ServerLimits* limits = response->mutable_limits();
   limits->set_max_batch_tokens(config.max_batch_tokens);
   limits->set_max_batch_sequences(config.max_batch_sequences);

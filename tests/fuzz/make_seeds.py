@@ -33,6 +33,33 @@ def write(target, name, data):
         f.write(data)
 
 
+def bpe_tokenizer_json():
+    """A small RoBERTa-style byte-level BPE tokenizer.json (the pipeline path of the tokenizer loader)."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+    byte_chars, n = [], 0
+    for b in range(256):
+        byte_chars.append(chr(b) if b in printable else chr(0x100 + n))
+        n += b not in printable
+    vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
+    for c in byte_chars:
+        vocab[c] = len(vocab)
+    merges = [["\u0120", "t"], ["h", "e"], ["\u0120t", "he"], ["q", "u"], ["o", "x"], ["f", "ox"]]
+    for a, b in merges:
+        vocab.setdefault(a + b, len(vocab))
+    vocab["<mask>"] = len(vocab)
+    special = {"single_word": False, "rstrip": False, "normalized": False, "special": True}
+    return {"version": "1.0", "normalizer": None,
+            "added_tokens": [dict(special, id=0, content="<s>", lstrip=False),
+                             dict(special, id=2, content="</s>", lstrip=False),
+                             dict(special, id=vocab["<mask>"], content="<mask>", lstrip=True)],
+            "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
+                              "use_regex": True},
+            "post_processor": {"type": "RobertaProcessing", "sep": ["</s>", 2], "cls": ["<s>", 0],
+                               "trim_offsets": True, "add_prefix_space": False},
+            "model": {"type": "BPE", "dropout": None, "unk_token": None, "fuse_unk": False,
+                      "byte_fallback": False, "vocab": vocab, "merges": merges}}
+
+
 def tensors(with_pooler=True):
     """HF BertModel tensors: name -> (shape, values); Linear weights [out, in]."""
     rng = random.Random(7)
@@ -186,6 +213,7 @@ def main():
           json.dumps(tok_cfg).encode())
     write("tokenizer_files_fuzzer", "vocab_and_config", VOCAB + SEP + SEP + json.dumps(tok_cfg).encode())
     write("tokenizer_files_fuzzer", "crlf_vocab", VOCAB.replace(b"\n", b"\r\n"))
+    write("tokenizer_files_fuzzer", "bpe_json_only", SEP + json.dumps(bpe_tokenizer_json()).encode())
     # requests: byte 0 = kind (0 Encode, 1 Tokenize, 2 EncodeStream, 3 Encode with tight limits) | 4 = two slices.
     enc_full = ('inputs { id: "a" text { text: "The quick brown fox" } } '
                 'inputs { id: "b" text { text: "first" text_pair: "second" } } '

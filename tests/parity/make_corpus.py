@@ -6,8 +6,9 @@ Each text mixes words that the fixtures' vocabularies know with the code points 
 disagree: CJK ideographs (astral planes too), precomposed and combining accents, long stacks of combining
 marks, controls and format characters, unassigned code points, emoji sequences (ZWJ, flags, skin tones,
 keycaps, tags), long words around max_input_chars_per_word, every kind of white space, newer punctuation,
-case mappings that expand or changed between Unicode versions, literal special-token text, and random code
-points from all seventeen planes. About a third of the lines are text pairs.
+case mappings that expand or changed between Unicode versions, literal special-token text (BERT's and
+RoBERTa's), contractions and numbers, and random code points from all seventeen planes. About a third of
+the lines are text pairs.
 
 Usage: make_corpus.py [--seed N] [--count N] > corpus.jsonl
 """
@@ -17,12 +18,15 @@ import random
 
 WORDS = ("the of and to in is was for on that with as by at from his he it an are were which this be or "
          "hello world running unaffable house cat dog music city river time people year water school "
-         "café naïve résumé über straße größe élève año niño garçon façade coöperate").split()
+         "café naïve résumé über straße größe élève año niño garçon façade coöperate "
+         "don't it's we'll they've I'd you're she'S 'll 2024 3.14 1,000 x86_64 e-mail").split()
 FOREIGN = ["привет", "мир", "Москва", "γειά", "σου", "ΟΔΟΣ", "Ἀθῆναι", "مرحبا", "العالم", "שלום", "नमस्ते",
            "हिन्दी", "สวัสดี", "ภาษาไทย", "안녕하세요", "한국어", "こんにちは", "カタカナ", "日本語", "中文", "北京",
            "Tiếng Việt", "Đà Nẵng", "İstanbul", "ıi", "ǅemal", "Ǆ", "ﬁne", "ﬀ", "Ⅻ", "ⓐⒷ", "Ꭰꭰ", "ᲐᲑ", "ᾼᾳ",
            "ΣΑΣ", "ς", "ẞ", "K", "Å", "Ω", "ǰ", "ŉ", "ﬓ", "Ａｂｃ", "１２３", "ß", "ⅷ"]
-SPECIALS = ["[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]", "[mask]", "[ sep ]", "##ing", "##", "[CLS"]
+SPECIALS = ["[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]", "[mask]", "[ sep ]", "##ing", "##", "[CLS",
+            "<s>", "</s>", "<pad>", "<unk>", "<mask>", " <mask> ", "\t<mask>\n", "<mask", "</s></s>", "\u2581",
+            "\u2581\u2581x"]
 WHITESPACE = [" ", "\t", "\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\x85", "\xa0",
               "\u1680", "\u180e", "\u2000", "\u2001", "\u2002", "\u2003", "\u2004", "\u2005", "\u2006",
               "\u2007", "\u2008", "\u2009", "\u200a", "\u200b", "\u2028", "\u2029", "\u202f", "\u205f",

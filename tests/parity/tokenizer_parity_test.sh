@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Tokenizer parity: qkv's Tokenizer against Hugging Face tokenizers (the Rust library, @anush008/tokenizers
 # from scripts/install_node_tools.sh) on a generated adversarial multilingual corpus (make_corpus.py, fixed
-# seed), for every tokenizer.json the repository ships (models/*/, tests/data/**/) and for two variants of
-# models/bert-tiny-random's normalizer (cased; uncased without accent stripping, clean_text or CJK
-# handling). Every id sequence, byte offset, type id and special-token mask must be identical.
+# seed), for every tokenizer.json the repository ships (models/*/, tests/data/**/: WordPiece, byte-level
+# BPE, Unigram) and for variants of three of them: models/bert-tiny-random's normalizer (cased; uncased
+# without accent stripping, clean_text or CJK handling); tests/data/tokenizers/roberta-bpe-tiny's merges as
+# "a b" strings, its ByteLevel add_prefix_space with and without trim_offsets, and without the GPT-2 split
+# (with an rstrip added token); tests/data/tokenizers/xlmr-unigram-tiny's Metaspace prepend_scheme "first",
+# the legacy add_prefix_space, and Precompiled alone. Every id sequence, byte offset, type id and
+# special-token mask must be identical.
 # Usage: tokenizer_parity_test.sh SOURCE_DIR BINARY_DIR
 #   exit 77 = skipped: node or the package missing and QKV_REQUIRE_HF_TOKENIZERS unset.
 #   QKV_PARITY_SEED / QKV_PARITY_COUNT: another corpus (default seed 20261201, 10000 texts).
@@ -30,14 +34,29 @@ mkdir -p "$work"
 
 mapfile -t tokenizers < <(cd "$src" && find models tests/data -name '*tokenizer.json' -type f | sort)
 [[ ${#tokenizers[@]} -gt 0 ]] || { echo "FAIL: no tokenizer.json under models/ or tests/data/"; exit 1; }
-# The variants: a tokenizer.json alone in a directory (qkv then reads the vocabulary from it too).
-for variant in cased:'{"lowercase": false}' \
-    bare:'{"lowercase": true, "strip_accents": false, "clean_text": false, "handle_chinese_chars": false}'; do
-  mkdir -p "$work/${variant%%:*}"
+# The variants: a tokenizer.json alone in a directory (qkv then reads the vocabulary from it too), made by
+# running a Python statement on the loaded JSON `t`.
+bert="$src/models/bert-tiny-random/tokenizer.json"
+bpe="$src/tests/data/tokenizers/roberta-bpe-tiny/tokenizer.json"
+unigram="$src/tests/data/tokenizers/xlmr-unigram-tiny/tokenizer.json"
+variants=(
+  "cased|$bert|t['normalizer'].update(lowercase=False)"
+  "bare|$bert|t['normalizer'].update(lowercase=True, strip_accents=False, clean_text=False, handle_chinese_chars=False)"
+  "bpe-string-merges|$bpe|t['model']['merges'] = [' '.join(m) for m in t['model']['merges']]"
+  "bpe-prefix-space|$bpe|t['pre_tokenizer']['add_prefix_space'] = True; t['post_processor']['add_prefix_space'] = True"
+  "bpe-prefix-untrimmed|$bpe|t['pre_tokenizer']['add_prefix_space'] = True; t['post_processor']['trim_offsets'] = False"
+  "bpe-no-regex|$bpe|t['pre_tokenizer']['use_regex'] = False; t['added_tokens'][-1]['rstrip'] = True"
+  "unigram-prepend-first|$unigram|t['pre_tokenizer']['prepend_scheme'] = 'first'"
+  "unigram-legacy-prefix|$unigram|del t['pre_tokenizer']['prepend_scheme']; t['pre_tokenizer']['add_prefix_space'] = True"
+  "unigram-precompiled-only|$unigram|t['normalizer'] = t['normalizer']['normalizers'][0]"
+)
+for variant in "${variants[@]}"; do
+  IFS='|' read -r name base statement <<<"$variant"
+  mkdir -p "$work/$name"
   "$python" -c 'import json, sys
-t = json.load(open(sys.argv[1])); t["normalizer"].update(json.loads(sys.argv[2])); json.dump(t, open(sys.argv[3], "w"))' \
-    "$src/models/bert-tiny-random/tokenizer.json" "${variant#*:}" "$work/${variant%%:*}/tokenizer.json"
-  tokenizers+=("$work/${variant%%:*}/tokenizer.json")
+t = json.load(open(sys.argv[1], encoding="utf-8")); exec(sys.argv[2])
+json.dump(t, open(sys.argv[3], "w", encoding="utf-8"))' "$base" "$statement" "$work/$name/tokenizer.json"
+  tokenizers+=("$work/$name/tokenizer.json")
 done
 failed=0
 for tokenizer_json in "${tokenizers[@]}"; do

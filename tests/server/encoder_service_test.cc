@@ -102,6 +102,7 @@ TEST_F(EncoderServiceTest, GetModelInfoDescribesTheModelAndLimits) {
   EXPECT_EQ(info.precision(), "fp32");
   EXPECT_FALSE(info.cpu_isa().empty());
   EXPECT_TRUE(info.lower_case());
+  EXPECT_EQ(info.tokenizer(), "WordPiece");
   const ServerConfig config = TestConfig();
   EXPECT_EQ(info.limits().max_batch_tokens(), config.max_batch_tokens);
   EXPECT_EQ(info.limits().max_batch_sequences(), config.max_batch_sequences);

@@ -1,0 +1,50 @@
+// Normalizers of tokenizer.json besides BERT's and Precompiled: Sequence (several in order) and Replace (a
+// literal string or a regular expression, every non-overlapping match replaced), with Hugging Face
+// tokenizers' offset alignment: the replacement's characters take the range of the last character matched.
+//
+// Thread safety: immutable after construction; Normalize is const and safe from any number of threads.
+#ifndef QKV_CORE_NORMALIZERS_H_
+#define QKV_CORE_NORMALIZERS_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/tokenizer_components.h"
+
+namespace qkv {
+
+class SequenceNormalizer : public Normalizer {
+ public:
+  explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> normalizers)
+      : normalizers_(std::move(normalizers)) {}
+  void Normalize(CharString* text) const override;
+
+ private:
+  std::vector<std::unique_ptr<Normalizer>> normalizers_;
+};
+
+class ReplaceNormalizer : public Normalizer {
+ public:
+  // `pattern` is a literal string (`regex` false) or an ICU regular expression (the simple patterns
+  // tokenizer.json files use, e.g. " {2,}", read as Oniguruma reads them). InvalidArgument when the pattern
+  // is empty or does not compile.
+  static absl::StatusOr<std::unique_ptr<ReplaceNormalizer>> Create(const std::string& pattern, bool regex,
+                                                                    const std::string& content);
+  void Normalize(CharString* text) const override;
+
+ private:
+  ReplaceNormalizer() = default;
+  // The matches [begin, end) in characters of `text`, in order, not overlapping.
+  std::vector<std::pair<size_t, size_t>> Find(const CharString& text) const;
+
+  std::u32string literal_;  // when not a regex
+  std::u16string regex_;    // the pattern, UTF-16
+  bool is_regex_ = false;
+  std::u32string content_;
+};
+
+}  // namespace qkv
+
+#endif  // QKV_CORE_NORMALIZERS_H_

@@ -1,0 +1,62 @@
+// SubwordPipeline: the text-to-pieces stage of a tokenizer.json tokenizer that is not BERT WordPiece (byte
+// level BPE today): added tokens matched in the raw text, then, for each stretch of text between them, the
+// normalizer, the pre-tokenizer and the subword model, in Hugging Face tokenizers' order; then the
+// ByteLevel offset trimming of RobertaProcessing (trim_offsets).
+//
+// Cost: each stretch between added tokens is decoded, normalized and split whole; the model then runs word
+// by word and stops at the first word that reaches the piece limit (the text after it is only checked to
+// be UTF-8).
+// Thread safety: immutable after construction; Pieces is const and safe from any number of threads.
+#ifndef QKV_CORE_SUBWORD_PIPELINE_H_
+#define QKV_CORE_SUBWORD_PIPELINE_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "core/added_tokens.h"
+#include "core/tokenizer_components.h"
+
+namespace qkv {
+
+// RobertaProcessing's trim_offsets: a piece's offsets lose its leading and trailing spaces (the 'Ġ'
+// characters of its token), except the prefix space of a text's first piece when add_prefix_space.
+struct OffsetTrim {
+  bool enabled = false;
+  bool add_prefix_space = false;
+};
+
+class SubwordPipeline {
+ public:
+  // `normalizer` and `pre_tokenizer` may be null (no normalization; each stretch is one word).
+  SubwordPipeline(std::unique_ptr<Normalizer> normalizer, std::unique_ptr<PreTokenizer> pre_tokenizer,
+                  std::unique_ptr<SubwordModel> model, OffsetTrim trim)
+      : normalizer_(std::move(normalizer)),
+        pre_tokenizer_(std::move(pre_tokenizer)),
+        model_(std::move(model)),
+        trim_(trim) {}
+
+  // Replaces `pieces` by the first `max_pieces` (or more, up to the end of a word) pieces of `text`; the
+  // caller keeps the first max_pieces. `added` are matched in the raw text; `vocab` (id -> token) names the
+  // pieces for the offset trimming. Invalid UTF-8 anywhere in the text is InvalidArgument.
+  absl::Status Pieces(absl::string_view text, size_t max_pieces, const AddedTokens& added,
+                      absl::Span<const std::string> vocab, std::vector<TokenPiece>* pieces) const;
+
+ private:
+  // `text` is the text the pieces came from; is_added[i]: piece i is an added token.
+  void TrimOffsets(absl::string_view text, absl::Span<const std::string> vocab, const std::vector<bool>& is_added,
+                   std::vector<TokenPiece>* pieces) const;
+
+  std::unique_ptr<Normalizer> normalizer_;
+  std::unique_ptr<PreTokenizer> pre_tokenizer_;
+  std::unique_ptr<SubwordModel> model_;
+  OffsetTrim trim_;
+};
+
+}  // namespace qkv
+
+#endif  // QKV_CORE_SUBWORD_PIPELINE_H_
