@@ -54,14 +54,17 @@ absl::StatusOr<std::unique_ptr<BpeModel>> BpeModel::Create(
     const int32_t left_id = model->Find(left);
     const int32_t right_id = model->Find(right);
     const std::string joined =
-        left + (right.size() >= prefix_length && right.compare(0, prefix_length,
-                                                                model->options_.continuing_subword_prefix) == 0
+        left + (right.size() >= prefix_length &&
+                        right.compare(0, prefix_length, model->options_.continuing_subword_prefix) == 0
                     ? right.substr(prefix_length)
                     : right);
     const int32_t joined_id = model->Find(joined);
     if (left_id < 0 || right_id < 0 || joined_id < 0) {
       return absl::InvalidArgumentError(absl::StrCat("model.merges[", rank, "] (\"", left, "\" \"", right,
-                                                     "\"): \"", left_id < 0 ? left : right_id < 0 ? right : joined,
+                                                     "\"): \"",
+                                                     left_id < 0    ? left
+                                                     : right_id < 0 ? right
+                                                                    : joined,
                                                      "\" is not in model.vocab"));
     }
     model->merges_[PairKey(left_id, right_id)] = {static_cast<int32_t>(rank), joined_id};

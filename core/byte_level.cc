@@ -110,7 +110,8 @@ void ByteLevelPreTokenizer::Split(const CharString& text, bool /*at_start*/,
       const Utf8Char& c = (*source)[i];
       utf8.clear();
       AppendUtf8(c.code_point, &utf8);
-      for (const char byte : utf8) word.push_back({ByteLevelChar(static_cast<uint8_t>(byte)), c.begin, c.end});
+      for (const char byte : utf8)
+        word.push_back({ByteLevelChar(static_cast<uint8_t>(byte)), c.begin, c.end});
     }
     if (!word.empty()) words->push_back(std::move(word));
   }

@@ -2,12 +2,14 @@
 
 namespace qkv {
 
-void MetaspacePreTokenizer::Split(const CharString& text, bool at_start, std::vector<CharString>* words) const {
+void MetaspacePreTokenizer::Split(const CharString& text, bool at_start,
+                                  std::vector<CharString>* words) const {
   words->clear();
   if (text.empty()) return;
   CharString replaced;
   replaced.reserve(text.size() + 1);
-  const bool starts_with_replacement = text.front().code_point == U' ' || text.front().code_point == replacement_;
+  const bool starts_with_replacement =
+      text.front().code_point == U' ' || text.front().code_point == replacement_;
   if (!starts_with_replacement &&
       (prepend_ == PrependScheme::kAlways || (prepend_ == PrependScheme::kFirst && at_start))) {
     replaced.push_back({replacement_, text.front().begin, text.front().end});

@@ -56,8 +56,8 @@ absl::StatusOr<std::unique_ptr<ReplaceNormalizer>> ReplaceNormalizer::Create(con
   RegexPtr compiled(uregex_open(reinterpret_cast<const UChar*>(normalizer->regex_.data()),
                                 static_cast<int32_t>(normalizer->regex_.size()), 0, nullptr, &error));
   if (U_FAILURE(error)) {
-    return absl::InvalidArgumentError(absl::StrCat("Replace: the regex ", pattern, " does not compile (",
-                                                   u_errorName(error), ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Replace: the regex ", pattern, " does not compile (", u_errorName(error), ")"));
   }
   return normalizer;
 }
@@ -93,11 +93,11 @@ std::vector<std::pair<size_t, size_t>> ReplaceNormalizer::Find(const CharString&
   }
   char_at.push_back(text.size());
   UErrorCode error = U_ZERO_ERROR;
-  RegexPtr regex(uregex_open(reinterpret_cast<const UChar*>(regex_.data()), static_cast<int32_t>(regex_.size()),
-                             0, nullptr, &error));
+  RegexPtr regex(uregex_open(reinterpret_cast<const UChar*>(regex_.data()),
+                             static_cast<int32_t>(regex_.size()), 0, nullptr, &error));
   if (U_FAILURE(error)) return matches;
-  uregex_setText(regex.get(), reinterpret_cast<const UChar*>(utf16.data()), static_cast<int32_t>(utf16.size()),
-                 &error);
+  uregex_setText(regex.get(), reinterpret_cast<const UChar*>(utf16.data()),
+                 static_cast<int32_t>(utf16.size()), &error);
   while (U_SUCCESS(error) && uregex_findNext(regex.get(), &error)) {
     const int32_t begin = uregex_start(regex.get(), 0, &error);
     const int32_t end = uregex_end(regex.get(), 0, &error);

@@ -31,7 +31,7 @@ class ReplaceNormalizer : public Normalizer {
   // tokenizer.json files use, e.g. " {2,}", read as Oniguruma reads them). InvalidArgument when the pattern
   // is empty or does not compile.
   static absl::StatusOr<std::unique_ptr<ReplaceNormalizer>> Create(const std::string& pattern, bool regex,
-                                                                    const std::string& content);
+                                                                   const std::string& content);
   void Normalize(CharString* text) const override;
 
  private:

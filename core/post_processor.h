@@ -29,7 +29,8 @@ struct SpecialsTemplate {
 
   std::vector<TemplateItem> single;  // holds exactly one sequence-0 slot
   std::vector<TemplateItem> pair;    // holds exactly one sequence-0 and one sequence-1 slot
-  // How errors name the specials of one text and of a pair, e.g. "[CLS] and [SEP]".
+  // How errors name the specials of one text and of a pair, e.g. "[CLS] and [SEP]", "[CLS] and two
+  // [SEP]" (the factories assume BERT's / RoBERTa's token names; tokenizer.json readers set the real ones).
   std::string single_description;
   std::string pair_description;
 };

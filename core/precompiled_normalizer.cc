@@ -20,7 +20,8 @@ uint32_t Label(uint32_t unit) { return unit & ((1u << 31) | 0xFF); }
 size_t Offset(uint32_t unit) { return static_cast<size_t>((unit >> 10) << ((unit & (1u << 9)) >> 6)); }
 
 // HF's `replace` for the transformations list: `old_chars` characters become `replacement`.
-void Replace(size_t old_chars, absl::string_view replacement, std::vector<std::pair<char32_t, int64_t>>* out) {
+void Replace(size_t old_chars, absl::string_view replacement,
+             std::vector<std::pair<char32_t, int64_t>>* out) {
   const absl::StatusOr<std::vector<Utf8Char>> chars = DecodeUtf8(replacement);
   const size_t new_chars = chars.ok() ? chars->size() : 0;
   if (chars.ok()) {
@@ -36,7 +37,8 @@ void Replace(size_t old_chars, absl::string_view replacement, std::vector<std::p
 
 }  // namespace
 
-void ApplyTransformations(const std::vector<std::pair<char32_t, int64_t>>& transformations, CharString* text) {
+void ApplyTransformations(const std::vector<std::pair<char32_t, int64_t>>& transformations,
+                          CharString* text) {
   CharString out;
   out.reserve(transformations.size());
   size_t pos = 0;  // the next original character
@@ -61,13 +63,14 @@ void ApplyTransformations(const std::vector<std::pair<char32_t, int64_t>>& trans
   *text = std::move(out);
 }
 
-absl::StatusOr<std::unique_ptr<PrecompiledNormalizer>> PrecompiledNormalizer::Create(absl::string_view charsmap) {
+absl::StatusOr<std::unique_ptr<PrecompiledNormalizer>> PrecompiledNormalizer::Create(
+    absl::string_view charsmap) {
   if (charsmap.size() < 4) return absl::InvalidArgumentError("precompiled_charsmap is too short");
   uint32_t trie_bytes;
   std::memcpy(&trie_bytes, charsmap.data(), 4);  // little-endian, as x86 and the format are
   if (trie_bytes % 4 != 0 || trie_bytes > charsmap.size() - 4 || trie_bytes == 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("precompiled_charsmap: trie size ", trie_bytes, " does not fit its ", charsmap.size(), " bytes"));
+    return absl::InvalidArgumentError(absl::StrCat("precompiled_charsmap: trie size ", trie_bytes,
+                                                   " does not fit its ", charsmap.size(), " bytes"));
   }
   auto normalizer = std::unique_ptr<PrecompiledNormalizer>(new PrecompiledNormalizer());
   normalizer->trie_.resize(trie_bytes / 4);
@@ -95,7 +98,8 @@ bool PrecompiledNormalizer::Transform(absl::string_view chunk, absl::string_view
       const size_t index = Value(trie_[node]);
       if (index >= normalized_.size()) return false;
       const size_t end = normalized_.find('\0', index);
-      *replacement = absl::string_view(normalized_).substr(index, end == std::string::npos ? end : end - index);
+      *replacement =
+          absl::string_view(normalized_).substr(index, end == std::string::npos ? end : end - index);
       return true;
     }
   }

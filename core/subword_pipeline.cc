@@ -111,9 +111,9 @@ void SubwordPipeline::TrimOffsets(absl::string_view text, absl::Span<const std::
                                   const std::vector<bool>& is_added, std::vector<TokenPiece>* pieces) const {
   for (size_t i = 0; i < pieces->size(); ++i) {
     TokenPiece& piece = (*pieces)[i];
-    const absl::string_view token =
-        is_added[i] ? text.substr(static_cast<size_t>(piece.begin), static_cast<size_t>(piece.end - piece.begin))
-                    : absl::string_view(vocab[static_cast<size_t>(piece.id)]);
+    const absl::string_view token = is_added[i] ? text.substr(static_cast<size_t>(piece.begin),
+                                                              static_cast<size_t>(piece.end - piece.begin))
+                                                : absl::string_view(vocab[static_cast<size_t>(piece.id)]);
     absl::StatusOr<std::vector<Utf8Char>> chars = DecodeUtf8(token);
     if (!chars.ok() || chars->empty()) continue;
     size_t leading = 0;
@@ -126,9 +126,11 @@ void SubwordPipeline::TrimOffsets(absl::string_view text, absl::Span<const std::
     if (leading > 0) {
       const bool first = i == 0 || piece.begin == 0;
       if (first && trim_.add_prefix_space && leading == 1) leading = 0;
-      for (; leading > 0 && piece.begin < piece.end; --leading) piece.begin = NextCharStart(text, piece.begin);
+      for (; leading > 0 && piece.begin < piece.end; --leading)
+        piece.begin = NextCharStart(text, piece.begin);
     }
-    for (; trailing > 0 && piece.end > piece.begin; --trailing) piece.end = PreviousCharStart(text, piece.end);
+    for (; trailing > 0 && piece.end > piece.begin; --trailing)
+      piece.end = PreviousCharStart(text, piece.end);
   }
 }
 

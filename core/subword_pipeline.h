@@ -48,8 +48,8 @@ class SubwordPipeline {
 
  private:
   // `text` is the text the pieces came from; is_added[i]: piece i is an added token.
-  void TrimOffsets(absl::string_view text, absl::Span<const std::string> vocab, const std::vector<bool>& is_added,
-                   std::vector<TokenPiece>* pieces) const;
+  void TrimOffsets(absl::string_view text, absl::Span<const std::string> vocab,
+                   const std::vector<bool>& is_added, std::vector<TokenPiece>* pieces) const;
 
   std::unique_ptr<Normalizer> normalizer_;
   std::unique_ptr<PreTokenizer> pre_tokenizer_;

@@ -175,6 +175,11 @@ class Tokenizer {
   // A pipeline tokenizer from a parsed tokenizer.json (ReadPipelineJson); `source` names the file.
   static absl::StatusOr<Tokenizer> FromPipeline(PipelineParts parts, const std::string& source);
 
+  // Places the special tokens as `specials` says; cls / sep become its first and last special of one
+  // text. InvalidArgument (naming `source`) when an id is outside the vocabulary or the text is not between
+  // two special tokens.
+  absl::Status SetSpecialsTemplate(SpecialsTemplate specials, const std::string& source);
+
   // Appends the encoding of `items` (a template of specials_) around the first keep[s] of pieces[s].
   void Assemble(const std::vector<TemplateItem>& items, const std::vector<Piece>* pieces[2],
                 const size_t keep[2], Encoding* encoding) const;

@@ -218,7 +218,8 @@ absl::StatusOr<Tokenizer> Tokenizer::FromModelDirectory(const std::string& dir) 
       }
     }
     if (!parts.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(tokenizer_json->string(), ": ", parts.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(tokenizer_json->string(), ": ", parts.status().message()));
     }
     return FromPipeline(*std::move(parts), tokenizer_json->string());
   }
@@ -228,11 +229,22 @@ absl::StatusOr<Tokenizer> Tokenizer::FromModelDirectory(const std::string& dir) 
   } catch (const Json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(tokenizer_json->string(), ": ", e.what()));
   }
+  // The post-processor's special tokens (MPNet: <s> A </s></s> B </s>); BERT's when it has none.
+  absl::StatusOr<std::optional<SpecialsTemplate>> specials = ReadWordPieceSpecials(tokenizer);
+  if (!specials.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(tokenizer_json->string(), ": ", specials.status().message()));
+  }
+  absl::StatusOr<Tokenizer> loaded;
   if (has_vocab_txt) {
     QKV_ASSIGN_OR_RETURN(const std::string contents, ReadFile(vocab_path));
-    return FromTokens(SplitVocabLines(contents), options, vocab_path.string(), &added_tokens);
+    loaded = FromTokens(SplitVocabLines(contents), options, vocab_path.string(), &added_tokens);
+  } else {
+    loaded = FromTokens(*std::move(json_vocab), options, tokenizer_json->string(), &added_tokens);
   }
-  return FromTokens(*std::move(json_vocab), options, tokenizer_json->string(), &added_tokens);
+  if (loaded.ok() && specials->has_value()) {
+    QKV_RETURN_IF_ERROR(loaded->SetSpecialsTemplate(**std::move(specials), tokenizer_json->string()));
+  }
+  return loaded;
 }
 
 absl::StatusOr<Tokenizer> Tokenizer::FromPipeline(PipelineParts parts, const std::string& source) {
@@ -242,7 +254,8 @@ absl::StatusOr<Tokenizer> Tokenizer::FromPipeline(PipelineParts parts, const std
   for (const AddedToken& added : parts.added_tokens) {
     if (added.id >= static_cast<int32_t>(vocab.size())) beyond.push_back(&added);
   }
-  std::sort(beyond.begin(), beyond.end(), [](const AddedToken* a, const AddedToken* b) { return a->id < b->id; });
+  std::sort(beyond.begin(), beyond.end(),
+            [](const AddedToken* a, const AddedToken* b) { return a->id < b->id; });
   for (const AddedToken* added : beyond) {
     if (added->id == static_cast<int32_t>(vocab.size())) vocab.push_back(added->content);
   }
@@ -268,35 +281,37 @@ absl::StatusOr<Tokenizer> Tokenizer::FromPipeline(PipelineParts parts, const std
                                                      tokenizer.vocab_size(), ")"));
     }
   }
-  for (const auto* items : {&parts.specials.single, &parts.specials.pair}) {
+  QKV_RETURN_IF_ERROR(tokenizer.SetSpecialsTemplate(std::move(parts.specials), source));
+  SpecialTokens& special = tokenizer.special_;
+  special.unk = parts.unk;
+  auto first_of = [&tokenizer](const char* a, const char* b) {
+    return tokenizer.TokenToId(a) >= 0 ? tokenizer.TokenToId(a) : tokenizer.TokenToId(b);
+  };
+  special.pad = first_of("<pad>", "[PAD]");
+  special.mask = first_of("<mask>", "[MASK]");
+  tokenizer.added_tokens_ = AddedTokens(parts.added_tokens);
+  tokenizer.pipeline_ = std::move(parts.pipeline);
+  return tokenizer;
+}
+
+absl::Status Tokenizer::SetSpecialsTemplate(SpecialsTemplate specials, const std::string& source) {
+  for (const auto* items : {&specials.single, &specials.pair}) {
     for (const TemplateItem& item : *items) {
-      if (item.special_id >= tokenizer.vocab_size()) {
+      if (item.special_id >= vocab_size()) {
         return absl::InvalidArgumentError(absl::StrCat(source, ": post_processor's special token id ",
                                                        item.special_id, " is outside the vocabulary"));
       }
     }
   }
-  const std::vector<TemplateItem>& single = parts.specials.single;
-  const auto first_special = std::find_if(single.begin(), single.end(),
-                                          [](const TemplateItem& item) { return item.special_id >= 0; });
-  const auto last_special = std::find_if(single.rbegin(), single.rend(),
-                                         [](const TemplateItem& item) { return item.special_id >= 0; });
-  if (first_special == single.end() || first_special->sequence != 0 || single.front().special_id < 0 ||
-      single.back().special_id < 0) {
+  const std::vector<TemplateItem>& single = specials.single;
+  if (single.empty() || single.front().special_id < 0 || single.back().special_id < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat(source, ": post_processor must place a special token before and after the text"));
   }
-  SpecialTokens& special = tokenizer.special_;
-  special.cls = first_special->special_id;
-  special.sep = last_special->special_id;
-  special.unk = parts.unk;
-  special.pad = tokenizer.TokenToId("<pad>") >= 0 ? tokenizer.TokenToId("<pad>") : tokenizer.TokenToId("[PAD]");
-  special.mask =
-      tokenizer.TokenToId("<mask>") >= 0 ? tokenizer.TokenToId("<mask>") : tokenizer.TokenToId("[MASK]");
-  tokenizer.added_tokens_ = AddedTokens(parts.added_tokens);
-  tokenizer.specials_ = std::move(parts.specials);
-  tokenizer.pipeline_ = std::move(parts.pipeline);
-  return tokenizer;
+  special_.cls = single.front().special_id;
+  special_.sep = single.back().special_id;
+  specials_ = std::move(specials);
+  return absl::OkStatus();
 }
 
 }  // namespace qkv

@@ -1,12 +1,13 @@
 #include "core/tokenizer_json.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "core/bounded_json.h"
-#include "absl/strings/escaping.h"
 #include "core/bpe_model.h"
 #include "core/byte_level.h"
 #include "core/metaspace.h"
@@ -42,7 +43,8 @@ absl::StatusOr<const Json*> Component(const Json& tokenizer, const char* field) 
   const auto it = tokenizer.find(field);
   if (it == tokenizer.end() || it->is_null()) return static_cast<const Json*>(nullptr);
   if (!it->is_object() || !it->contains("type") || !(*it)["type"].is_string()) {
-    return absl::InvalidArgumentError(absl::StrCat(field, " must be null or an object with a string \"type\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " must be null or an object with a string \"type\""));
   }
   return &*it;
 }
@@ -54,9 +56,8 @@ absl::StatusOr<std::vector<std::string>> ReadVocab(const Json& vocab) {
   for (const auto& [token, id_json] : vocab.items()) {
     const int64_t id = id_json.is_number_integer() ? id_json.get<int64_t>() : -1;
     if (id < 0 || id >= static_cast<int64_t>(tokens.size()) || seen[static_cast<size_t>(id)]) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("model.vocab ids must be 0..size-1, each once (\"", token, "\": ", JsonSummary(id_json),
-                       ")"));
+      return absl::InvalidArgumentError(absl::StrCat("model.vocab ids must be 0..size-1, each once (\"",
+                                                     token, "\": ", JsonSummary(id_json), ")"));
     }
     seen[static_cast<size_t>(id)] = true;
     tokens[static_cast<size_t>(id)] = token;
@@ -77,9 +78,8 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ReadMerges(cons
       const std::string& text = merge.get_ref<const std::string&>();
       const size_t space = text.find(' ');
       if (space == std::string::npos || text.find(' ', space + 1) != std::string::npos) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("model.merges[", i, "] must be two tokens separated by one space, got ",
-                         JsonSummary(merge)));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "model.merges[", i, "] must be two tokens separated by one space, got ", JsonSummary(merge)));
       }
       merges.emplace_back(text.substr(0, space), text.substr(space + 1));
     } else if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string()) {
@@ -93,8 +93,8 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ReadMerges(cons
 }
 
 absl::StatusOr<std::unique_ptr<BpeModel>> ReadBpe(const Json& model, std::vector<std::string>* vocab) {
-  if (const auto dropout = model.find("dropout");
-      dropout != model.end() && !dropout->is_null() && !(dropout->is_number() && dropout->get<double>() == 0)) {
+  if (const auto dropout = model.find("dropout"); dropout != model.end() && !dropout->is_null() &&
+                                                  !(dropout->is_number() && dropout->get<double>() == 0)) {
     return absl::InvalidArgumentError("model.dropout must be null (BPE dropout is random)");
   }
   QKV_ASSIGN_OR_RETURN(*vocab, ReadVocab(model.at("vocab")));
@@ -112,7 +112,8 @@ absl::StatusOr<std::unique_ptr<BpeModel>> ReadBpe(const Json& model, std::vector
   return BpeModel::Create(std::move(by_token), merges, std::move(options));
 }
 
-absl::StatusOr<std::unique_ptr<UnigramModel>> ReadUnigram(const Json& model, std::vector<std::string>* vocab) {
+absl::StatusOr<std::unique_ptr<UnigramModel>> ReadUnigram(const Json& model,
+                                                          std::vector<std::string>* vocab) {
   const Json& list = model.at("vocab");
   if (!list.is_array()) return absl::InvalidArgumentError("model.vocab is not an array");
   std::vector<std::pair<std::string, double>> pieces;
@@ -128,13 +129,15 @@ absl::StatusOr<std::unique_ptr<UnigramModel>> ReadUnigram(const Json& model, std
   }
   const auto unk = model.find("unk_id");
   if (unk == model.end() || !unk->is_number_integer()) {
-    return absl::InvalidArgumentError("model.unk_id must be an integer (a Unigram model without unk is not supported)");
+    return absl::InvalidArgumentError(
+        "model.unk_id must be an integer (a Unigram model without unk is not supported)");
   }
   const int64_t unk_id = unk->get<int64_t>();
   if (unk_id < 0 || unk_id >= static_cast<int64_t>(pieces.size())) {
     return absl::InvalidArgumentError(absl::StrCat("model.unk_id ", unk_id, " is outside model.vocab"));
   }
-  return UnigramModel::Create(std::move(pieces), static_cast<int32_t>(unk_id), BoolOr(model, "byte_fallback", false));
+  return UnigramModel::Create(std::move(pieces), static_cast<int32_t>(unk_id),
+                              BoolOr(model, "byte_fallback", false));
 }
 
 // One normalizer object (`field` names it in errors).
@@ -147,7 +150,8 @@ absl::StatusOr<std::unique_ptr<Normalizer>> ReadNormalizer(const Json& json, con
   if (type == "Sequence") {
     const Json& list = json.at("normalizers");
     if (!list.is_array() || depth > 4) {
-      return absl::InvalidArgumentError(absl::StrCat(field, ".normalizers must be an array (nested at most 4 deep)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".normalizers must be an array (nested at most 4 deep)"));
     }
     std::vector<std::unique_ptr<Normalizer>> normalizers;
     for (size_t i = 0; i < list.size(); ++i) {
@@ -162,19 +166,24 @@ absl::StatusOr<std::unique_ptr<Normalizer>> ReadNormalizer(const Json& json, con
     if (!absl::Base64Unescape(json.at("precompiled_charsmap").get<std::string>(), &charsmap)) {
       return absl::InvalidArgumentError(absl::StrCat(field, ".precompiled_charsmap is not base64"));
     }
-    absl::StatusOr<std::unique_ptr<PrecompiledNormalizer>> normalizer = PrecompiledNormalizer::Create(charsmap);
-    if (!normalizer.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", normalizer.status().message()));
+    absl::StatusOr<std::unique_ptr<PrecompiledNormalizer>> normalizer =
+        PrecompiledNormalizer::Create(charsmap);
+    if (!normalizer.ok())
+      return absl::InvalidArgumentError(absl::StrCat(field, ": ", normalizer.status().message()));
     return std::unique_ptr<Normalizer>(*std::move(normalizer));
   }
   if (type == "Replace") {
     const Json& pattern = json.at("pattern");
     const bool regex = pattern.contains("Regex");
     if (!regex && !pattern.contains("String")) {
-      return absl::InvalidArgumentError(absl::StrCat(field, ".pattern must be {\"String\": ...} or {\"Regex\": ...}"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".pattern must be {\"String\": ...} or {\"Regex\": ...}"));
     }
-    absl::StatusOr<std::unique_ptr<ReplaceNormalizer>> normalizer = ReplaceNormalizer::Create(
-        pattern.at(regex ? "Regex" : "String").get<std::string>(), regex, json.at("content").get<std::string>());
-    if (!normalizer.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", normalizer.status().message()));
+    absl::StatusOr<std::unique_ptr<ReplaceNormalizer>> normalizer =
+        ReplaceNormalizer::Create(pattern.at(regex ? "Regex" : "String").get<std::string>(), regex,
+                                  json.at("content").get<std::string>());
+    if (!normalizer.ok())
+      return absl::InvalidArgumentError(absl::StrCat(field, ": ", normalizer.status().message()));
     return std::unique_ptr<Normalizer>(*std::move(normalizer));
   }
   return Unsupported(field, type);
@@ -187,12 +196,14 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> ReadPreTokenizer(const Json& pre) 
         BoolOr(pre, "add_prefix_space", true), BoolOr(pre, "use_regex", true)));
   }
   if (type == "Metaspace") {
-    const std::string replacement = pre.contains("replacement") ? pre["replacement"].get<std::string>() : "\u2581";
+    const std::string replacement =
+        pre.contains("replacement") ? pre["replacement"].get<std::string>() : "\u2581";
     absl::StatusOr<std::vector<Utf8Char>> chars = DecodeUtf8(replacement);
     if (!chars.ok() || chars->size() != 1) {
       return absl::InvalidArgumentError("pre_tokenizer.replacement must be one character");
     }
-    PrependScheme scheme = BoolOr(pre, "add_prefix_space", true) ? PrependScheme::kAlways : PrependScheme::kNever;
+    PrependScheme scheme =
+        BoolOr(pre, "add_prefix_space", true) ? PrependScheme::kAlways : PrependScheme::kNever;
     if (const auto it = pre.find("prepend_scheme"); it != pre.end() && !it->is_null()) {
       const std::string name = it->get<std::string>();
       if (name == "always") {
@@ -202,27 +213,55 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> ReadPreTokenizer(const Json& pre) 
       } else if (name == "never") {
         scheme = PrependScheme::kNever;
       } else {
-        return absl::InvalidArgumentError(absl::StrCat("pre_tokenizer.prepend_scheme ", name, " is not supported"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("pre_tokenizer.prepend_scheme ", name, " is not supported"));
       }
     }
-    return std::unique_ptr<PreTokenizer>(
-        std::make_unique<MetaspacePreTokenizer>(chars->front().code_point, scheme, BoolOr(pre, "split", true)));
+    return std::unique_ptr<PreTokenizer>(std::make_unique<MetaspacePreTokenizer>(
+        chars->front().code_point, scheme, BoolOr(pre, "split", true)));
   }
   return Unsupported("pre_tokenizer", type);
 }
 
-// A [token, id] pair of RobertaProcessing / BertProcessing.
-absl::StatusOr<int32_t> SpecialId(const Json& processor, const char* key) {
+// A [token, id] pair of RobertaProcessing / BertProcessing: the id, and the token in `name`.
+absl::StatusOr<int32_t> SpecialId(const Json& processor, const char* key, std::string* name) {
   const auto it = processor.find(key);
-  if (it == processor.end() || !it->is_array() || it->size() != 2 || !(*it)[1].is_number_integer()) {
+  if (it == processor.end() || !it->is_array() || it->size() != 2 || !(*it)[0].is_string() ||
+      !(*it)[1].is_number_integer()) {
     return absl::InvalidArgumentError(absl::StrCat("post_processor.", key, " must be [token, id]"));
   }
+  *name = (*it)[0].get<std::string>();
   return (*it)[1].get<int32_t>();
 }
 
-absl::StatusOr<std::vector<TemplateItem>> ReadTemplate(const Json& processor, const char* key, int sequences) {
+// How errors name a template's special tokens, e.g. "[CLS] and two [SEP]", "<s> and three </s>".
+std::string Describe(const std::vector<std::string>& names) {
+  std::vector<std::pair<std::string, int>> counts;  // in order of first appearance
+  for (const std::string& name : names) {
+    auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == name; });
+    if (it == counts.end()) {
+      counts.emplace_back(name, 1);
+    } else {
+      ++it->second;
+    }
+  }
+  static const char* const kWords[] = {"", "", "two ", "three ", "four "};
+  std::string out;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    if (i > 0) out += i + 1 == counts.size() ? " and " : ", ";
+    const int n = counts[i].second;
+    out += n < 5 ? std::string(kWords[n]) : absl::StrCat(n, " ");
+    out += counts[i].first;
+  }
+  return out.empty() ? "no special tokens" : out;
+}
+
+// Also appends the special tokens' names, in order, to `names`.
+absl::StatusOr<std::vector<TemplateItem>> ReadTemplate(const Json& processor, const char* key,
+                                                       int sequences, std::vector<std::string>* names) {
   const Json& items = processor.at(key);
-  if (!items.is_array()) return absl::InvalidArgumentError(absl::StrCat("post_processor.", key, " is not an array"));
+  if (!items.is_array())
+    return absl::InvalidArgumentError(absl::StrCat("post_processor.", key, " is not an array"));
   const Json& specials = processor.at("special_tokens");
   std::vector<TemplateItem> out;
   int seen[2] = {0, 0};
@@ -237,11 +276,19 @@ absl::StatusOr<std::vector<TemplateItem>> ReadTemplate(const Json& processor, co
             absl::StrCat("post_processor.", key, ": special token \"", name, "\" is not in special_tokens"));
       }
       const int32_t type_id = special.at("type_id").get<int32_t>();
-      if (type_id < 0) return absl::InvalidArgumentError(absl::StrCat("post_processor.", key, ": type_id < 0"));
-      for (const Json& id : entry->at("ids")) {
-        const int32_t special_id = id.get<int32_t>();
+      if (type_id < 0)
+        return absl::InvalidArgumentError(absl::StrCat("post_processor.", key, ": type_id < 0"));
+      const Json& ids = entry->at("ids");
+      const auto tokens = entry->find("tokens");
+      for (size_t k = 0; k < ids.size(); ++k) {
+        const int32_t special_id = ids[k].get<int32_t>();
+        names->push_back(tokens != entry->end() && tokens->is_array() && k < tokens->size() &&
+                                 (*tokens)[k].is_string()
+                             ? (*tokens)[k].get<std::string>()
+                             : name);
         if (special_id < 0) {
-          return absl::InvalidArgumentError(absl::StrCat("post_processor.special_tokens[\"", name, "\"]: id < 0"));
+          return absl::InvalidArgumentError(
+              absl::StrCat("post_processor.special_tokens[\"", name, "\"]: id < 0"));
         }
         out.push_back({special_id, sequence, type_id});
       }
@@ -254,7 +301,8 @@ absl::StatusOr<std::vector<TemplateItem>> ReadTemplate(const Json& processor, co
       sequence = name == "A" ? 0 : 1;
       ++seen[sequence];
       const int32_t type_id = text.at("type_id").get<int32_t>();
-      if (type_id < 0) return absl::InvalidArgumentError(absl::StrCat("post_processor.", key, ": type_id < 0"));
+      if (type_id < 0)
+        return absl::InvalidArgumentError(absl::StrCat("post_processor.", key, ": type_id < 0"));
       out.push_back({-1, sequence, type_id});
     } else {
       return absl::InvalidArgumentError(
@@ -262,8 +310,8 @@ absl::StatusOr<std::vector<TemplateItem>> ReadTemplate(const Json& processor, co
     }
   }
   if (seen[0] != 1 || seen[1] != (sequences == 2 ? 1 : 0)) {
-    return absl::InvalidArgumentError(absl::StrCat("post_processor.", key, " must hold ",
-                                                   sequences == 2 ? "A and B once each" : "A once"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("post_processor.", key, " must hold ", sequences == 2 ? "A and B once each" : "A once"));
   }
   return out;
 }
@@ -274,26 +322,50 @@ absl::StatusOr<SpecialsTemplate> ReadPostProcessor(const Json* processor, Offset
   }
   const std::string type = (*processor)["type"].get<std::string>();
   if (type == "RobertaProcessing" || type == "BertProcessing") {
-    QKV_ASSIGN_OR_RETURN(const int32_t cls, SpecialId(*processor, "cls"));
-    QKV_ASSIGN_OR_RETURN(const int32_t sep, SpecialId(*processor, "sep"));
+    std::string cls_name;
+    std::string sep_name;
+    QKV_ASSIGN_OR_RETURN(const int32_t cls, SpecialId(*processor, "cls", &cls_name));
+    QKV_ASSIGN_OR_RETURN(const int32_t sep, SpecialId(*processor, "sep", &sep_name));
     if (cls < 0 || sep < 0) return absl::InvalidArgumentError("post_processor: a special token id is < 0");
-    if (type == "BertProcessing") return SpecialsTemplate::Bert(cls, sep);
-    trim->enabled = BoolOr(*processor, "trim_offsets", true);
-    trim->add_prefix_space = BoolOr(*processor, "add_prefix_space", true);
-    return SpecialsTemplate::Roberta(cls, sep);
+    SpecialsTemplate t;
+    if (type == "BertProcessing") {
+      t = SpecialsTemplate::Bert(cls, sep);
+      t.pair_description = Describe({cls_name, sep_name, sep_name});
+    } else {
+      trim->enabled = BoolOr(*processor, "trim_offsets", true);
+      trim->add_prefix_space = BoolOr(*processor, "add_prefix_space", true);
+      t = SpecialsTemplate::Roberta(cls, sep);
+      t.pair_description = Describe({cls_name, sep_name, sep_name, sep_name});
+    }
+    t.single_description = Describe({cls_name, sep_name});
+    return t;
   }
   if (type == "TemplateProcessing") {
     SpecialsTemplate t;
-    QKV_ASSIGN_OR_RETURN(t.single, ReadTemplate(*processor, "single", 1));
-    QKV_ASSIGN_OR_RETURN(t.pair, ReadTemplate(*processor, "pair", 2));
-    t.single_description = absl::StrCat(t.NumSpecials(false), " special tokens");
-    t.pair_description = absl::StrCat(t.NumSpecials(true), " special tokens");
+    std::vector<std::string> single_names;
+    std::vector<std::string> pair_names;
+    QKV_ASSIGN_OR_RETURN(t.single, ReadTemplate(*processor, "single", 1, &single_names));
+    QKV_ASSIGN_OR_RETURN(t.pair, ReadTemplate(*processor, "pair", 2, &pair_names));
+    t.single_description = Describe(single_names);
+    t.pair_description = Describe(pair_names);
     return t;
   }
   return Unsupported("post_processor", type);
 }
 
 }  // namespace
+
+absl::StatusOr<std::optional<SpecialsTemplate>> ReadWordPieceSpecials(const Json& tokenizer) {
+  try {
+    QKV_ASSIGN_OR_RETURN(const Json* processor, Component(tokenizer, "post_processor"));
+    if (processor == nullptr) return std::optional<SpecialsTemplate>();
+    OffsetTrim trim;
+    QKV_ASSIGN_OR_RETURN(SpecialsTemplate specials, ReadPostProcessor(processor, &trim));
+    return std::optional<SpecialsTemplate>(std::move(specials));
+  } catch (const Json::exception& e) {
+    return absl::InvalidArgumentError(e.what());
+  }
+}
 
 std::string TokenizerJsonModelType(const Json& tokenizer) {
   const auto model = tokenizer.find("model");
@@ -331,8 +403,8 @@ absl::StatusOr<PipelineParts> ReadPipelineJson(const Json& tokenizer) {
     OffsetTrim trim;
     QKV_ASSIGN_OR_RETURN(const Json* processor, Component(tokenizer, "post_processor"));
     QKV_ASSIGN_OR_RETURN(parts.specials, ReadPostProcessor(processor, &trim));
-    parts.pipeline =
-        std::make_unique<SubwordPipeline>(std::move(normalizer), std::move(pre_tokenizer), std::move(model), trim);
+    parts.pipeline = std::make_unique<SubwordPipeline>(std::move(normalizer), std::move(pre_tokenizer),
+                                                       std::move(model), trim);
   } catch (const Json::exception& e) {
     return absl::InvalidArgumentError(e.what());
   }

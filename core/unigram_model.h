@@ -26,8 +26,8 @@ class UnigramModel : public SubwordModel {
  public:
   // `pieces`: (token, score) by id. InvalidArgument when empty, when unk_id is outside it, or a score is not
   // finite.
-  static absl::StatusOr<std::unique_ptr<UnigramModel>> Create(std::vector<std::pair<std::string, double>> pieces,
-                                                              int32_t unk_id, bool byte_fallback);
+  static absl::StatusOr<std::unique_ptr<UnigramModel>> Create(
+      std::vector<std::pair<std::string, double>> pieces, int32_t unk_id, bool byte_fallback);
 
   void Tokenize(const CharString& word, std::vector<TokenPiece>* pieces) const override;
 

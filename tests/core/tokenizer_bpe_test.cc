@@ -1,7 +1,7 @@
-// Tests for the tokenizer.json pipeline tokenizers (core/tokenizer_json.h, core/subword_pipeline.h): byte-level
-// BPE (core/byte_level.h, core/bpe_model.h) with RobertaProcessing, goldens from Hugging Face tokenizers on
-// tests/data/tokenizers/roberta-bpe-tiny, and the errors that name unsupported components. The full-corpus
-// comparison with Hugging Face is tests/parity.
+// Tests for the tokenizer.json pipeline tokenizers (core/tokenizer_json.h, core/subword_pipeline.h):
+// byte-level BPE (core/byte_level.h, core/bpe_model.h) with RobertaProcessing, goldens from Hugging Face
+// tokenizers on tests/data/tokenizers/roberta-bpe-tiny, and the errors that name unsupported components. The
+// full-corpus comparison with Hugging Face is tests/parity.
 #include <unistd.h>
 
 #include <filesystem>
@@ -69,9 +69,11 @@ std::vector<std::u32string> SplitWords(const std::u32string& text) {
 }
 
 TEST(ByteLevelTest, Gpt2SplitFollowsThePattern) {
-  EXPECT_THAT(SplitWords(U"Hello world's  test\t\n 123abc!! x"),
-              ElementsAre(U"Hello", U" world", U"'s", U" ", U" test", U"\t\n", U" 123", U"abc", U"!!", U" x"));
-  EXPECT_THAT(SplitWords(U"don't I'LL we've"), ElementsAre(U"don", U"'t", U" I", U"'", U"LL", U" we", U"'ve"));
+  EXPECT_THAT(
+      SplitWords(U"Hello world's  test\t\n 123abc!! x"),
+      ElementsAre(U"Hello", U" world", U"'s", U" ", U" test", U"\t\n", U" 123", U"abc", U"!!", U" x"));
+  EXPECT_THAT(SplitWords(U"don't I'LL we've"),
+              ElementsAre(U"don", U"'t", U" I", U"'", U"LL", U" we", U"'ve"));
   // Trailing white space stays whole; a space before punctuation joins it; CJK letters are one run.
   EXPECT_THAT(SplitWords(U"a  "), ElementsAre(U"a", U"  "));
   EXPECT_THAT(SplitWords(U" ?! 中文。"), ElementsAre(U" ?!", U" 中文", U"。"));
@@ -161,8 +163,17 @@ TEST(BpeTokenizerTest, MatchesHuggingFace) {
   EXPECT_THAT(encoding->ids, ElementsAre(0, 76, 440, 797, 37, 731, 43, 119, 729, 50, 2));
   EXPECT_THAT(encoding->tokens, ElementsAre("<s>", "H", "ello", "\u0120world", "!", "\u0120It", "'", "s",
                                             "\u01202024", ".", "</s>"));
-  EXPECT_EQ(encoding->offsets, (Offsets{{0, 0}, {0, 1}, {1, 5}, {6, 11}, {11, 12}, {13, 15}, {15, 16}, {16, 17},
-                                        {18, 22}, {22, 23}, {0, 0}}));
+  EXPECT_EQ(encoding->offsets, (Offsets{{0, 0},
+                                        {0, 1},
+                                        {1, 5},
+                                        {6, 11},
+                                        {11, 12},
+                                        {13, 15},
+                                        {15, 16},
+                                        {16, 17},
+                                        {18, 22},
+                                        {22, 23},
+                                        {0, 0}}));
 
   // A pair: <s> A </s></s> B </s>, every type id 0; <mask> takes the space before it (lstrip), which
   // trim_offsets then leaves out of its offsets.
@@ -170,12 +181,25 @@ TEST(BpeTokenizerTest, MatchesHuggingFace) {
   ASSERT_TRUE(encoding.ok()) << encoding.status();
   const int32_t mask = tokenizer->special_tokens().mask;
   EXPECT_THAT(encoding->ids, ElementsAre(0, 108, 109, mask, 36, 120, 108, 264, 105, 2, 2, 696, 343, 821, 2));
-  EXPECT_EQ(encoding->offsets, (Offsets{{0, 0}, {0, 1}, {1, 2}, {3, 9}, {10, 10}, {10, 11}, {11, 12}, {12, 14},
-                                        {14, 15}, {0, 0}, {0, 0}, {0, 3}, {3, 6}, {7, 11}, {0, 0}}));
+  EXPECT_EQ(encoding->offsets, (Offsets{{0, 0},
+                                        {0, 1},
+                                        {1, 2},
+                                        {3, 9},
+                                        {10, 10},
+                                        {10, 11},
+                                        {11, 12},
+                                        {12, 14},
+                                        {14, 15},
+                                        {0, 0},
+                                        {0, 0},
+                                        {0, 3},
+                                        {3, 6},
+                                        {7, 11},
+                                        {0, 0}}));
   EXPECT_THAT(encoding->type_ids, ElementsAre(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
   EXPECT_THAT(encoding->sequence, ElementsAre(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1));
-  EXPECT_THAT(encoding->special, ElementsAre(true, false, false, false, false, false, false, false, false, true,
-                                             true, false, false, false, true));
+  EXPECT_THAT(encoding->special, ElementsAre(true, false, false, false, false, false, false, false, false,
+                                             true, true, false, false, false, true));
 
   encoding = tokenizer->Encode("  a\t\n");
   ASSERT_TRUE(encoding.ok()) << encoding.status();
@@ -201,7 +225,7 @@ TEST(BpeTokenizerTest, TruncatesPairsAroundFourSpecials) {
   const absl::Status rejected =
       tokenizer->EncodePair("Hello world", "x", LengthLimit{5, OverflowPolicy::kReject}).status();
   EXPECT_EQ(rejected.code(), absl::StatusCode::kOutOfRange);
-  EXPECT_THAT(std::string(rejected.message()), HasSubstr("4 special tokens"));
+  EXPECT_THAT(std::string(rejected.message()), HasSubstr("(<s> and three </s> included)"));
   EXPECT_EQ(tokenizer->Encode("a\xff").status().code(), absl::StatusCode::kInvalidArgument);
   // Past the limit the text is only validated.
   EXPECT_EQ(tokenizer->Encode("Hello world \xff", 3).status().code(), absl::StatusCode::kInvalidArgument);
@@ -246,7 +270,8 @@ TEST(BpeTokenizerTest, UnsupportedComponentsAreNamed) {
   }
   Json word_level = BpeJson();
   word_level["model"]["type"] = "WordLevel";
-  EXPECT_THAT(std::string(LoadStatus(word_level).message()), HasSubstr("model.type WordLevel is not supported"));
+  EXPECT_THAT(std::string(LoadStatus(word_level).message()),
+              HasSubstr("model.type WordLevel is not supported"));
   Json dropout = BpeJson();
   dropout["model"]["dropout"] = 0.1;
   EXPECT_THAT(std::string(LoadStatus(dropout).message()), HasSubstr("model.dropout"));
@@ -257,8 +282,9 @@ TEST(BpeTokenizerTest, UnsupportedComponentsAreNamed) {
   EXPECT_THAT(std::string(LoadStatus(bad_merge).message()), HasSubstr("\"zz\" is not in model.vocab"));
 
   // A WordPiece model with a normalizer it does not run is refused rather than tokenized differently.
-  Json wordpiece = {{"normalizer", {{"type", "Sequence"}, {"normalizers", Json::array()}}},
-                    {"model", {{"type", "WordPiece"}, {"vocab", {{"[UNK]", 0}, {"[CLS]", 1}, {"[SEP]", 2}}}}}};
+  Json wordpiece = {
+      {"normalizer", {{"type", "Sequence"}, {"normalizers", Json::array()}}},
+      {"model", {{"type", "WordPiece"}, {"vocab", {{"[UNK]", 0}, {"[CLS]", 1}, {"[SEP]", 2}}}}}};
   EXPECT_THAT(std::string(LoadStatus(wordpiece).message()),
               HasSubstr("normalizer.type Sequence is not supported with a WordPiece model"));
 }
@@ -289,6 +315,38 @@ TEST(BpeTokenizerTest, StringMergesAndTemplateProcessing) {
   EXPECT_THAT(encoding->type_ids, ElementsAre(0, 0, 0, 0, 0, 0, 1, 1));
   // Without trim_offsets (TemplateProcessing has none), "Ġworld" keeps its space.
   EXPECT_EQ(encoding->offsets[3], std::make_pair(5, 11));
+}
+
+// MPNet: a WordPiece model whose post_processor is RobertaProcessing places <s> and </s>, every type 0.
+TEST(WordPiecePostProcessorTest, RobertaProcessingPlacesItsTokens) {
+  Json tokenizer = {
+      {"normalizer", {{"type", "BertNormalizer"}, {"lowercase", true}}},
+      {"pre_tokenizer", {{"type", "BertPreTokenizer"}}},
+      {"post_processor",
+       {{"type", "RobertaProcessing"}, {"sep", {"</s>", 2}}, {"cls", {"<s>", 0}}, {"trim_offsets", true}}},
+      {"model",
+       {{"type", "WordPiece"},
+        {"vocab", {{"<s>", 0}, {"<pad>", 1}, {"</s>", 2}, {"[UNK]", 3}, {"[CLS]", 4}, {"[SEP]", 5}, {"hi", 6}}}}}};
+  ScratchDir dir;
+  dir.WriteTokenizer(tokenizer);
+  absl::StatusOr<Tokenizer> loaded = Tokenizer::FromModelDirectory(dir.path());
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->model_type(), "WordPiece");
+  EXPECT_EQ(loaded->special_tokens().cls, 0);
+  EXPECT_EQ(loaded->special_tokens().sep, 2);
+  absl::StatusOr<Encoding> encoding = loaded->EncodePair("Hi", "hi x");
+  ASSERT_TRUE(encoding.ok()) << encoding.status();
+  EXPECT_THAT(encoding->ids, ElementsAre(0, 6, 2, 2, 6, 3, 2));
+  EXPECT_THAT(encoding->type_ids, ElementsAre(0, 0, 0, 0, 0, 0, 0));
+  EXPECT_THAT(encoding->sequence, ElementsAre(0, 0, 0, 1, 1, 1, 1));
+  const absl::Status rejected = loaded->EncodePair("hi", "hi", LengthLimit{5, OverflowPolicy::kReject}).status();
+  EXPECT_THAT(std::string(rejected.message()), HasSubstr("(<s> and three </s> included)"));
+
+  tokenizer["post_processor"]["cls"] = {"<s>", 99};
+  EXPECT_THAT(std::string(LoadStatus(tokenizer).message()), HasSubstr("outside the vocabulary"));
+  tokenizer["post_processor"] = {{"type", "Sequence"}};
+  EXPECT_THAT(std::string(LoadStatus(tokenizer).message()),
+              HasSubstr("post_processor.type Sequence is not supported"));
 }
 
 }  // namespace

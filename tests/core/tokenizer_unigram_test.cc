@@ -38,9 +38,9 @@ std::u32string Text(const CharString& chars) {
 }
 
 TEST(UnigramModelTest, ViterbiPicksTheBestSegmentation) {
-  absl::StatusOr<std::unique_ptr<UnigramModel>> model =
-      UnigramModel::Create({{"<unk>", 0.0}, {"a", -1.0}, {"b", -1.0}, {"ab", -1.5}, {"abc", -4.0}, {"c", -2.0}},
-                           0, /*byte_fallback=*/false);
+  absl::StatusOr<std::unique_ptr<UnigramModel>> model = UnigramModel::Create(
+      {{"<unk>", 0.0}, {"a", -1.0}, {"b", -1.0}, {"ab", -1.5}, {"abc", -4.0}, {"c", -2.0}}, 0,
+      /*byte_fallback=*/false);
   ASSERT_TRUE(model.ok()) << model.status();
   std::vector<TokenPiece> pieces;
   (*model)->Tokenize(Chars(U"abc"), &pieces);  // ab + c (-3.5) beats abc (-4) and a + b + c (-4)
@@ -98,14 +98,40 @@ TEST(UnigramTokenizerTest, MatchesHuggingFace) {
   absl::StatusOr<Encoding> encoding = tokenizer->Encode("Hello world! It's 2024.");
   ASSERT_TRUE(encoding.ok()) << encoding.status();
   EXPECT_THAT(encoding->ids, ElementsAre(0, 122, 29, 47, 50, 12, 43, 75, 4, 80, 48, 8, 44, 119, 2));
-  EXPECT_EQ(encoding->offsets, (Offsets{{0, 0}, {0, 5}, {5, 7}, {7, 8}, {8, 9}, {9, 10}, {10, 11}, {11, 12},
-                                        {12, 13}, {13, 14}, {14, 15}, {15, 16}, {16, 17}, {17, 23}, {0, 0}}));
+  EXPECT_EQ(encoding->offsets, (Offsets{{0, 0},
+                                        {0, 5},
+                                        {5, 7},
+                                        {7, 8},
+                                        {8, 9},
+                                        {9, 10},
+                                        {10, 11},
+                                        {11, 12},
+                                        {12, 13},
+                                        {13, 14},
+                                        {14, 15},
+                                        {15, 16},
+                                        {16, 17},
+                                        {17, 23},
+                                        {0, 0}}));
 
   encoding = tokenizer->EncodePair("hi <mask> there", "中文 😀");
   ASSERT_TRUE(encoding.ok()) << encoding.status();
   EXPECT_THAT(encoding->ids, ElementsAre(0, 4, 284, 15, 288, 10, 50, 6, 2, 2, 4, 17, 30, 167, 2));
-  EXPECT_EQ(encoding->offsets, (Offsets{{0, 0}, {0, 1}, {0, 1}, {1, 2}, {2, 9}, {9, 13}, {13, 14}, {14, 15},
-                                        {0, 0}, {0, 0}, {0, 3}, {0, 3}, {3, 6}, {6, 11}, {0, 0}}));
+  EXPECT_EQ(encoding->offsets, (Offsets{{0, 0},
+                                        {0, 1},
+                                        {0, 1},
+                                        {1, 2},
+                                        {2, 9},
+                                        {9, 13},
+                                        {13, 14},
+                                        {14, 15},
+                                        {0, 0},
+                                        {0, 0},
+                                        {0, 3},
+                                        {0, 3},
+                                        {3, 6},
+                                        {6, 11},
+                                        {0, 0}}));
   EXPECT_THAT(encoding->type_ids, ElementsAre(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
 
   // Precompiled (nmt_nfkc) maps tab and newline to spaces; Replace collapses the run into its last one.
@@ -118,8 +144,9 @@ TEST(UnigramTokenizerTest, MatchesHuggingFace) {
   encoding = tokenizer->Encode("ﬁne Ａｂｃ");
   ASSERT_TRUE(encoding.ok()) << encoding.status();
   EXPECT_THAT(encoding->ids, ElementsAre(0, 4, 280, 15, 13, 6, 4, 3, 69, 41, 2));
-  EXPECT_EQ(encoding->offsets, (Offsets{{0, 0}, {0, 3}, {0, 3}, {0, 3}, {3, 4}, {4, 5}, {5, 6}, {6, 9}, {9, 12},
-                                        {12, 15}, {0, 0}}));
+  EXPECT_EQ(
+      encoding->offsets,
+      (Offsets{{0, 0}, {0, 3}, {0, 3}, {0, 3}, {3, 4}, {4, 5}, {5, 6}, {6, 9}, {9, 12}, {12, 15}, {0, 0}}));
 
   // A combining accent composes with its letter (the grapheme is looked up whole).
   encoding = tokenizer->Encode("e\u0301   x");
