@@ -36,10 +36,13 @@ absl::StatusOr<std::unique_ptr<UnigramModel>> UnigramModel::Create(
       return absl::InvalidArgumentError(absl::StrCat("model.vocab[", i, "] has a score that is not finite"));
     }
     model->scores_.push_back(score);
-    // A later duplicate replaces the id, as HF's map does; the trie keeps the first.
+    // A later duplicate replaces the id, as HF's map does (for the pieces and their scores alike).
     model->token_to_id_[token] = static_cast<int32_t>(i);
-    if (!token.empty()) model->trie_.Insert(token, static_cast<int32_t>(i));
     min_score = std::min(min_score, score);
+  }
+  // The trie keeps the first id inserted for a token: inserting from the end makes that the last one.
+  for (size_t i = pieces.size(); i-- > 0;) {
+    if (!pieces[i].first.empty()) model->trie_.Insert(pieces[i].first, static_cast<int32_t>(i));
   }
   model->unk_score_ = min_score - kUnkPenalty;
   return model;
