@@ -245,9 +245,11 @@ TEST_F(CliServerTest, InfoMatchesTheModelConfig) {
   EXPECT_EQ(j["architecture"]["vocab_size"], ref.config.vocab_size);
   EXPECT_EQ(j["special_tokens"]["cls"], ref.tokenizer->special_tokens().cls);
   EXPECT_EQ(j["version"], kQkvVersion);  // the server's release, from the same CMake project version
+  EXPECT_EQ(j["tokenizer"], "WordPiece");
   r = Qkv({"info"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("bert, 2 layers, hidden 128, 2 heads"));
+  EXPECT_THAT(r.out, HasSubstr("tokens (WordPiece, lower-cased)"));
   EXPECT_THAT(r.out, HasSubstr(absl::StrCat("server version:   ", kQkvVersion, "\n")));
   r = Qkv({"--version"});
   EXPECT_EQ(r.exit_code, 0);
