@@ -87,6 +87,11 @@ absl::StatusOr<Encoding> EncodeText(const std::string& text, const std::string* 
     }
     return WithField(field, encoding.status());
   }
+  // Only BERT feeds the tokenizer's segment ids to the model (as Hugging Face does); the other families get
+  // 0s, in Encode and in what Tokenize returns alike.
+  if (!model.config.traits().tokenizer_type_ids) {
+    std::fill(encoding->type_ids.begin(), encoding->type_ids.end(), 0);
+  }
   return encoding;
 }
 
@@ -167,10 +172,8 @@ absl::StatusOr<PreparedEncode> PrepareEncode(const v1::EncodeRequest& request, c
         QKV_ASSIGN_OR_RETURN(Encoding encoding,
                              EncodeText(text.text(), text.has_text_pair() ? &text.text_pair() : nullptr,
                                         field + ".text", model, options.truncation(), limit));
-        // Only BERT feeds the tokenizer's segment ids to the model (as Hugging Face does); the other
-        // families get 0s. On BERT, a pair's second segment has type 1, which a model with type_vocab_size
-        // 1 has no embedding for.
-        if (!mc.traits().tokenizer_type_ids) std::fill(encoding.type_ids.begin(), encoding.type_ids.end(), 0);
+        // On BERT, a pair's second segment has type 1, which a model with type_vocab_size 1 has no
+        // embedding for.
         for (int32_t type : encoding.type_ids) {
           if (type >= mc.type_vocab_size) {
             return Invalid(field + ".text.text_pair",

@@ -49,6 +49,13 @@ TEST(FamilyModelInfoTest, ReportsFamilyAndTokenLimit) {
     absl::StatusOr<PreparedEncode> prepared = PrepareEncode(request, **model, ServerConfig());
     ASSERT_TRUE(prepared.ok()) << prepared.status();
     EXPECT_THAT(prepared->sequences[0].type_ids, Each(0));
+    // Tokenize returns the same type ids, so its output can be sent back to Encode as ids.
+    v1::TokenizeRequest tokenize;
+    tokenize.set_text("w5 w6");
+    tokenize.set_text_pair("w7");
+    v1::TokenizeResponse tokens;
+    ASSERT_TRUE(Tokenize(tokenize, **model, &tokens).ok());
+    EXPECT_THAT(tokens.token_type_ids(), Each(0));
 
     // max_length beyond the token limit is refused, naming the limit.
     request.mutable_options()->set_max_length(c.max_tokens + 1);
