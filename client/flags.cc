@@ -1,6 +1,7 @@
 #include "client/flags.h"
 
 #include <algorithm>
+#include <exception>
 #include <utility>
 
 #include "CLI/CLI.hpp"
@@ -204,6 +205,14 @@ absl::Status FlagSet::Parse(const std::vector<std::string>& args, std::vector<st
   std::vector<std::string> reversed;  // CLI11 takes the arguments last first
   bool after_dashes = false;
   for (const std::string& arg : args) {
+    if (!after_dashes && absl::StartsWith(arg, "--no-") && arg.find('=') != std::string::npos) {
+      // CLI11 would read "--no-flag=V" as "--flag=!V", and throws std::out_of_range on a long number.
+      const std::string name = arg.substr(5, arg.find('=') - 5);
+      if (!Has("no-" + name) && Has(name)) {
+        return absl::InvalidArgumentError(absl::StrCat("flag --no-", name, " takes no value; write --", name,
+                                                       "=true or --", name, "=false"));
+      }
+    }
     if (arg.size() >= 2 && arg.front() == '[' && arg.back() == ']') {
       reversed.push_back(absl::StrCat(absl::string_view("\0", 1), bracketed.size()));
       bracketed.push_back(arg);
@@ -236,6 +245,8 @@ absl::Status FlagSet::Parse(const std::vector<std::string>& args, std::vector<st
     return absl::InvalidArgumentError(absl::StrCat("flag ", OptionInMessage(e.what()), " needs a value"));
   } catch (const CLI::ParseError& e) {
     return absl::InvalidArgumentError(e.what());
+  } catch (const std::exception& e) {  // CLI11 lets std::stoll's errors through
+    return absl::InvalidArgumentError(absl::StrCat("cannot read the flags: ", e.what()));
   }
   for (const std::string& extra : app->remaining()) {
     if (extra == "--") continue;

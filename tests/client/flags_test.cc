@@ -78,6 +78,15 @@ TEST(FlagsTest, TrailingEqualsIsAnEmptyValueOnlyForAKnownFlag) {
   EXPECT_EQ(empty_bool.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(empty_bool.message(), HasSubstr("flag --verbose: expected true or false"));
   EXPECT_TRUE(pos4.empty());
+  // Found by cli_input_fuzzer: "--no-verbose=<a long number>" threw std::out_of_range out of CLI11 (abort).
+  Values n;
+  FlagSet m = MakeFlags(&n);
+  std::vector<std::string> pos5;
+  const absl::Status negated = m.Parse({"--no-verbose=22222222222222222222222222222"}, &pos5);
+  EXPECT_EQ(negated.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(negated.message(), HasSubstr("flag --no-verbose takes no value"));
+  EXPECT_TRUE(m.Parse({"--no-verbose"}, &pos5).ok());
+  EXPECT_FALSE(n.b);
   // "--=" names no flag.
   Values u;
   FlagSet h = MakeFlags(&u);
