@@ -77,8 +77,11 @@ absl::Status ParseIntList(const std::string& text, std::vector<int64_t>* out) {
 FlagSet::FlagSet(std::string usage, std::string description)
     : usage_(std::move(usage)), description_(std::move(description)) {}
 
-bool FlagSet::Has(const std::string& name) const {
-  return std::any_of(flags_.begin(), flags_.end(), [&](const Flag& f) { return f.name == name; });
+const FlagSet::Flag* FlagSet::Find(const std::string& name) const {
+  for (const Flag& f : flags_) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
 }
 
 bool FlagSet::IsSet(const std::string& name) const {
@@ -218,12 +221,15 @@ absl::Status FlagSet::Parse(const std::vector<std::string>& args, std::vector<st
       bracketed.push_back(arg);
     } else if (!after_dashes && arg == "-h") {
       reversed.push_back("--help");
-    } else if (!after_dashes && absl::StartsWith(arg, "--") && absl::EndsWith(arg, "=") &&
-               Has(arg.substr(2, arg.size() - 3))) {
-      const std::string name = arg.substr(2, arg.size() - 3);
-      const Flag& f = *std::find_if(flags_.begin(), flags_.end(), [&](const Flag& x) { return x.name == name; });
+    } else if (const Flag* f = !after_dashes && absl::StartsWith(arg, "--") && absl::EndsWith(arg, "=")
+                                   ? Find(arg.substr(2, arg.size() - 3))
+                                   : nullptr;
+               f != nullptr) {
       // A bool flag takes no separate value: "--flag=" is the empty value, which a bool does not accept.
-      if (f.is_bool) return absl::InvalidArgumentError(absl::StrCat("flag --", name, ": expected true or false, got \"\""));
+      if (f->is_bool) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("flag --", f->name, ": expected true or false, got \"\""));
+      }
       reversed.push_back(arg.substr(0, arg.size() - 1));
       reversed.push_back("");
     } else {

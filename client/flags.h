@@ -75,7 +75,9 @@ class FlagSet {
            bool is_bool, std::function<absl::Status(const std::string& text)> assign);
   // The CLI11 form of the flags: raw values land in `raw` (one per flag), positional arguments in `rest`.
   std::unique_ptr<CLI::App> BuildApp(std::vector<std::string>* raw, std::vector<std::string>* rest) const;
-  bool Has(const std::string& name) const;
+  // The flag named `name` (without "--"), or null.
+  const Flag* Find(const std::string& name) const;
+  bool Has(const std::string& name) const { return Find(name) != nullptr; }
 
   std::string usage_;
   std::string description_;
