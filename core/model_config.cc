@@ -216,10 +216,13 @@ absl::Status ModelConfig::ValidateDimensions() const {
     return absl::InvalidArgumentError(
         absl::StrCat("pad_token_id ", pad_token_id, " is out of range [0, vocab_size ", vocab_size, ")"));
   }
-  if (max_tokens() < 1) {
+  if (position_limit() < 1) {
     return absl::InvalidArgumentError(absl::StrCat(
         "max_position_embeddings = ", max_position_embeddings, " leaves no position for a token: ",
         model_type, " positions start at padding_idx + 1 = ", position_offset()));
+  }
+  if (max_seq_length < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("max_seq_length ", max_seq_length, " is negative"));
   }
   if (!(layer_norm_eps > 0.0) || !std::isfinite(layer_norm_eps)) {
     return absl::InvalidArgumentError(absl::StrCat("layer_norm_eps ", layer_norm_eps, " must be positive"));

@@ -40,6 +40,9 @@ struct ModelConfig {
   std::string position_embedding_type = "absolute";  // only "absolute" is supported
   // MPNet: rows of the relative attention bias table; HF buckets with 32 whatever this says, so only 32 runs.
   int64_t relative_attention_num_buckets = kRelativeAttentionBuckets;
+  // sentence-transformers' max_seq_length (sentence_bert_config.json, set by LoadModel): the model's token
+  // limit when below position_limit(), as sentence-transformers and TEI truncate; 0 = no such cap.
+  int64_t max_seq_length = 0;
 
   int64_t head_size() const { return hidden_size / num_attention_heads; }
 
@@ -49,8 +52,13 @@ struct ModelConfig {
   int64_t padding_idx() const;
   // The first position id a sequence uses: 0, or padding_idx + 1 for kFromPadding families.
   int64_t position_offset() const;
-  // The longest sequence: max_position_embeddings - position_offset() (RoBERTa's 514 rows hold 512 tokens).
-  int64_t max_tokens() const { return max_position_embeddings - position_offset(); }
+  // The longest sequence the position table holds: max_position_embeddings - position_offset() (RoBERTa's
+  // 514 rows hold 512 tokens).
+  int64_t position_limit() const { return max_position_embeddings - position_offset(); }
+  // True when max_seq_length is what limits the tokens (a positive cap below position_limit()).
+  bool capped_by_max_seq_length() const { return max_seq_length > 0 && max_seq_length < position_limit(); }
+  // The longest sequence the model takes: position_limit(), or max_seq_length when that is lower.
+  int64_t max_tokens() const { return capped_by_max_seq_length() ? max_seq_length : position_limit(); }
 
   // ValidateSupport() and ValidateDimensions(); the error names the field. ParseModelConfig runs both parts,
   // Encoder::Create this.
@@ -60,7 +68,8 @@ struct ModelConfig {
   // relative_attention_num_buckets 32.
   absl::Status ValidateSupport() const;
   // Every dimension is positive, at most 2^20 (layers: 1000) and consistent (D % H == 0, pad id < V, weight
-  // matrices of at most kMaxWeightElements, H * P^2 <= kMaxAttentionScores, max_tokens() >= 1, ...).
+  // matrices of at most kMaxWeightElements, H * P^2 <= kMaxAttentionScores, position_limit() >= 1,
+  // max_seq_length >= 0, ...).
   absl::Status ValidateDimensions() const;
 };
 

@@ -58,7 +58,9 @@ std::vector<std::string> FilesWithExtension(const std::string& dir, const char* 
   return files;
 }
 
-// Picks the weights file of a model directory: model.safetensors, else model.onnx, else the only *.onnx.
+// Picks the weights file of a model directory: model.safetensors, else model.onnx, else the only *.onnx, else
+// onnx/model.onnx (where the Hub keeps an Optimum export). The errors say what a directory without usable
+// weights holds instead and how to convert it.
 absl::StatusOr<std::string> FindWeightsFile(const std::string& dir) {
   const std::string safetensors = Join(dir, "model.safetensors");
   if (Kind(safetensors) == PathKind::kFile) return safetensors;
@@ -66,7 +68,10 @@ absl::StatusOr<std::string> FindWeightsFile(const std::string& dir) {
   if (Kind(onnx) == PathKind::kFile) return onnx;
   if (Kind(Join(dir, "model.safetensors.index.json")) == PathKind::kFile) {
     return absl::UnimplementedError(absl::StrCat(
-        dir, ": sharded safetensors checkpoints (model.safetensors.index.json) are not supported"));
+        dir,
+        ": sharded safetensors checkpoints (model.safetensors.index.json) are not supported; save the "
+        "model as one file (transformers: save_pretrained(dir, max_shard_size=\"100GB\")) or export it "
+        "to ONNX"));
   }
   std::vector<std::string> onnx_files = FilesWithExtension(dir, kOnnxExtension);
   if (onnx_files.size() == 1) return Join(dir, onnx_files[0]);
@@ -74,8 +79,20 @@ absl::StatusOr<std::string> FindWeightsFile(const std::string& dir) {
     return absl::InvalidArgumentError(absl::StrCat(
         dir, ": several .onnx files (", absl::StrJoin(onnx_files, ", "), "); pass the one to load"));
   }
+  const std::string hub_onnx = Join(dir, "onnx/model.onnx");
+  if (Kind(hub_onnx) == PathKind::kFile) return hub_onnx;
+  for (const char* other : {"pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model.h5",
+                            "flax_model.msgpack", "model.pt", "model.bin"}) {
+    if (Kind(Join(dir, other)) == PathKind::kFile) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          dir, ": the weights are only in ", other,
+          ", which qkv does not read (pickled or framework-specific files); convert them to "
+          "model.safetensors (transformers: AutoModel.from_pretrained(dir).save_pretrained(dir, "
+          "safe_serialization=True)) or export model.onnx (optimum-cli export onnx --model dir out)"));
+    }
+  }
   return absl::NotFoundError(
-      absl::StrCat(dir, ": no model.safetensors, model.onnx or other .onnx weights file"));
+      absl::StrCat(dir, ": no model.safetensors, model.onnx, onnx/model.onnx or other .onnx weights file"));
 }
 
 }  // namespace
@@ -109,6 +126,8 @@ absl::StatusOr<LoadedModel> LoadModel(const std::string& path) {
     return absl::NotFoundError(absl::StrCat(config_path, ": missing; a model directory needs a config.json"));
   }
   QKV_ASSIGN_OR_RETURN(ModelConfig config, ReadModelConfig(config_path));
+  QKV_ASSIGN_OR_RETURN(SentenceTransformersConfig sentence_transformers, ReadSentenceTransformersConfig(dir));
+  config.max_seq_length = sentence_transformers.max_seq_length;
 
   QKV_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::FromModelDirectory(dir));
   if (tokenizer.vocab_size() > config.vocab_size) {
@@ -119,7 +138,6 @@ absl::StatusOr<LoadedModel> LoadModel(const std::string& path) {
 
   QKV_ASSIGN_OR_RETURN(BertWeights weights, onnx ? ReadOnnxBertWeights(weights_path, config)
                                                  : ReadSafetensorsBertWeights(weights_path, config));
-  QKV_ASSIGN_OR_RETURN(SentenceTransformersConfig sentence_transformers, ReadSentenceTransformersConfig(dir));
   return LoadedModel{std::move(config),
                      std::move(weights),
                      std::move(tokenizer),

@@ -1,8 +1,12 @@
 // LoadModel: reads a model from disk into a ModelConfig, BertWeights and Tokenizer.
 //
 // Accepted paths:
-//   - a Hugging Face model directory holding config.json, vocab.txt (and optionally tokenizer.json /
-//     tokenizer_config.json), and model.safetensors or model.onnx (model.safetensors wins when both exist);
+//   - a Hugging Face model directory holding config.json, vocab.txt and/or tokenizer.json (optionally
+//     tokenizer_config.json), and model.safetensors or model.onnx (model.safetensors wins when both exist;
+//     else the only *.onnx, else the Hub's onnx/model.onnx). Only pytorch_model.bin (or another framework's
+//     file) is FailedPrecondition saying how to convert it; a sharded safetensors checkpoint Unimplemented;
+//     sentence-transformers' files are honoured (sentence_transformers.h): pooling, Normalize, and
+//     max_seq_length, which caps config.max_tokens();
 //   - a .safetensors or .onnx file, whose directory holds config.json and the vocabulary, or whose parent
 //     does (the Hub's onnx/model.onnx layout).
 // Errors are absl::Status values that name the file (and tensor), never a crash.

@@ -54,9 +54,9 @@ absl::Status ParseEntry(const std::string& path, const std::string& name, const 
   if (offsets == value.end()) return InvalidTensor(path, name, "missing \"data_offsets\"");
   if (!dtype->is_string()) return InvalidTensor(path, name, "\"dtype\" is not a string");
   entry->dtype = dtype->get<std::string>();
+  // A dtype this reader does not know (a newer format version's, e.g. sub-byte floats) is no error while
+  // the tensor is unused: its range is still bounded and checked for overlaps, and Read() refuses it.
   entry->item_size = ItemSize(entry->dtype);
-  if (entry->item_size == 0)
-    return InvalidTensor(path, name, absl::StrCat("unknown dtype \"", entry->dtype, "\""));
 
   if (!shape->is_array()) return InvalidTensor(path, name, "\"shape\" is not an array");
   // Overflow-safe: the element count is checked against the data size after each dimension (a zero
@@ -102,6 +102,7 @@ absl::Status ParseEntry(const std::string& path, const std::string& name, const 
                          absl::StrCat("data_offsets [", entry->begin, ", ", entry->end,
                                       ") run past the end of the data (", data_size, " bytes)"));
   }
+  if (entry->item_size == 0) return absl::OkStatus();
   // elements <= data_size and item_size <= 8, so the product fits in uint64_t.
   const uint64_t expected_bytes = elements * static_cast<uint64_t>(entry->item_size);
   if (entry->end - entry->begin != expected_bytes) {
@@ -202,6 +203,11 @@ const SafetensorsEntry* SafetensorsReader::Find(const std::string& name) const {
 absl::StatusOr<Tensor> SafetensorsReader::Read(const std::string& name) const {
   const SafetensorsEntry* entry = Find(name);
   if (entry == nullptr) return absl::NotFoundError(absl::StrCat(path_, ": no tensor \"", name, "\""));
+  if (entry->item_size == 0) {
+    return absl::UnimplementedError(absl::StrCat(path_, ": tensor \"", name, "\" has unknown dtype ",
+                                                 entry->dtype,
+                                                 "; only F32, F16, BF16 and F64 weights are supported"));
+  }
   const unsigned char* src = mapping_ + data_offset_ + entry->begin;
   const size_t count = static_cast<size_t>((entry->end - entry->begin) / entry->item_size);
   Tensor tensor;

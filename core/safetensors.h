@@ -4,7 +4,9 @@
 // {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, "__metadata__": {...}}, then the
 // data; offsets are relative to the first byte after the header. Open() validates the whole header
 // (dtypes, shapes, byte lengths, bounds, overlaps) so that Read() can never read outside the mapping; every
-// error is a Status that names the file (and the tensor).
+// error is a Status that names the file (and the tensor). A dtype it does not know is accepted in the header
+// (the tensor's byte range is still bounded and overlap-checked; its length is not checked against the
+// shape) and refused by Read(), so that files with unused tensors of newer dtypes load.
 //
 // Thread safety: immutable after Open(); Read() is const and safe from any number of threads.
 #ifndef QKV_CORE_SAFETENSORS_H_
@@ -26,7 +28,7 @@ namespace qkv {
 // One header entry.
 struct SafetensorsEntry {
   std::string dtype;           // as written: "F32", "F16", "BF16", "I64", ...
-  int64_t item_size = 0;       // bytes per element
+  int64_t item_size = 0;       // bytes per element; 0 for a dtype the reader does not know
   std::vector<int64_t> shape;  // row-major
   uint64_t begin = 0;          // [begin, end): byte range relative to the data section
   uint64_t end = 0;
@@ -52,7 +54,7 @@ class SafetensorsReader {
   const SafetensorsEntry* Find(const std::string& name) const;
 
   // Copies tensor `name` into a float32 Tensor, converting F16 and BF16 exactly. NotFound when absent;
-  // Unimplemented for dtypes other than F32, F16, BF16 and F64.
+  // Unimplemented for dtypes other than F32, F16, BF16 and F64 (unknown ones included).
   absl::StatusOr<Tensor> Read(const std::string& name) const;
 
  private:

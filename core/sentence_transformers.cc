@@ -22,6 +22,8 @@ using nlohmann::json;
 
 // sentence-transformers' own files are a few hundred bytes.
 constexpr int64_t kMaxConfigBytes = int64_t{1} << 20;
+// No model has more positions (ModelConfig's dimension bound).
+constexpr uint64_t kMaxSeqLength = uint64_t{1} << 20;
 
 // The JSON value of the optional file `path`, which must be of `type` ("object" or "array"); std::nullopt
 // when no such file exists. A file that exists but cannot be read (permissions, a directory, over 1 MiB)
@@ -70,6 +72,29 @@ absl::StatusOr<bool> ReadNormalize(const std::string& dir) {
   return false;
 }
 
+// `dir` ends with '/'. The names sentence-transformers' Transformer module looks for, in its order.
+absl::StatusOr<int64_t> ReadMaxSeqLength(const std::string& dir) {
+  static constexpr const char* kNames[] = {
+      "sentence_bert_config.json",      "sentence_roberta_config.json", "sentence_distilbert_config.json",
+      "sentence_camembert_config.json", "sentence_albert_config.json",  "sentence_xlm-roberta_config.json",
+      "sentence_xlnet_config.json"};
+  for (const char* name : kNames) {
+    const std::string path = dir + name;
+    QKV_ASSIGN_OR_RETURN(std::optional<json> config, ReadOptionalJson(path, json::value_t::object));
+    if (!config.has_value()) continue;
+    auto it = config->find("max_seq_length");
+    if (it == config->end() || it->is_null()) return 0;
+    // A positive integer (nlohmann keeps non-negative integers unsigned); bounded like config dimensions.
+    if (!it->is_number_unsigned() || it->get<uint64_t>() < 1 || it->get<uint64_t>() > kMaxSeqLength) {
+      return absl::InvalidArgumentError(absl::StrCat(path,
+                                                     ": field \"max_seq_length\" must be an integer in [1, ",
+                                                     kMaxSeqLength, "], got ", JsonSummary(*it)));
+    }
+    return it->get<int64_t>();
+  }
+  return 0;
+}
+
 }  // namespace
 
 absl::StatusOr<SentenceTransformersConfig> ReadSentenceTransformersConfig(const std::string& dir) {
@@ -77,6 +102,7 @@ absl::StatusOr<SentenceTransformersConfig> ReadSentenceTransformersConfig(const 
   SentenceTransformersConfig config;
   QKV_ASSIGN_OR_RETURN(config.pooling, ReadPooling(slashed));
   QKV_ASSIGN_OR_RETURN(config.normalize, ReadNormalize(slashed));
+  QKV_ASSIGN_OR_RETURN(config.max_seq_length, ReadMaxSeqLength(slashed));
   return config;
 }
 

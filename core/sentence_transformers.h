@@ -1,6 +1,7 @@
 // The sentence-transformers files of a model directory that change what the encoder's output means:
-// 1_Pooling/config.json (which pooled vector the model's embeddings are) and modules.json (whether a
-// Normalize module makes them unit vectors). Read by LoadModel, reported through LoadedModel.
+// 1_Pooling/config.json (which pooled vector the model's embeddings are), modules.json (whether a
+// Normalize module makes them unit vectors) and sentence_bert_config.json (max_seq_length: the tokens the
+// model takes). Read by LoadModel, reported through LoadedModel.
 //
 // Thread safety: pure functions (they read files, nothing shared).
 #ifndef QKV_CORE_SENTENCE_TRANSFORMERS_H_
@@ -20,13 +21,19 @@ struct SentenceTransformersConfig {
   std::optional<Pooling> pooling;
   // True when modules.json lists a sentence_transformers.models.Normalize module; false without the file.
   bool normalize = false;
+  // max_seq_length of sentence_bert_config.json (or of the legacy sentence_<family>_config.json names
+  // sentence-transformers and TEI also read, first found wins); 0 without one. sentence-transformers
+  // truncates to it, and TEI takes it as the input limit; LoadModel caps ModelConfig::max_tokens() with it.
+  int64_t max_seq_length = 0;
 };
 
 // Reads <dir>/1_Pooling/config.json and <dir>/modules.json; a file that does not exist is no error, one
 // that exists but cannot be read (or is over 1 MiB) is (ReadFileToString's code). A pooling config
 // that is not a JSON object, or that enables any other mode (max, weighted mean, ...) or several, is an
 // error naming the file (InvalidArgument, resp. Unimplemented): serving the model with another pooling
-// would return wrong vectors. So is a modules.json that is not a JSON array (InvalidArgument).
+// would return wrong vectors. So is a modules.json that is not a JSON array (InvalidArgument), and a
+// sentence_bert_config.json that is not a JSON object or whose max_seq_length is not a positive integer
+// (InvalidArgument naming the file and field; a null or missing max_seq_length means no cap).
 absl::StatusOr<SentenceTransformersConfig> ReadSentenceTransformersConfig(const std::string& dir);
 
 }  // namespace qkv

@@ -48,6 +48,12 @@ absl::StatusOr<Pooling> FromProto(v1::Pooling pooling, const ServedModel& model)
   return Invalid("options.pooling", absl::StrCat("unknown value ", static_cast<int>(pooling)));
 }
 
+// Says where the limit comes from when it is the sentence-transformers cap (else "").
+std::string LimitSource(const ServedModel& model, int limit) {
+  if (!model.config.capped_by_max_seq_length() || limit != model.config.max_tokens()) return "";
+  return " (the model's limit: max_seq_length in sentence_bert_config.json)";
+}
+
 absl::Status PrepareIds(const v1::TokenIds& input, const std::string& field, const ServedModel& model,
                         v1::Truncation truncation, int limit, PreparedSequence* out) {
   QKV_RETURN_IF_ERROR(ValidateTokenIds(model.config, input.ids(), input.token_type_ids(),
@@ -57,7 +63,8 @@ absl::Status PrepareIds(const v1::TokenIds& input, const std::string& field, con
     out->truncated = n > limit;
     n = std::min(n, limit);
   } else if (absl::Status status = ValidateLength(n, limit, field + ".ids", "max length"); !status.ok()) {
-    return WithHint(status, "shorten the input or set options.truncation to TRUNCATION_TRUNCATE");
+    return WithHint(absl::Status(status.code(), absl::StrCat(status.message(), LimitSource(model, limit))),
+                    "shorten the input or set options.truncation to TRUNCATION_TRUNCATE");
   }
   out->ids.assign(input.ids().begin(), input.ids().begin() + n);
   if (input.token_type_ids().empty()) {
@@ -82,7 +89,7 @@ absl::StatusOr<Encoding> EncodeText(const std::string& text, const std::string* 
                                           : model.tokenizer.EncodePair(text, *text_pair, length_limit);
   if (!encoding.ok()) {
     if (absl::IsOutOfRange(encoding.status())) {  // longer than the limit
-      return Invalid(field, absl::StrCat(encoding.status().message(),
+      return Invalid(field, absl::StrCat(encoding.status().message(), LimitSource(model, limit),
                                          "; shorten the text or set truncation to TRUNCATION_TRUNCATE"));
     }
     return WithField(field, encoding.status());

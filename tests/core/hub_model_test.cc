@@ -1,0 +1,205 @@
+// Hub-shaped sentence-transformers directories (tests/data/hub/, written by tests/data/make_hub_models.py):
+// each family's directory as the Hub ships it (full config.json, state dict with int64 buffers, F16 weights,
+// an unused tensor of an unknown dtype, onnx/model.onnx, tokenizer.json, sentence-transformers files) loads
+// from model.safetensors and from onnx/model.onnx; text is tokenized by the directory's tokenizer.json into
+// the ids Hugging Face gives; the encoder matches the float64 goldens (hidden 1e-5, attention 1e-6, the
+// sentence-transformers embedding 1e-5); sentence_bert_config.json's max_seq_length caps the token limit.
+// Also the loader's errors for directories it cannot serve.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/encoder.h"
+#include "core/model_loader.h"
+#include "core/sentence_transformers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace qkv {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+const char* const kFamilies[] = {"xlm-roberta", "mpnet", "distilbert", "roberta"};
+
+std::string HubDir(const std::string& family) {
+  return absl::StrCat(QKV_SOURCE_DIR, "/tests/data/hub/", family);
+}
+
+json ReadJson(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return json::parse(text.str());
+}
+
+void CheckHubModel(const std::string& family, const std::string& path, const std::string& format) {
+  SCOPED_TRACE(path);
+  const json goldens = ReadJson(HubDir(family) + ".goldens.json");
+  absl::StatusOr<LoadedModel> model = LoadModel(path);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ(model->format, format);
+  EXPECT_EQ(model->config.model_type, goldens.at("family").get<std::string>());
+  EXPECT_EQ(model->config.max_tokens(), goldens.at("max_tokens").get<int64_t>());
+  const SentenceTransformersConfig& st = model->sentence_transformers;
+  ASSERT_TRUE(st.pooling.has_value());
+  EXPECT_EQ(*st.pooling, goldens.at("pooling") == "cls" ? Pooling::kCls : Pooling::kMean);
+  EXPECT_EQ(st.normalize, goldens.at("normalize").get<bool>());
+
+  const ModelConfig config = model->config;
+  const int64_t d = config.hidden_size;
+  const int64_t heads = config.num_attention_heads;
+  std::vector<std::vector<int32_t>> ids;
+  for (const json& c : goldens.at("cases")) {
+    SCOPED_TRACE(c.at("name").get<std::string>());
+    absl::StatusOr<Encoding> encoding =
+        model->tokenizer.Encode(c.at("text").get<std::string>(), static_cast<int>(config.max_tokens()));
+    ASSERT_TRUE(encoding.ok()) << encoding.status();
+    EXPECT_EQ(encoding->ids, c.at("input_ids").get<std::vector<int32_t>>());
+    EXPECT_EQ(encoding->truncated, c.at("truncated").get<bool>());
+    ids.push_back(encoding->ids);
+  }
+  absl::StatusOr<std::unique_ptr<Encoder>> encoder =
+      Encoder::Create(config, std::move(model->weights), EncoderOptions());
+  ASSERT_TRUE(encoder.ok()) << encoder.status();
+  OutputSpec spec;
+  spec.pooling = *st.pooling;
+  spec.normalize = st.normalize;
+  for (int l = 0; l < config.num_hidden_layers; ++l) spec.attention_layers.push_back(l);
+  std::vector<SequenceInput> inputs;
+  for (const auto& seq : ids) inputs.push_back(SequenceInput{seq, {}, spec});
+  std::unique_ptr<Workspace> ws = (*encoder)->NewWorkspace();
+  std::vector<SequenceOutput> out;
+  ASSERT_TRUE((*encoder)->Run(inputs, ws.get(), &out).ok());
+
+  double hidden = 0, attention = 0, embedding = 0;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const json& c = goldens.at("cases")[i];
+    const int64_t t = static_cast<int64_t>(ids[i].size());
+    const auto rows = c.at("last_hidden_state").get<std::vector<std::vector<double>>>();
+    ASSERT_EQ(rows.size(), static_cast<size_t>(t));
+    for (int64_t r = 0; r < t; ++r) {
+      for (int64_t j = 0; j < d; ++j)
+        hidden = std::max(hidden, std::abs(out[i].last_hidden[r * d + j] - rows[r][j]));
+    }
+    for (int l = 0; l < config.num_hidden_layers; ++l) {
+      const auto want = c.at("attentions")[l].get<std::vector<std::vector<std::vector<double>>>>();
+      const std::vector<float>& got = out[i].attentions[l].data;
+      for (int64_t h = 0; h < heads; ++h) {
+        for (int64_t q = 0; q < t; ++q) {
+          for (int64_t k = 0; k < t; ++k) {
+            attention = std::max(attention, std::abs(got[(h * t + q) * t + k] - want[h][q][k]));
+          }
+        }
+      }
+    }
+    const auto want = c.at("embedding").get<std::vector<double>>();
+    ASSERT_EQ(out[i].pooled.size(), want.size());
+    for (size_t j = 0; j < want.size(); ++j)
+      embedding = std::max(embedding, std::abs(out[i].pooled[j] - want[j]));
+  }
+  EXPECT_LT(hidden, 1e-5) << "last hidden state";
+  EXPECT_LT(attention, 1e-6) << "attention probabilities";
+  EXPECT_LT(embedding, 1e-5) << "sentence embedding";
+  std::cout << path << ": max abs diff vs float64: hidden " << hidden << ", attention " << attention
+            << ", embedding " << embedding << "\n";
+}
+
+TEST(HubModelTest, SafetensorsMatchGoldensFromText) {
+  for (const char* family : kFamilies) CheckHubModel(family, HubDir(family), "safetensors");
+}
+
+TEST(HubModelTest, OnnxSubfolderMatchesGoldensFromText) {
+  for (const char* family : kFamilies) CheckHubModel(family, HubDir(family) + "/onnx/model.onnx", "onnx");
+}
+
+// A copy of the MPNet directory, for the cases below. Returns its path.
+std::string CopyHubDir(const std::string& name) {
+  const std::string dir = ::testing::TempDir() + "hub_model_test_" + name;
+  fs::remove_all(dir);
+  fs::copy(HubDir("mpnet"), dir, fs::copy_options::recursive);
+  return dir;
+}
+
+void WriteText(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+TEST(HubModelTest, MaxSeqLengthCapsTheTokenLimit) {
+  const std::string dir = CopyHubDir("max_seq");
+  struct Case {
+    const char* config;
+    int64_t max_tokens;
+  } cases[] = {
+      {R"({"max_seq_length": 24, "do_lower_case": false})", 24},  // below the positions' 162
+      {R"({"max_seq_length": 1000})", 162},                       // above them: the positions limit
+      {R"({"max_seq_length": null})", 162},
+      {R"({"do_lower_case": false})", 162},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.config);
+    WriteText(dir + "/sentence_bert_config.json", c.config);
+    absl::StatusOr<LoadedModel> model = LoadModel(dir);
+    ASSERT_TRUE(model.ok()) << model.status();
+    EXPECT_EQ(model->config.max_tokens(), c.max_tokens);
+    EXPECT_EQ(model->config.position_limit(), 162);
+  }
+  // The legacy name sentence-transformers and TEI also read.
+  fs::remove(dir + "/sentence_bert_config.json");
+  WriteText(dir + "/sentence_roberta_config.json", R"({"max_seq_length": 7})");
+  absl::StatusOr<LoadedModel> model = LoadModel(dir);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ(model->config.max_tokens(), 7);
+  // Refused: not a positive integer, not an object.
+  for (const char* bad : {R"({"max_seq_length": 0})", R"({"max_seq_length": -3})",
+                          R"({"max_seq_length": 2.5})", R"({"max_seq_length": "512"})", "[512]"}) {
+    SCOPED_TRACE(bad);
+    WriteText(dir + "/sentence_roberta_config.json", bad);
+    absl::StatusOr<LoadedModel> refused = LoadModel(dir);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(refused.status().message()), HasSubstr("sentence_roberta_config.json"));
+  }
+}
+
+TEST(HubModelTest, DirectoriesWithoutUsableWeightsSayWhy) {
+  const std::string dir = CopyHubDir("weights");
+  fs::remove(dir + "/model.safetensors");
+  {
+    // Only onnx/model.onnx left: served from there.
+    absl::StatusOr<LoadedModel> model = LoadModel(dir);
+    ASSERT_TRUE(model.ok()) << model.status();
+    EXPECT_EQ(model->format, "onnx");
+  }
+  fs::remove_all(dir + "/onnx");
+  WriteText(dir + "/pytorch_model.bin", "not a pickle");
+  absl::StatusOr<LoadedModel> model = LoadModel(dir);
+  ASSERT_FALSE(model.ok());
+  EXPECT_EQ(model.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(model.status().message()), HasSubstr("pytorch_model.bin"));
+  EXPECT_THAT(std::string(model.status().message()), HasSubstr("safe_serialization=True"));
+
+  WriteText(dir + "/model.safetensors.index.json", R"({"weight_map": {}})");
+  model = LoadModel(dir);
+  EXPECT_EQ(model.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(std::string(model.status().message()), HasSubstr("sharded"));
+
+  const std::string other = CopyHubDir("model_type");
+  json config = ReadJson(other + "/config.json");
+  config["model_type"] = "deberta-v2";
+  WriteText(other + "/config.json", config.dump());
+  model = LoadModel(other);
+  EXPECT_EQ(model.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(std::string(model.status().message()), HasSubstr("unsupported model_type \"deberta-v2\""));
+}
+
+}  // namespace
+}  // namespace qkv
