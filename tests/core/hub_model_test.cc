@@ -30,7 +30,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-const char* const kFamilies[] = {"xlm-roberta", "mpnet", "distilbert", "roberta"};
+const char* const kFamilies[] = {"xlm-roberta", "mpnet", "distilbert", "roberta", "bert-xlmr"};
 
 std::string HubDir(const std::string& family) {
   return absl::StrCat(QKV_SOURCE_DIR, "/tests/data/hub/", family);
@@ -51,6 +51,7 @@ void CheckHubModel(const std::string& family, const std::string& path, const std
   EXPECT_EQ(model->format, format);
   EXPECT_EQ(model->config.model_type, goldens.at("family").get<std::string>());
   EXPECT_EQ(model->config.max_tokens(), goldens.at("max_tokens").get<int64_t>());
+  EXPECT_EQ(model->config.position_limit(), goldens.at("position_limit").get<int64_t>());
   const SentenceTransformersConfig& st = model->sentence_transformers;
   ASSERT_TRUE(st.pooling.has_value());
   EXPECT_EQ(*st.pooling, goldens.at("pooling") == "cls" ? Pooling::kCls : Pooling::kMean);

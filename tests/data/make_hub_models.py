@@ -17,6 +17,8 @@ weights), modelled on the repository named beside it:
                                                     sinusoidal_pos_embds true (the table is in the state dict)
   roberta      sentence-transformers/all-distilroberta-v1   RobertaForMaskedLM config, byte-level BPE, mean +
                                                     Normalize, token_type_ids buffer saved too
+  bert-xlmr    sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2   a BertModel with XLM-RoBERTa's
+                                                    Unigram tokenizer, mean pooling, max_seq_length 32 of 48
 
 and holds what those do: config.json with every key save_pretrained writes (nulls, torch_dtype,
 transformers_version, _name_or_path, architectures; id2label where the real one has it), model.safetensors
@@ -77,6 +79,13 @@ def hub_specs():
     out["distilbert"].update(repo="sentence-transformers/msmarco-distilbert-base-tas-b", tokenizer="wordpiece",
                              pooling="cls", normalize=False, f16=False, max_seq=None, buffers=(),
                              sinusoidal=True)
+    # paraphrase-multilingual-MiniLM-L12-v2: a BertModel (absolute positions, two token types, pooler) with
+    # XLM-RoBERTa's Unigram tokenizer, pad_token_id 0 in config.json but <pad> = 1 in the tokenizer.
+    out["bert-xlmr"] = dict(model_type="bert", prefix="", layer="encoder.layer.", types=2, positions="absolute",
+                            pad=0, max_pos=48, pooler=True, eps=1e-12, rel=False, names=None,
+                            repo="sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2",
+                            tokenizer="unigram", pooling="mean", normalize=False, f16=False, max_seq=32,
+                            buffers=("position_ids",))
     out["roberta"].update(repo="sentence-transformers/all-distilroberta-v1", tokenizer="bpe", pooling="mean",
                           normalize=True, f16=False, max_seq=None, buffers=("position_ids", "token_type_ids"),
                           pooler=True)
@@ -241,6 +250,14 @@ def unigram_tokenizer():
 # --- directory files ----------------------------------------------------------------------------------------
 
 def config_json(spec, v):
+    if spec["model_type"] == "bert":
+        return {"_name_or_path": "old_models/paraphrase-multilingual-MiniLM-L12-v2/0_Transformer",
+                "architectures": ["BertModel"], "attention_probs_dropout_prob": 0.1, "gradient_checkpointing": False,
+                "hidden_act": "gelu", "hidden_dropout_prob": 0.1, "hidden_size": fm.D, "initializer_range": 0.02,
+                "intermediate_size": fm.F, "layer_norm_eps": spec["eps"], "max_position_embeddings": spec["max_pos"],
+                "model_type": "bert", "num_attention_heads": fm.H, "num_hidden_layers": fm.L, "pad_token_id": 0,
+                "position_embedding_type": "absolute", "transformers_version": "4.7.0", "type_vocab_size": 2,
+                "use_cache": True, "vocab_size": v}
     c = fm.config_json(spec)
     c["vocab_size"] = v
     c["_name_or_path"] = spec["repo"]
@@ -363,7 +380,8 @@ def main():
         limit = sentence_transformers_files(d, spec)
         max_tokens = min(spec["max_seq"] or limit, limit)
 
-        goldens = {"family": spec["model_type"], "max_tokens": max_tokens, "pooling": spec["pooling"],
+        goldens = {"family": spec["model_type"], "max_tokens": max_tokens, "position_limit": limit,
+                   "pooling": spec["pooling"],
                    "normalize": spec["normalize"], "cases": []}
         texts = dict(TEXTS, over_long=LONG_TEXT)
         for name, text in texts.items():
