@@ -21,6 +21,7 @@ namespace {
 
 constexpr char kSafetensorsExtension[] = ".safetensors";
 constexpr char kOnnxExtension[] = ".onnx";
+constexpr char kShardIndex[] = "model.safetensors.index.json";
 
 enum class PathKind { kMissing, kFile, kDirectory, kOther };
 
@@ -58,21 +59,17 @@ std::vector<std::string> FilesWithExtension(const std::string& dir, const char* 
   return files;
 }
 
-// Picks the weights file of a model directory: model.safetensors, else model.onnx, else the only *.onnx, else
-// onnx/model.onnx (where the Hub keeps an Optimum export). The errors say what a directory without usable
+// Picks the weights file of a model directory: model.safetensors, else model.onnx, else a sharded
+// checkpoint's model.safetensors.index.json, else the only *.onnx, else onnx/model.onnx (where the Hub keeps
+// an Optimum export). The errors say what a directory without usable
 // weights holds instead and how to convert it.
 absl::StatusOr<std::string> FindWeightsFile(const std::string& dir) {
   const std::string safetensors = Join(dir, "model.safetensors");
   if (Kind(safetensors) == PathKind::kFile) return safetensors;
   const std::string onnx = Join(dir, "model.onnx");
   if (Kind(onnx) == PathKind::kFile) return onnx;
-  if (Kind(Join(dir, "model.safetensors.index.json")) == PathKind::kFile) {
-    return absl::UnimplementedError(absl::StrCat(
-        dir,
-        ": sharded safetensors checkpoints (model.safetensors.index.json) are not supported; save the "
-        "model as one file (transformers: save_pretrained(dir, max_shard_size=\"100GB\")) or export it "
-        "to ONNX"));
-  }
+  const std::string index = Join(dir, kShardIndex);
+  if (Kind(index) == PathKind::kFile) return index;
   std::vector<std::string> onnx_files = FilesWithExtension(dir, kOnnxExtension);
   if (onnx_files.size() == 1) return Join(dir, onnx_files[0]);
   if (onnx_files.size() > 1) {
@@ -136,10 +133,17 @@ absl::StatusOr<LoadedModel> LoadModel(const std::string& path) {
                                                    config.vocab_size));
   }
 
-  QKV_ASSIGN_OR_RETURN(BertWeights weights, onnx ? ReadOnnxBertWeights(weights_path, config)
-                                                 : ReadSafetensorsBertWeights(weights_path, config));
+  absl::StatusOr<BertWeights> weights;
+  if (onnx) {
+    weights = ReadOnnxBertWeights(weights_path, config);
+  } else if (absl::EndsWith(weights_path, kShardIndex)) {
+    weights = ReadShardedSafetensorsBertWeights(weights_path, config);
+  } else {
+    weights = ReadSafetensorsBertWeights(weights_path, config);
+  }
+  if (!weights.ok()) return weights.status();
   return LoadedModel{std::move(config),
-                     std::move(weights),
+                     *std::move(weights),
                      std::move(tokenizer),
                      std::move(weights_path),
                      onnx ? "onnx" : "safetensors",

@@ -3,8 +3,9 @@
 // Accepted paths:
 //   - a Hugging Face model directory holding config.json, vocab.txt and/or tokenizer.json (optionally
 //     tokenizer_config.json), and model.safetensors or model.onnx (model.safetensors wins when both exist;
-//     else the only *.onnx, else the Hub's onnx/model.onnx). Only pytorch_model.bin (or another framework's
-//     file) is FailedPrecondition saying how to convert it; a sharded safetensors checkpoint Unimplemented;
+//     else a sharded checkpoint's model.safetensors.index.json, else the only *.onnx, else the Hub's
+//     onnx/model.onnx). Only pytorch_model.bin (or another framework's file) is FailedPrecondition saying
+//     how to convert it;
 //     sentence-transformers' files are honoured (sentence_transformers.h): pooling, Normalize, and
 //     max_seq_length, which caps config.max_tokens();
 //   - a .safetensors or .onnx file, whose directory holds config.json and the vocabulary, or whose parent

@@ -1,5 +1,5 @@
-// ReadSafetensorsBertWeights: loads a Hugging Face checkpoint (model.safetensors) of any family of
-// model_family.h into BertWeights.
+// ReadSafetensorsBertWeights: loads a Hugging Face checkpoint (model.safetensors, or the shards a
+// model.safetensors.index.json lists) of any family of model_family.h into BertWeights.
 #ifndef QKV_CORE_SAFETENSORS_MODEL_H_
 #define QKV_CORE_SAFETENSORS_MODEL_H_
 
@@ -17,6 +17,15 @@ namespace qkv {
 // BF16 are converted to float32 exactly. Unused tensors (cls.*, embeddings.position_ids, ...) are ignored;
 // the pooler is optional. Errors name the file and the tensor.
 absl::StatusOr<BertWeights> ReadSafetensorsBertWeights(const std::string& path, const ModelConfig& config);
+
+// The same over a sharded checkpoint: `index_path` is a model.safetensors.index.json whose "weight_map"
+// maps tensor names to shard files, plain file names in the index's directory. Each shard is opened once;
+// every tensor the map names must be in its shard, and no tensor may be in two shards. An index that is not
+// {"weight_map": {name: file, ...}}, is over 16 MiB, names a file with a '/' (or "." / ".."), a file not
+// ending in .safetensors or more than kMaxSafetensorsShards files is InvalidArgument naming the index.
+inline constexpr int kMaxSafetensorsShards = 1024;
+absl::StatusOr<BertWeights> ReadShardedSafetensorsBertWeights(const std::string& index_path,
+                                                              const ModelConfig& config);
 
 }  // namespace qkv
 

@@ -4,12 +4,13 @@
 // from model.safetensors and from onnx/model.onnx; text is tokenized by the directory's tokenizer.json into
 // the ids Hugging Face gives; the encoder matches the float64 goldens (hidden 1e-5, attention 1e-6, the
 // sentence-transformers embedding 1e-5); sentence_bert_config.json's max_seq_length caps the token limit.
-// Also the loader's errors for directories it cannot serve.
+// Also sharded checkpoints, and the loader's errors for directories it cannot serve.
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -18,10 +19,12 @@
 #include "absl/strings/str_cat.h"
 #include "core/encoder.h"
 #include "core/model_loader.h"
+#include "core/safetensors.h"
 #include "core/sentence_transformers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/core/safetensors_writer.h"
 
 namespace qkv {
 namespace {
@@ -188,11 +191,6 @@ TEST(HubModelTest, DirectoriesWithoutUsableWeightsSayWhy) {
   EXPECT_THAT(std::string(model.status().message()), HasSubstr("pytorch_model.bin"));
   EXPECT_THAT(std::string(model.status().message()), HasSubstr("safe_serialization=True"));
 
-  WriteText(dir + "/model.safetensors.index.json", R"({"weight_map": {}})");
-  model = LoadModel(dir);
-  EXPECT_EQ(model.status().code(), absl::StatusCode::kUnimplemented);
-  EXPECT_THAT(std::string(model.status().message()), HasSubstr("sharded"));
-
   const std::string other = CopyHubDir("model_type");
   json config = ReadJson(other + "/config.json");
   config["model_type"] = "deberta-v2";
@@ -200,6 +198,80 @@ TEST(HubModelTest, DirectoriesWithoutUsableWeightsSayWhy) {
   model = LoadModel(other);
   EXPECT_EQ(model.status().code(), absl::StatusCode::kUnimplemented);
   EXPECT_THAT(std::string(model.status().message()), HasSubstr("unsupported model_type \"deberta-v2\""));
+}
+
+// The first golden case's final hidden states from the model at `path`.
+std::vector<float> FirstCaseHidden(const std::string& path) {
+  absl::StatusOr<LoadedModel> model = LoadModel(path);
+  EXPECT_TRUE(model.ok()) << model.status();
+  if (!model.ok()) return {};
+  absl::StatusOr<std::unique_ptr<Encoder>> encoder =
+      Encoder::Create(model->config, std::move(model->weights), EncoderOptions());
+  EXPECT_TRUE(encoder.ok()) << encoder.status();
+  if (!encoder.ok()) return {};
+  const std::vector<int32_t> ids =
+      ReadJson(HubDir("mpnet") + ".goldens.json").at("cases")[0].at("input_ids").get<std::vector<int32_t>>();
+  std::unique_ptr<Workspace> ws = (*encoder)->NewWorkspace();
+  std::vector<SequenceOutput> out;
+  EXPECT_TRUE((*encoder)->Run({SequenceInput{ids, {}, OutputSpec()}}, ws.get(), &out).ok());
+  return out.empty() ? std::vector<float>() : out[0].last_hidden;
+}
+
+// model.safetensors split into two shards with the index save_pretrained writes loads the same weights;
+// indexes that point outside the directory or at the wrong shard are refused, naming the index.
+TEST(HubModelTest, ShardedSafetensorsLoadLikeOneFile) {
+  const std::string dir = CopyHubDir("sharded");
+  std::ifstream in(dir + "/model.safetensors", std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  uint64_t header_length = 0;
+  for (int i = 0; i < 8; ++i) header_length |= uint64_t{static_cast<unsigned char>(bytes[i])} << (8 * i);
+  absl::StatusOr<std::unique_ptr<SafetensorsReader>> reader =
+      SafetensorsReader::Open(dir + "/model.safetensors");
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  std::vector<testing_util::RawTensor> shards[2];
+  json weight_map = json::object();
+  int i = 0;
+  for (const auto& [name, entry] : (*reader)->entries()) {
+    shards[i % 2].push_back({name, entry.dtype, entry.shape,
+                             bytes.substr(8 + header_length + entry.begin, entry.end - entry.begin)});
+    weight_map[name] = absl::StrCat("model-0000", i % 2 + 1, "-of-00002.safetensors");
+    ++i;
+  }
+  reader->reset();
+  for (int k = 0; k < 2; ++k) {
+    WriteText(absl::StrCat(dir, "/model-0000", k + 1, "-of-00002.safetensors"),
+              testing_util::SafetensorsBytes(shards[k]));
+  }
+  fs::remove(dir + "/model.safetensors");
+  const std::string index = dir + "/model.safetensors.index.json";
+  WriteText(index, json{{"metadata", {{"total_size", bytes.size()}}}, {"weight_map", weight_map}}.dump());
+  absl::StatusOr<LoadedModel> model = LoadModel(dir);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ(model->format, "safetensors");
+  EXPECT_EQ(model->weights_path, index);
+  const std::vector<float> sharded = FirstCaseHidden(dir);
+  EXPECT_FALSE(sharded.empty());
+  EXPECT_EQ(sharded, FirstCaseHidden(HubDir("mpnet")));
+
+  const std::string moved = weight_map.begin().key();
+  for (const auto& [file, message] : std::vector<std::pair<std::string, std::string>>{
+           {"../model-00001-of-00002.safetensors", "is not a .safetensors file name"},
+           {"model-00001-of-00002.bin", "is not a .safetensors file name"},
+           {weight_map[moved] == "model-00001-of-00002.safetensors" ? "model-00002-of-00002.safetensors"
+                                                                    : "model-00001-of-00002.safetensors",
+            "which lacks it"}}) {
+    SCOPED_TRACE(file);
+    json bad = weight_map;
+    bad[moved] = file;
+    WriteText(index, json{{"weight_map", bad}}.dump());
+    absl::StatusOr<LoadedModel> refused = LoadModel(dir);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(refused.status().message()), HasSubstr("model.safetensors.index.json"));
+    EXPECT_THAT(std::string(refused.status().message()), HasSubstr(message));
+  }
+  WriteText(index, R"({"weight_map": []})");
+  EXPECT_EQ(LoadModel(dir).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
