@@ -127,6 +127,13 @@ absl::StatusOr<LoadedModel> LoadModel(const std::string& path) {
   config.max_seq_length = sentence_transformers.max_seq_length;
 
   QKV_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::FromModelDirectory(dir));
+  if (sentence_transformers.do_lower_case &&
+      !(tokenizer.model_type() == "WordPiece" && tokenizer.options().lower_case)) {
+    return absl::UnimplementedError(absl::StrCat(
+        sentence_transformers.sentence_config_file,
+        ": do_lower_case true (sentence-transformers lower-cases texts before tokenizing) is supported only "
+        "with a tokenizer that lower-cases anyway (uncased WordPiece); this one does not"));
+  }
   if (tokenizer.vocab_size() > config.vocab_size) {
     return absl::InvalidArgumentError(absl::StrCat(dir, ": the vocabulary has ", tokenizer.vocab_size(),
                                                    " tokens but ", config_path, " says vocab_size ",

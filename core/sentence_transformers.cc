@@ -72,8 +72,9 @@ absl::StatusOr<bool> ReadNormalize(const std::string& dir) {
   return false;
 }
 
-// `dir` ends with '/'. The names sentence-transformers' Transformer module looks for, in its order.
-absl::StatusOr<int64_t> ReadMaxSeqLength(const std::string& dir) {
+// `dir` ends with '/'. Reads max_seq_length and do_lower_case from the first of the names
+// sentence-transformers' Transformer module looks for, in its order.
+absl::Status ReadSentenceConfig(const std::string& dir, SentenceTransformersConfig* out) {
   static constexpr const char* kNames[] = {
       "sentence_bert_config.json",      "sentence_roberta_config.json", "sentence_distilbert_config.json",
       "sentence_camembert_config.json", "sentence_albert_config.json",  "sentence_xlm-roberta_config.json",
@@ -82,17 +83,27 @@ absl::StatusOr<int64_t> ReadMaxSeqLength(const std::string& dir) {
     const std::string path = dir + name;
     QKV_ASSIGN_OR_RETURN(std::optional<json> config, ReadOptionalJson(path, json::value_t::object));
     if (!config.has_value()) continue;
+    out->sentence_config_file = path;
+    auto lower = config->find("do_lower_case");
+    if (lower != config->end() && !lower->is_null()) {
+      if (!lower->is_boolean()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(path, ": field \"do_lower_case\" must be a boolean, got ", JsonSummary(*lower)));
+      }
+      out->do_lower_case = lower->get<bool>();
+    }
     auto it = config->find("max_seq_length");
-    if (it == config->end() || it->is_null()) return 0;
+    if (it == config->end() || it->is_null()) return absl::OkStatus();
     // A positive integer (nlohmann keeps non-negative integers unsigned); bounded like config dimensions.
     if (!it->is_number_unsigned() || it->get<uint64_t>() < 1 || it->get<uint64_t>() > kMaxSeqLength) {
       return absl::InvalidArgumentError(absl::StrCat(path,
                                                      ": field \"max_seq_length\" must be an integer in [1, ",
                                                      kMaxSeqLength, "], got ", JsonSummary(*it)));
     }
-    return it->get<int64_t>();
+    out->max_seq_length = it->get<int64_t>();
+    return absl::OkStatus();
   }
-  return 0;
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -102,7 +113,7 @@ absl::StatusOr<SentenceTransformersConfig> ReadSentenceTransformersConfig(const 
   SentenceTransformersConfig config;
   QKV_ASSIGN_OR_RETURN(config.pooling, ReadPooling(slashed));
   QKV_ASSIGN_OR_RETURN(config.normalize, ReadNormalize(slashed));
-  QKV_ASSIGN_OR_RETURN(config.max_seq_length, ReadMaxSeqLength(slashed));
+  QKV_RETURN_IF_ERROR(ReadSentenceConfig(slashed, &config));
   return config;
 }
 

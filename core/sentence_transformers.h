@@ -25,6 +25,11 @@ struct SentenceTransformersConfig {
   // sentence-transformers and TEI also read, first found wins); 0 without one. sentence-transformers
   // truncates to it, and TEI takes it as the input limit; LoadModel caps ModelConfig::max_tokens() with it.
   int64_t max_seq_length = 0;
+  // do_lower_case of the same file: sentence-transformers lower-cases texts before its tokenizer when true.
+  // LoadModel accepts it only where the tokenizer lower-cases anyway (uncased WordPiece).
+  bool do_lower_case = false;
+  // The file max_seq_length and do_lower_case came from; empty without one.
+  std::string sentence_config_file;
 };
 
 // Reads <dir>/1_Pooling/config.json and <dir>/modules.json; a file that does not exist is no error, one
@@ -32,8 +37,9 @@ struct SentenceTransformersConfig {
 // that is not a JSON object, or that enables any other mode (max, weighted mean, ...) or several, is an
 // error naming the file (InvalidArgument, resp. Unimplemented): serving the model with another pooling
 // would return wrong vectors. So is a modules.json that is not a JSON array (InvalidArgument), and a
-// sentence_bert_config.json that is not a JSON object or whose max_seq_length is not a positive integer
-// (InvalidArgument naming the file and field; a null or missing max_seq_length means no cap).
+// sentence_bert_config.json that is not a JSON object, whose max_seq_length is not a positive integer
+// (a null or missing max_seq_length means no cap) or whose do_lower_case is not a boolean (InvalidArgument
+// naming the file and field).
 absl::StatusOr<SentenceTransformersConfig> ReadSentenceTransformersConfig(const std::string& dir);
 
 }  // namespace qkv

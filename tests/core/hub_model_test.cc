@@ -127,11 +127,11 @@ TEST(HubModelTest, OnnxSubfolderMatchesGoldensFromText) {
   for (const char* family : kFamilies) CheckHubModel(family, HubDir(family) + "/onnx/model.onnx", "onnx");
 }
 
-// A copy of the MPNet directory, for the cases below. Returns its path.
-std::string CopyHubDir(const std::string& name) {
+// A copy of a Hub directory (MPNet's unless named), for the cases below. Returns its path.
+std::string CopyHubDir(const std::string& name, const std::string& family = "mpnet") {
   const std::string dir = ::testing::TempDir() + "hub_model_test_" + name;
   fs::remove_all(dir);
-  fs::copy(HubDir("mpnet"), dir, fs::copy_options::recursive);
+  fs::copy(HubDir(family), dir, fs::copy_options::recursive);
   return dir;
 }
 
@@ -172,6 +172,27 @@ TEST(HubModelTest, MaxSeqLengthCapsTheTokenLimit) {
     EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(std::string(refused.status().message()), HasSubstr("sentence_roberta_config.json"));
   }
+}
+
+// sentence-transformers lower-cases texts first when do_lower_case is true: the same ids where the tokenizer
+// lower-cases anyway (MPNet's uncased WordPiece), refused where it does not (XLM-R's Unigram).
+TEST(HubModelTest, DoLowerCaseOnlyWhereTheTokenizerLowerCases) {
+  const std::string uncased = CopyHubDir("lower_uncased");
+  WriteText(uncased + "/sentence_bert_config.json", R"({"max_seq_length": 24, "do_lower_case": true})");
+  absl::StatusOr<LoadedModel> model = LoadModel(uncased);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_TRUE(model->sentence_transformers.do_lower_case);
+
+  const std::string cased = CopyHubDir("lower_cased", "xlm-roberta");
+  WriteText(cased + "/sentence_bert_config.json", R"({"max_seq_length": 48, "do_lower_case": true})");
+  model = LoadModel(cased);
+  EXPECT_EQ(model.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(std::string(model.status().message()), HasSubstr("sentence_bert_config.json: do_lower_case"));
+
+  WriteText(cased + "/sentence_bert_config.json", R"({"do_lower_case": "yes"})");
+  model = LoadModel(cased);
+  EXPECT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(model.status().message()), HasSubstr("\"do_lower_case\" must be a boolean"));
 }
 
 TEST(HubModelTest, DirectoriesWithoutUsableWeightsSayWhy) {
