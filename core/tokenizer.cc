@@ -321,22 +321,36 @@ absl::Status Tokenizer::Pieces(absl::string_view text, size_t max_pieces, std::v
     }
   };
   size_t offset = 0;
+  // Where the white space run just before `offset` begins (== offset when there is none): an lstrip added
+  // token's match takes it. The run never reaches back past the previous added token.
+  size_t space_begin = 0;
   while (offset < text.size()) {
     // Enough pieces: the rest is only validated.
     if (pieces->size() >= max_pieces) return CheckUtf8(text, offset);
     // An added token typed in the raw text ends the text before it (matches start on character boundaries:
-    // the tokens are UTF-8, and the text before `offset` decoded).
+    // the tokens are UTF-8, and the text before `offset` decoded). White space taken by lstrip / rstrip
+    // makes no pieces either way; it only widens the token's offsets, as HF reports them.
     AddedTokens::Match match;
     if (added_tokens_.MatchAt(text, offset, &match)) {
       end_chunk();
       end_word();
-      if (pieces->size() < max_pieces) {
-        pieces->push_back({match.id, static_cast<int32_t>(match.begin), static_cast<int32_t>(match.end)});
-      }
       offset = match.end;
+      if (match.rstrip) {
+        while (offset < text.size()) {
+          QKV_ASSIGN_OR_RETURN(const Utf8Char c, DecodeCharAt(text, offset));
+          if (!IsBertWhitespace(c.code_point)) break;
+          offset = static_cast<size_t>(c.end);
+        }
+      }
+      if (pieces->size() < max_pieces) {
+        const size_t begin = match.lstrip ? space_begin : match.begin;
+        pieces->push_back({match.id, static_cast<int32_t>(begin), static_cast<int32_t>(offset)});
+      }
+      space_begin = offset;
       continue;
     }
     QKV_ASSIGN_OR_RETURN(const Utf8Char c, DecodeCharAt(text, offset));
+    if (!IsBertWhitespace(c.code_point)) space_begin = static_cast<size_t>(c.end);
     offset = static_cast<size_t>(c.end);
     if (chunk.size() >= kChunkChars && StartsChunk(c.code_point, options_)) end_chunk();
     chunk.push_back(c);

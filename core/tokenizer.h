@@ -122,7 +122,8 @@ class Tokenizer {
   // (uncased). With a BPE or Unigram model: the pipeline tokenizer.json states (docs/tokenizers.md lists
   // the supported component types). A component type qkv does not support is InvalidArgument naming it, e.g.
   // "normalizer.type Precompiled is not supported". The added tokens are tokenizer.json's "added_tokens"
-  // with normalized=false and no lstrip / rstrip / single_word (others are not matched); an added token
+  // with normalized=false and no single_word (others are not matched; lstrip / rstrip are honoured, as
+  // MPNet's <mask> has lstrip); an added token
   // whose id is outside the vocabulary is InvalidArgument. Without tokenizer.json they are the special
   // tokens the vocabulary holds.
   static absl::StatusOr<Tokenizer> FromModelDirectory(const std::string& dir);

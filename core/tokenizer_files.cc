@@ -72,10 +72,10 @@ void ApplyTokenizerConfig(const Json& config, TokenizerOptions* options) {
   options->tokenize_chinese_chars = BoolOr(config, "tokenize_chinese_chars", true);
 }
 
-// tokenizer.json's "added_tokens" that HF matches in the raw text. WordPiece (`pipeline` false):
-// normalized=false, without lstrip, rstrip or single_word (qkv does not match the others). Pipeline
-// tokenizers, which have no normalizer: also normalized=true (on text no normalizer changes, matching it
-// raw is the same) and lstrip / rstrip; never single_word.
+// tokenizer.json's "added_tokens" that HF matches in the raw text, with their lstrip / rstrip. WordPiece
+// (`pipeline` false): normalized=false only (qkv does not match the others). Pipeline tokenizers, which
+// have no normalizer: also normalized=true (on text no normalizer changes, matching it raw is the same).
+// Never single_word.
 std::vector<AddedToken> ReadAddedTokens(const Json& tokenizer, bool pipeline) {
   std::vector<AddedToken> added;
   const auto list = tokenizer.find("added_tokens");
@@ -86,7 +86,7 @@ std::vector<AddedToken> ReadAddedTokens(const Json& tokenizer, bool pipeline) {
     const bool lstrip = BoolOr(token, "lstrip", false);
     const bool rstrip = BoolOr(token, "rstrip", false);
     if (BoolOr(token, "single_word", false)) continue;
-    if (!pipeline && (BoolOr(token, "normalized", true) || lstrip || rstrip)) continue;
+    if (!pipeline && BoolOr(token, "normalized", true)) continue;
     added.push_back({token.at("content").get<std::string>(), token.at("id").get<int32_t>(), lstrip, rstrip});
   }
   return added;

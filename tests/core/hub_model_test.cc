@@ -127,6 +127,22 @@ TEST(HubModelTest, OnnxSubfolderMatchesGoldensFromText) {
   for (const char* family : kFamilies) CheckHubModel(family, HubDir(family) + "/onnx/model.onnx", "onnx");
 }
 
+// MPNet's tokenizer.json has <mask> with lstrip (as all-mpnet-base-v2's): typed in the text it is one token
+// whose offsets take the white space before it, as Hugging Face tokenizers give them.
+TEST(HubModelTest, WordPieceAddedTokenWithLstrip) {
+  absl::StatusOr<LoadedModel> model = LoadModel(HubDir("mpnet"));
+  ASSERT_TRUE(model.ok()) << model.status();
+  const Tokenizer& tokenizer = model->tokenizer;
+  absl::StatusOr<Encoding> encoding = tokenizer.Encode("the  <mask> dog");
+  ASSERT_TRUE(encoding.ok()) << encoding.status();
+  EXPECT_EQ(encoding->ids, (std::vector<int32_t>{tokenizer.TokenToId("<s>"), tokenizer.TokenToId("the"),
+                                                 tokenizer.TokenToId("<mask>"), tokenizer.TokenToId("dog"),
+                                                 tokenizer.TokenToId("</s>")}));
+  ASSERT_EQ(encoding->offsets.size(), 5u);
+  EXPECT_EQ(encoding->offsets[2], std::make_pair(3, 11));  // "  <mask>"
+  EXPECT_EQ(encoding->offsets[3], std::make_pair(12, 15));
+}
+
 // A copy of a Hub directory (MPNet's unless named), for the cases below. Returns its path.
 std::string CopyHubDir(const std::string& name, const std::string& family = "mpnet") {
   const std::string dir = ::testing::TempDir() + "hub_model_test_" + name;
