@@ -32,7 +32,19 @@ mkdir -p "$work"
 "$python" "$here/make_corpus.py" --seed "${QKV_PARITY_SEED:-20261201}" --count "${QKV_PARITY_COUNT:-10000}" \
   >"$work/corpus.jsonl"
 
-mapfile -t tokenizers < <(cd "$src" && find models tests/data -name '*tokenizer.json' -type f | sort)
+mapfile -t found < <(cd "$src" && find models tests/data -name '*tokenizer.json' -type f | sort)
+# A directory whose tokenizer files (tokenizer.json, vocab.txt, tokenizer_config.json) repeat an earlier
+# one's byte for byte tokenizes the same: checked once (tests/data/hub/ has such pairs).
+declare -A seen=()
+tokenizers=()
+for t in "${found[@]}"; do
+  d=$(dirname "$src/$t")
+  key=$({ cat "$src/$t"; for f in vocab.txt tokenizer_config.json; do [[ -f "$d/$f" ]] && cat "$d/$f"; done; true; } |
+        sha256sum | cut -d' ' -f1)
+  [[ -n "${seen[$key]:-}" ]] && continue
+  seen[$key]=1
+  tokenizers+=("$t")
+done
 [[ ${#tokenizers[@]} -gt 0 ]] || { echo "FAIL: no tokenizer.json under models/ or tests/data/"; exit 1; }
 # The variants: a tokenizer.json alone in a directory (qkv then reads the vocabulary from it too), made by
 # running a Python statement on the loaded JSON `t`.
