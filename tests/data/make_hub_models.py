@@ -24,7 +24,7 @@ and holds what those do: config.json with every key save_pretrained writes (null
 transformers_version, _name_or_path, architectures; id2label where the real one has it), model.safetensors
 as the base model's state dict (no task prefix, as sentence-transformers saves AutoModel) including the
 persistent int64 buffers (embeddings.position_ids, and token_type_ids for roberta) and an unused F8 tensor
-in one file, onnx/model.onnx (Optimum's place), tokenizer.json + tokenizer_config.json +
+in one file, onnx/model.onnx (Optimum's place; with position_ids as an unused int64 initializer), tokenizer.json + tokenizer_config.json +
 special_tokens_map.json (+ vocab.txt for WordPiece), modules.json, 1_Pooling/config.json,
 sentence_bert_config.json, config_sentence_transformers.json and README.md.
 
@@ -355,7 +355,17 @@ def main():
         if family == "mpnet":  # an unused tensor of a dtype newer than the reader's table
             stored["embeddings.unused_scale"] = ("F8_E8M0", np.full((4,), 127, np.uint8))
         write_safetensors(os.path.join(d, "model.safetensors"), stored)
-        fm.write_onnx(os.path.join(d, "onnx", "model.onnx"), spec, w, pb)
+        onnx_path = os.path.join(d, "onnx", "model.onnx")
+        fm.write_onnx(onnx_path, spec, w, pb)
+        if "position_ids" in spec["buffers"]:  # the buffer as an unused int64 initializer, as exports keep it
+            model = pb.ModelProto()
+            with open(onnx_path, "rb") as f:
+                model.ParseFromString(f.read())
+            t = model.graph.initializer.add(name="embeddings.position_ids", dims=[1, spec["max_pos"]],
+                                            data_type=pb.TensorProto.INT64)
+            t.raw_data = np.arange(spec["max_pos"]).astype("<i8").tobytes()
+            with open(onnx_path, "wb") as f:
+                f.write(model.SerializeToString())
         dump(os.path.join(d, "tokenizer.json"), tok)
         if vocab_txt is not None:
             with open(os.path.join(d, "vocab.txt"), "w") as f:
