@@ -126,4 +126,27 @@ void ReplaceNormalizer::Normalize(CharString* text) const {
   *text = std::move(out);
 }
 
+void StripNormalizer::Normalize(CharString* text) const {
+  size_t end = text->size();
+  if (right_) {
+    while (end > 0 && IsBertWhitespace((*text)[end - 1].code_point)) --end;
+  }
+  size_t begin = 0;
+  if (left_) {
+    while (begin < end && IsBertWhitespace((*text)[begin].code_point)) ++begin;
+  }
+  text->erase(text->begin() + static_cast<std::ptrdiff_t>(end), text->end());
+  text->erase(text->begin(), text->begin() + static_cast<std::ptrdiff_t>(begin));
+}
+
+void LowercaseNormalizer::Normalize(CharString* text) const { Lowercase(text); }
+
+void PrependNormalizer::Normalize(CharString* text) const {
+  if (text->empty() || prefix_.empty()) return;
+  const Utf8Char first = text->front();
+  CharString prefix;
+  for (const char32_t c : prefix_) prefix.push_back({c, first.begin, first.end});
+  text->insert(text->begin(), prefix.begin(), prefix.end());
+}
+
 }  // namespace qkv

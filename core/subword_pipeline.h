@@ -46,7 +46,20 @@ class SubwordPipeline {
   absl::Status Pieces(absl::string_view text, size_t max_pieces, const AddedTokens& added,
                       absl::Span<const std::string> vocab, std::vector<TokenPiece>* pieces) const;
 
+  // The added tokens with normalized=true: their contents go through the normalizer, and Pieces matches
+  // them in each normalized stretch (HF's second pass). Call once, before any Pieces call.
+  void SetNormalizedTokens(const std::vector<AddedToken>& tokens);
+
  private:
+  // Pre-tokenizes `text` (normalized; a stretch between added tokens) and appends its pieces, stopping
+  // after the word that reaches max_pieces. `words` is scratch.
+  void TokenizeWords(const CharString& text, size_t max_pieces, std::vector<CharString>* words,
+                     std::vector<TokenPiece>* pieces) const;
+  // TokenizeWords on the parts of `text` between the normalized added tokens, which become pieces too
+  // (is_added grows with pieces).
+  void TokenizeNormalized(const CharString& text, size_t max_pieces, std::vector<CharString>* words,
+                          std::vector<TokenPiece>* pieces, std::vector<bool>* is_added) const;
+
   // `text` is the text the pieces came from; is_added[i]: piece i is an added token.
   void TrimOffsets(absl::string_view text, absl::Span<const std::string> vocab,
                    const std::vector<bool>& is_added, std::vector<TokenPiece>* pieces) const;
@@ -55,6 +68,7 @@ class SubwordPipeline {
   std::unique_ptr<PreTokenizer> pre_tokenizer_;
   std::unique_ptr<SubwordModel> model_;
   OffsetTrim trim_;
+  AddedTokens normalized_added_;
 };
 
 }  // namespace qkv

@@ -206,7 +206,8 @@ absl::Status TooLong(const LengthLimit& limit, bool pair, const SpecialsTemplate
 
 absl::StatusOr<Tokenizer> Tokenizer::FromTokens(std::vector<std::string> tokens,
                                                 const TokenizerOptions& options, const std::string& source,
-                                                const std::vector<AddedToken>* added_tokens) {
+                                                const std::vector<AddedToken>* added_tokens,
+                                                size_t model_size) {
   if (options.max_chars_per_word <= 0 || options.max_chars_per_word > kMaxCharsPerWordLimit) {
     return absl::InvalidArgumentError(absl::StrCat(source, ": max_chars_per_word must be in [1, ",
                                                    kMaxCharsPerWordLimit, "], got ",
@@ -232,7 +233,9 @@ absl::StatusOr<Tokenizer> Tokenizer::FromTokens(std::vector<std::string> tokens,
   for (size_t i = 0; i < tokens.size(); ++i) {
     const int32_t id = static_cast<int32_t>(i);
     tokenizer.token_to_id_.emplace(tokens[i], id);  // duplicates: the first id stays
-    if (!tokens[i].empty() && tokens[i].size() <= longest_piece) tokenizer.trie_.Insert(tokens[i], id);
+    if (i < model_size && !tokens[i].empty() && tokens[i].size() <= longest_piece) {
+      tokenizer.trie_.Insert(tokens[i], id);
+    }
   }
   tokenizer.continuation_root_ = tokenizer.trie_.Walk(VocabTrie::kRoot, kContinuationPrefix);
   tokenizer.id_to_token_ = std::move(tokens);
@@ -321,25 +324,33 @@ absl::Status Tokenizer::Pieces(absl::string_view text, size_t max_pieces, std::v
     }
   };
   size_t offset = 0;
+  size_t floor = 0;  // the end of the previous added token: lstrip goes back no further
   while (offset < text.size()) {
     // Enough pieces: the rest is only validated.
     if (pieces->size() >= max_pieces) return CheckUtf8(text, offset);
     // An added token typed in the raw text ends the text before it (matches start on character boundaries:
     // the tokens are UTF-8, and the text before `offset` decoded).
     AddedTokens::Match match;
-    if (added_tokens_.MatchAt(text, offset, &match)) {
+    const bool matched = added_tokens_.MatchAt(text, offset, floor, &match);
+    if (matched && !match.discarded) {
+      // lstrip / rstrip take only white space, which makes no piece: it just leaves the chunk.
+      while (!chunk.empty() && static_cast<size_t>(chunk.back().begin) >= match.begin) chunk.pop_back();
       end_chunk();
       end_word();
       if (pieces->size() < max_pieces) {
         pieces->push_back({match.id, static_cast<int32_t>(match.begin), static_cast<int32_t>(match.end)});
       }
-      offset = match.end;
+      floor = offset = match.end;
       continue;
     }
-    QKV_ASSIGN_OR_RETURN(const Utf8Char c, DecodeCharAt(text, offset));
-    offset = static_cast<size_t>(c.end);
-    if (chunk.size() >= kChunkChars && StartsChunk(c.code_point, options_)) end_chunk();
-    chunk.push_back(c);
+    // A discarded single_word match is plain text with no token starting inside it.
+    const size_t plain_end = matched ? match.token_end : offset;
+    do {
+      QKV_ASSIGN_OR_RETURN(const Utf8Char c, DecodeCharAt(text, offset));
+      offset = static_cast<size_t>(c.end);
+      if (chunk.size() >= kChunkChars && StartsChunk(c.code_point, options_)) end_chunk();
+      chunk.push_back(c);
+    } while (offset < plain_end);
   }
   end_chunk();
   end_word();

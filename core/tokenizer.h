@@ -26,6 +26,7 @@
 #define QKV_CORE_TOKENIZER_H_
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -168,10 +169,12 @@ class Tokenizer {
   Tokenizer() = default;
   // Builds the maps from `tokens` (id = index; the first of duplicate tokens keeps its id) and checks the
   // options, the special tokens and the added tokens (nullptr: the special tokens in the vocabulary).
-  // `source` names the file in errors.
+  // `source` names the file in errors. Only the first `model_size` tokens are WordPiece's; the others are
+  // added tokens past its vocabulary.
   static absl::StatusOr<Tokenizer> FromTokens(std::vector<std::string> tokens,
                                               const TokenizerOptions& options, const std::string& source,
-                                              const std::vector<AddedToken>* added_tokens = nullptr);
+                                              const std::vector<AddedToken>* added_tokens = nullptr,
+                                              size_t model_size = std::numeric_limits<size_t>::max());
   // A pipeline tokenizer from a parsed tokenizer.json (ReadPipelineJson); `source` names the file.
   static absl::StatusOr<Tokenizer> FromPipeline(PipelineParts parts, const std::string& source);
 

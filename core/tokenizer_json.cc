@@ -13,6 +13,7 @@
 #include "core/metaspace.h"
 #include "core/normalizers.h"
 #include "core/precompiled_normalizer.h"
+#include "core/unicode_normalizers.h"
 #include "core/unigram_model.h"
 
 namespace qkv {
@@ -185,6 +186,25 @@ absl::StatusOr<std::unique_ptr<Normalizer>> ReadNormalizer(const Json& json, con
     if (!normalizer.ok())
       return absl::InvalidArgumentError(absl::StrCat(field, ": ", normalizer.status().message()));
     return std::unique_ptr<Normalizer>(*std::move(normalizer));
+  }
+  if (type == "Strip") {
+    return std::unique_ptr<Normalizer>(
+        std::make_unique<StripNormalizer>(BoolOr(json, "strip_left", true), BoolOr(json, "strip_right", true)));
+  }
+  if (type == "Lowercase") return std::unique_ptr<Normalizer>(std::make_unique<LowercaseNormalizer>());
+  if (type == "StripAccents") return std::unique_ptr<Normalizer>(std::make_unique<StripAccentsNormalizer>());
+  if (type == "Prepend") {
+    absl::StatusOr<std::vector<Utf8Char>> prefix = DecodeUtf8(json.at("prepend").get<std::string>());
+    if (!prefix.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ".prepend is not UTF-8"));
+    std::u32string code_points;
+    for (const Utf8Char& c : *prefix) code_points.push_back(c.code_point);
+    return std::unique_ptr<Normalizer>(std::make_unique<PrependNormalizer>(std::move(code_points)));
+  }
+  for (const auto& [name, form] : {std::pair<const char*, UnicodeForm>{"NFC", UnicodeForm::kNfc},
+                                   {"NFD", UnicodeForm::kNfd},
+                                   {"NFKC", UnicodeForm::kNfkc},
+                                   {"NFKD", UnicodeForm::kNfkd}}) {
+    if (type == name) return std::unique_ptr<Normalizer>(std::make_unique<UnicodeNormalizer>(form));
   }
   return Unsupported(field, type);
 }

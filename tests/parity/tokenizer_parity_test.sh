@@ -50,7 +50,23 @@ variants=(
   "unigram-legacy-prefix|$unigram|del t['pre_tokenizer']['prepend_scheme']; t['pre_tokenizer']['add_prefix_space'] = True"
   "unigram-precompiled-only|$unigram|t['normalizer'] = t['normalizer']['normalizers'][0]"
 )
-for variant in "${variants[@]}"; do
+# Variants for what real Hugging Face files hold beyond the fixtures (added tokens' lstrip / rstrip /
+# single_word / normalized, the normalizers and pre-tokenizers converters emit), on the first
+# QKV_PARITY_EXTRA_COUNT texts (default 2000) to keep CI cheap.
+A="t['added_tokens']"
+new_token="lambda content, **flags: dict(id=max(a['id'] for a in $A) + 1, content=content, single_word=False, lstrip=False, rstrip=False, normalized=True, special=False) | flags"
+extra_variants=(
+  "wp-added-flags|$bert|$A[4].update(lstrip=True, rstrip=True); $A[3].update(single_word=True); $A[2].update(lstrip=True, single_word=True, rstrip=True)"
+  "bpe-added-flags|$bpe|n = $new_token; $A[2].update(rstrip=True, single_word=True); $A[0].update(single_word=True); $A.append(n('world', single_word=True)); $A.append(n('ing', lstrip=True, rstrip=True)); $A.append(n('</s><', normalized=False, lstrip=True))"
+  "unigram-added-flags|$unigram|n = $new_token; $A[2].update(rstrip=True); $A[0].update(single_word=True, lstrip=True); $A.append(n('\ufb01ne', lstrip=True)); $A.append(n('world', single_word=True, rstrip=True)); $A.append(n('\u2581\u2581', normalized=False))"
+  "unigram-converter|$unigram|t['normalizer']['normalizers'][1:] = [dict(type='Strip', strip_left=False, strip_right=True), dict(type='Replace', pattern=dict(Regex=' {2,}'), content='\u2581')]"
+  "unigram-nfc-prepend|$unigram|t['normalizer'] = dict(type='Sequence', normalizers=[dict(type='NFC'), dict(type='Strip', strip_left=True, strip_right=False), dict(type='Prepend', prepend='\u2581'), dict(type='Replace', pattern=dict(String=' '), content='\u2581')]); t['pre_tokenizer'].update(prepend_scheme='never')"
+  "bpe-nfkc-lowercase|$bpe|t['normalizer'] = dict(type='Sequence', normalizers=[dict(type='NFKC'), dict(type='Lowercase')])"
+  "bpe-nfd-strip-accents|$bpe|t['normalizer'] = dict(type='Sequence', normalizers=[dict(type='NFD'), dict(type='StripAccents'), dict(type='Strip', strip_left=True, strip_right=True)])"
+  "bpe-nfkd|$bpe|t['normalizer'] = dict(type='NFKD')"
+  "bpe-nfc|$bpe|t['normalizer'] = dict(type='NFC')"
+)
+for variant in "${variants[@]}" "${extra_variants[@]}"; do
   IFS='|' read -r name base statement <<<"$variant"
   mkdir -p "$work/$name"
   "$python" -c 'import json, sys
@@ -58,16 +74,22 @@ t = json.load(open(sys.argv[1], encoding="utf-8")); exec(sys.argv[2])
 json.dump(t, open(sys.argv[3], "w", encoding="utf-8"))' "$base" "$statement" "$work/$name/tokenizer.json"
   tokenizers+=("$work/$name/tokenizer.json")
 done
+extra_from=$(( ${#tokenizers[@]} - ${#extra_variants[@]} ))
+head -n "${QKV_PARITY_EXTRA_COUNT:-2000}" "$work/corpus.jsonl" >"$work/corpus-extra.jsonl"
 failed=0
-for tokenizer_json in "${tokenizers[@]}"; do
+for index in "${!tokenizers[@]}"; do
+  tokenizer_json=${tokenizers[$index]}
+  corpus="$work/corpus.jsonl"
+  [[ $index -lt $extra_from ]] || corpus="$work/corpus-extra.jsonl"
   [[ "$tokenizer_json" == /* ]] || tokenizer_json="$src/$tokenizer_json"
   name=${tokenizer_json#"$src/"}
   name=${name//\//_}
+  [[ -z "${QKV_PARITY_ONLY:-}" || "$name" =~ $QKV_PARITY_ONLY ]] || continue
   NODE_PATH="$npm_dir/node_modules" node "$here/hf_tokenize.js" "$tokenizer_json" \
-    <"$work/corpus.jsonl" >"$work/$name.hf.jsonl"
+    <"$corpus" >"$work/$name.hf.jsonl"
   # qkv reads the model directory, as the server does (vocab and options from the files beside).
-  "$tool" "$(dirname "$tokenizer_json")" <"$work/corpus.jsonl" >"$work/$name.qkv.jsonl"
-  "$python" "$here/compare.py" "${tokenizer_json#"$src/"}" "$work/corpus.jsonl" "$work/$name.hf.jsonl" \
+  "$tool" "$(dirname "$tokenizer_json")" <"$corpus" >"$work/$name.qkv.jsonl"
+  "$python" "$here/compare.py" "${tokenizer_json#"$src/"}" "$corpus" "$work/$name.hf.jsonl" \
     "$work/$name.qkv.jsonl" || failed=1
 done
 [[ $failed == 0 ]] || { echo "FAIL: qkv's tokenization differs from Hugging Face tokenizers'"; exit 1; }
