@@ -17,6 +17,13 @@
 
 namespace qkv {
 
+// The matches [begin, end) in characters of `text` of the ICU regular expression `regex` (UTF-16), in
+// order, not overlapping; empty matches are left out. None when the pattern does not compile.
+std::vector<std::pair<size_t, size_t>> FindRegexMatches(const std::u16string& regex, const CharString& text);
+
+// `utf8` as UTF-16, for ICU's regular expressions; invalid UTF-8 gives an empty string.
+std::u16string ToUtf16(const std::string& utf8);
+
 class SequenceNormalizer : public Normalizer {
  public:
   explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> normalizers)

@@ -162,6 +162,11 @@ bool IsRegexWordChar(char32_t c) {
   return icu_word != InRanges(kWordCharFlips, c);
 }
 
+bool IsRustNumeric(char32_t c) {
+  const bool icu_numeric = (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_N_MASK) != 0;
+  return icu_numeric != InRanges(kNumericFlips, c);
+}
+
 bool IsHfCombiningMark(char32_t c) {
   UVersionInfo age;
   u_charAge(static_cast<UChar32>(c), age);

@@ -42,6 +42,9 @@ bool IsBertWhitespace(char32_t c);
 // looks for beside a match.
 bool IsRegexWordChar(char32_t c);
 
+// Rust's char::is_numeric (Nd, Nl, No): what the Digits pre-tokenizer splits off.
+bool IsRustNumeric(char32_t c);
+
 // A combining mark (M*) to unicode-normalization-alignments' Unicode 9.0 tables: what the StripAccents
 // normalizer drops.
 bool IsHfCombiningMark(char32_t c);

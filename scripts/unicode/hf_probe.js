@@ -7,7 +7,8 @@
 //   canonical ordering flags: 'a' when the code point moves before a following U+0334 (ccc > 1), 'b' when a
 //   preceding U+0301 moves after it (0 < ccc < 230),
 //   'M' when the StripAccents normalizer drops it (a combining mark to unicode-normalization-alignments),
-//   'w' when it is a word character (\w) to the regex crate, as an added token's single_word sees it.
+//   'w' when it is a word character (\w) to the regex crate, as an added token's single_word sees it,
+//   'n' when the Digits pre-tokenizer isolates it (Rust's char::is_numeric).
 // Usage: NODE_PATH=build/npm/node_modules node scripts/unicode/hf_probe.js > probe.tsv
 "use strict";
 const tk = require("@anush008/tokenizers");
@@ -27,6 +28,7 @@ const hex = (s) => s.length === 0 ? "-" :
     Array.from(s, (ch) => ch.codePointAt(0).toString(16).toUpperCase()).join("+");
 
 const stripAccents = tk.stripAccentsNormalizer();
+const digits = tk.digitsPreTokenizer(true);
 // A tokenizer whose single_word added token "#" matches after a code point unless it is \w.
 const singleWord = tk.Tokenizer.fromString(JSON.stringify({
   version: "1.0", truncation: null, padding: null, normalizer: null, pre_tokenizer: null, post_processor: null,
@@ -74,10 +76,11 @@ for (let c = 0; c < 0x110000; ++c) {
   if (nfd.normalizeString("\u0301" + s) !== "\u0301" + decomposed) order += "b";
   const mark = stripAccents.normalizeString(s) === "";
   const word = words.has(c);
+  const numeric = digits.preTokenizeString("a" + s + "b").length === 3;
   if (cleanResult !== "keep" || split !== "none" || stripped !== s || lowered !== s || decomposed !== s || cjk ||
-      order !== "" || mark || word) {
+      order !== "" || mark || word || numeric) {
     lines.push([c.toString(16).toUpperCase(), cleanResult, split, hex(stripped), hex(lowered), hex(decomposed),
-                cjk ? "cjk" : "-", order || "-", mark ? "M" : "-", word ? "w" : "-"].join("\t"));
+                cjk ? "cjk" : "-", order || "-", mark ? "M" : "-", word ? "w" : "-", numeric ? "n" : "-"].join("\t"));
   }
 }
 process.stdout.write(lines.join("\n") + "\n");

@@ -65,6 +65,13 @@ extra_variants=(
   "bpe-nfd-strip-accents|$bpe|t['normalizer'] = dict(type='Sequence', normalizers=[dict(type='NFD'), dict(type='StripAccents'), dict(type='Strip', strip_left=True, strip_right=True)])"
   "bpe-nfkd|$bpe|t['normalizer'] = dict(type='NFKD')"
   "bpe-nfc|$bpe|t['normalizer'] = dict(type='NFC')"
+  "bpe-punctuation-digits|$bpe|t['pre_tokenizer'] = dict(type='Sequence', pretokenizers=[dict(type='Punctuation', behavior='Isolated'), dict(type='Digits', individual_digits=True), dict(type='ByteLevel', add_prefix_space=False, trim_offsets=True, use_regex=False)])"
+  "bpe-whitespace|$bpe|t['pre_tokenizer'] = dict(type='Sequence', pretokenizers=[dict(type='Whitespace'), dict(type='ByteLevel', add_prefix_space=True, trim_offsets=True, use_regex=False)])"
+  "bpe-bert-pre|$bpe|t['pre_tokenizer'] = dict(type='Sequence', pretokenizers=[dict(type='BertPreTokenizer'), dict(type='ByteLevel', add_prefix_space=False, trim_offsets=True, use_regex=False)])"
+  "bpe-split-gpt2|$bpe|t['pre_tokenizer'] = dict(type='Sequence', pretokenizers=[dict(type='Split', pattern=dict(Regex=r\"'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+\"), behavior='Isolated', invert=False), dict(type='ByteLevel', add_prefix_space=False, trim_offsets=True, use_regex=False)])"
+  "bpe-split-clip|$bpe|t['pre_tokenizer'] = dict(type='Sequence', pretokenizers=[dict(type='Split', pattern=dict(Regex=r\"'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+\"), behavior='Removed', invert=True), dict(type='ByteLevel', add_prefix_space=False, trim_offsets=True, use_regex=False)])"
+  "bpe-split-behaviors|$bpe|t['pre_tokenizer'] = dict(type='Sequence', pretokenizers=[dict(type='Split', pattern=dict(String='e'), behavior='MergedWithNext', invert=False), dict(type='Punctuation', behavior='MergedWithPrevious'), dict(type='Digits', individual_digits=False), dict(type='Split', pattern=dict(String='an'), behavior='Contiguous', invert=False), dict(type='ByteLevel', add_prefix_space=False, trim_offsets=True, use_regex=False)])"
+  "unigram-whitespace-split|$unigram|t['pre_tokenizer'] = dict(type='Sequence', pretokenizers=[dict(type='WhitespaceSplit'), dict(type='Punctuation', behavior='Removed'), dict(type='Metaspace', replacement='\u2581', prepend_scheme='first', split=True)])"
 )
 for variant in "${variants[@]}" "${extra_variants[@]}"; do
   IFS='|' read -r name base statement <<<"$variant"
