@@ -54,9 +54,10 @@ void Normalize(absl::Span<const Utf8Char> text, const TokenizerOptions& options,
       }
     }
     if (options.tokenize_chinese_chars && IsCjkIdeograph(cp)) {
-      out->push_back({U' ', c.begin, c.begin});
+      // HF aligns both spaces with the ideograph (what a normalized added token's lstrip / rstrip covers).
+      out->push_back({U' ', c.begin, c.end});
       out->push_back(c);
-      out->push_back({U' ', c.end, c.end});
+      out->push_back({U' ', c.begin, c.end});
     } else {
       out->push_back(c);
     }
@@ -267,7 +268,25 @@ absl::StatusOr<Tokenizer> Tokenizer::FromTokens(std::vector<std::string> tokens,
                                                      tokenizer.vocab_size(), ")"));
     }
   }
-  tokenizer.added_tokens_ = AddedTokens(*added_tokens);
+  // HF's two passes: normalized=false tokens in the raw text, the others (their contents normalized too)
+  // in the normalized text between those.
+  std::vector<AddedToken> raw;
+  std::vector<AddedToken> normalized;
+  for (AddedToken token : *added_tokens) {
+    if (!token.normalized) {
+      raw.push_back(std::move(token));
+      continue;
+    }
+    absl::StatusOr<std::vector<Utf8Char>> content = DecodeUtf8(token.content);
+    if (!content.ok()) continue;  // not a vocabulary entry (they are UTF-8): cannot be typed either
+    std::vector<NormalizedChar> chars;
+    Normalize(*content, options, &chars);
+    token.content.clear();
+    for (const NormalizedChar& c : chars) AppendUtf8(c.code_point, &token.content);
+    normalized.push_back(std::move(token));
+  }
+  tokenizer.added_tokens_ = AddedTokens(raw);
+  tokenizer.normalized_added_tokens_ = AddedTokens(normalized);
   tokenizer.specials_ = SpecialsTemplate::Bert(special.cls, special.sep);
   return tokenizer;
 }
@@ -307,21 +326,54 @@ absl::Status Tokenizer::Pieces(absl::string_view text, size_t max_pieces, std::v
   };
   // Normalizes the chunk and splits it into words (BertPreTokenizer): whitespace ends a word; every
   // punctuation character is a word of its own. A word may go on in the next chunk.
+  auto add_char = [&](const NormalizedChar& n) {
+    if (IsBertWhitespace(n.code_point)) {
+      end_word();
+    } else if (IsBertPunctuation(n.code_point)) {
+      end_word();
+      word.Add(n, keep);
+      end_word();
+    } else {
+      word.Add(n, keep);
+    }
+  };
+  // HF's second pass: the normalized=true added tokens, matched in the normalized stretch.
+  std::string normalized_utf8;
+  std::vector<size_t> char_at;  // char_at[byte of normalized_utf8]: its character in `normalized`
+  auto add_normalized = [&] {
+    normalized_utf8.clear();
+    char_at.clear();
+    for (size_t i = 0; i < normalized.size(); ++i) {
+      AppendUtf8(normalized[i].code_point, &normalized_utf8);
+      char_at.resize(normalized_utf8.size(), i);
+    }
+    size_t floor = 0;
+    for (size_t at = 0; at < normalized_utf8.size();) {
+      AddedTokens::Match match;
+      const bool matched = normalized_added_tokens_.MatchAt(normalized_utf8, at, floor, &match);
+      if (matched && !match.discarded) {
+        end_word();  // lstrip / rstrip took only white space, which ends the word anyway
+        if (pieces->size() < max_pieces) {
+          pieces->push_back({match.id, normalized[char_at[match.begin]].begin,
+                             normalized[char_at[match.end - 1]].end});
+        }
+        floor = at = match.end;
+        continue;
+      }
+      const size_t plain_end = matched ? match.token_end : at + 1;
+      while (at < plain_end) {
+        const size_t i = char_at[at];
+        add_char(normalized[i]);
+        while (at < normalized_utf8.size() && char_at[at] == i) ++at;
+      }
+    }
+  };
   auto end_chunk = [&] {
     if (chunk.empty()) return;
     Normalize(chunk, options_, &normalized);
     chunk.clear();
-    for (const NormalizedChar& n : normalized) {
-      if (IsBertWhitespace(n.code_point)) {
-        end_word();
-      } else if (IsBertPunctuation(n.code_point)) {
-        end_word();
-        word.Add(n, keep);
-        end_word();
-      } else {
-        word.Add(n, keep);
-      }
-    }
+    if (!normalized_added_tokens_.empty()) return add_normalized();
+    for (const NormalizedChar& n : normalized) add_char(n);
   };
   size_t offset = 0;
   size_t floor = 0;  // the end of the previous added token: lstrip goes back no further
@@ -348,7 +400,10 @@ absl::Status Tokenizer::Pieces(absl::string_view text, size_t max_pieces, std::v
     do {
       QKV_ASSIGN_OR_RETURN(const Utf8Char c, DecodeCharAt(text, offset));
       offset = static_cast<size_t>(c.end);
-      if (chunk.size() >= kChunkChars && StartsChunk(c.code_point, options_)) end_chunk();
+      // Normalized added tokens are matched in the whole normalized stretch: no chunks then.
+      if (chunk.size() >= kChunkChars && normalized_added_tokens_.empty() && StartsChunk(c.code_point, options_)) {
+        end_chunk();
+      }
       chunk.push_back(c);
     } while (offset < plain_end);
   }

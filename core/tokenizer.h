@@ -198,7 +198,8 @@ class Tokenizer {
   // Every token that a word of at most max_chars_per_word characters can match, for WordPiece.
   VocabTrie trie_;
   int32_t continuation_root_ = VocabTrie::kNone;  // trie_'s node of "##"
-  AddedTokens added_tokens_;
+  AddedTokens added_tokens_;             // normalized=false: matched in the raw text
+  AddedTokens normalized_added_tokens_;  // WordPiece's normalized=true: matched after BertNormalizer
   std::string model_type_ = "WordPiece";
   SpecialsTemplate specials_;
   // Null for WordPiece, which Pieces runs fused with the BERT normalizer and pre-tokenizer.

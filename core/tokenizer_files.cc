@@ -73,29 +73,19 @@ void ApplyTokenizerConfig(const Json& config, TokenizerOptions* options) {
   options->tokenize_chinese_chars = BoolOr(config, "tokenize_chinese_chars", true);
 }
 
-// tokenizer.json's "added_tokens", with their lstrip / rstrip / single_word / normalized flags. WordPiece
-// (`pipeline` false) runs the BERT normalizer fused with the model and cannot match normalized=true tokens in
-// its output: such a token is an error naming it.
-std::vector<AddedToken> ReadAddedTokens(const Json& tokenizer, bool pipeline) {
+// tokenizer.json's "added_tokens", with their lstrip / rstrip / single_word / normalized flags.
+std::vector<AddedToken> ReadAddedTokens(const Json& tokenizer) {
   std::vector<AddedToken> added;
   const auto list = tokenizer.find("added_tokens");
   if (list == tokenizer.end() || list->is_null()) return added;
   if (!list->is_array()) throw Json::type_error::create(302, "added_tokens is not an array", &*list);
-  for (size_t i = 0; i < list->size(); ++i) {
-    const Json& token = (*list)[i];
+  for (const Json& token : *list) {
     if (!token.is_object()) throw Json::type_error::create(302, "an added token is not an object", &token);
     AddedToken entry{token.at("content").get<std::string>(), token.at("id").get<int32_t>()};
     entry.lstrip = BoolOr(token, "lstrip", false);
     entry.rstrip = BoolOr(token, "rstrip", false);
     entry.single_word = BoolOr(token, "single_word", false);
     entry.normalized = BoolOr(token, "normalized", !BoolOr(token, "special", false));
-    if (!pipeline && entry.normalized) {
-      throw Json::other_error::create(
-          501,
-          absl::StrCat("added_tokens[", i, "] (", JsonSummary(token.at("content")),
-                       "): normalized=true is not supported with a WordPiece model"),
-          &token);
-    }
     added.push_back(std::move(entry));
   }
   return added;
@@ -239,7 +229,7 @@ absl::StatusOr<Tokenizer> Tokenizer::FromModelDirectory(const std::string& dir) 
     absl::StatusOr<PipelineParts> parts = ReadPipelineJson(tokenizer);
     if (parts.ok()) {
       try {
-        parts->added_tokens = ReadAddedTokens(tokenizer, /*pipeline=*/true);
+        parts->added_tokens = ReadAddedTokens(tokenizer);
       } catch (const Json::exception& e) {
         parts = absl::InvalidArgumentError(e.what());
       }
@@ -252,7 +242,7 @@ absl::StatusOr<Tokenizer> Tokenizer::FromModelDirectory(const std::string& dir) 
   }
   try {
     json_vocab = ApplyTokenizerJson(tokenizer, /*want_vocab=*/!has_vocab_txt, &options);
-    added_tokens = ReadAddedTokens(tokenizer, /*pipeline=*/false);
+    added_tokens = ReadAddedTokens(tokenizer);
   } catch (const Json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(tokenizer_json->string(), ": ", e.what()));
   }
