@@ -109,6 +109,25 @@ void AssignAddedTokenIds(std::vector<std::string>* vocab, std::vector<AddedToken
   *added = std::move(kept);
 }
 
+// A pre_tokenizer that splits as BertPreTokenizer does: BertPreTokenizer itself, or a Sequence of one such,
+// or of WhitespaceSplit then Punctuation (isolated).
+bool IsBertPreTokenizer(const Json& pre) {
+  if (!pre.is_object()) return false;
+  const std::string type = pre.value("type", std::string());
+  if (type == "BertPreTokenizer") return true;
+  const auto list = pre.find("pretokenizers");
+  if (type != "Sequence" || list == pre.end() || !list->is_array()) return false;
+  if (list->size() == 1) return IsBertPreTokenizer((*list)[0]);
+  const auto type_of = [](const Json& json) {
+    return json.is_object() ? json.value("type", std::string()) : std::string();
+  };
+  if (list->size() != 2 || type_of((*list)[0]) != "WhitespaceSplit" || type_of((*list)[1]) != "Punctuation") {
+    return false;
+  }
+  const auto behavior = (*list)[1].find("behavior");
+  return behavior == (*list)[1].end() || *behavior == "Isolated";
+}
+
 // tokenizer.json: the BertNormalizer settings and the WordPiece model's max_input_chars_per_word.
 // Returns the model's vocabulary by id when `want_vocab`.
 std::optional<std::vector<std::string>> ApplyTokenizerJson(const Json& tokenizer, bool want_vocab,
@@ -121,7 +140,7 @@ std::optional<std::vector<std::string>> ApplyTokenizerJson(const Json& tokenizer
     const auto component = tokenizer.find(field);
     if (component == tokenizer.end() || component->is_null()) continue;
     const std::string type = component->is_object() ? component->value("type", std::string()) : "";
-    if (type != supported) {
+    if (type != supported && !(type == "Sequence" && IsBertPreTokenizer(*component))) {
       throw Json::other_error::create(
           501, std::string(field) + ".type " + (type.empty() ? JsonSummary(*component) : type) +
                    " is not supported with a WordPiece model (only " + supported + ")",

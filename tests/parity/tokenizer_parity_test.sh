@@ -57,6 +57,7 @@ A="t['added_tokens']"
 new_token="lambda content, **flags: dict(id=max(a['id'] for a in $A) + 1, content=content, single_word=False, lstrip=False, rstrip=False, normalized=True, special=False) | flags"
 extra_variants=(
   "wp-added-flags|$bert|n = $new_token; $A[4].update(lstrip=True, rstrip=True); $A[3].update(single_word=True); $A[2].update(lstrip=True, single_word=True, rstrip=True); $A.append(n('World', lstrip=True)); $A.append(n('\u00c9L', single_word=True)); $A.append(n('[mask]', rstrip=True))"
+  "wp-pre-sequence|$bert|t['pre_tokenizer'] = dict(type='Sequence', pretokenizers=[dict(type='WhitespaceSplit'), dict(type='Punctuation', behavior='Isolated')])"
   "bpe-added-flags|$bpe|n = $new_token; $A[2].update(rstrip=True, single_word=True); $A[0].update(single_word=True); $A.append(n('world', single_word=True)); $A.append(n('ing', lstrip=True, rstrip=True)); $A.append(n('</s><', normalized=False, lstrip=True))"
   "unigram-added-flags|$unigram|n = $new_token; $A[2].update(rstrip=True); $A[0].update(single_word=True, lstrip=True); $A.append(n('\ufb01ne', lstrip=True)); $A.append(n('world', single_word=True, rstrip=True)); $A.append(n('\u2581\u2581', normalized=False))"
   "unigram-converter|$unigram|t['normalizer']['normalizers'][1:] = [dict(type='Strip', strip_left=False, strip_right=True), dict(type='Replace', pattern=dict(Regex=' {2,}'), content='\u2581')]"
