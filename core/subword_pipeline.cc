@@ -68,10 +68,10 @@ void SubwordPipeline::TokenizeWords(const CharString& text, size_t max_pieces,
 
 void SubwordPipeline::TokenizeNormalized(const CharString& text, size_t max_pieces,
                                          std::vector<CharString>* words, std::vector<TokenPiece>* pieces,
-                                         std::vector<bool>* is_added) const {
+                                         std::vector<AddedValue>* added) const {
   if (normalized_added_.empty()) {
     TokenizeWords(text, max_pieces, words, pieces);
-    is_added->resize(pieces->size(), false);
+    added->resize(pieces->size());
     return;
   }
   // HF's second pass: the normalized tokens, matched in the normalized text (as UTF-8).
@@ -99,17 +99,17 @@ void SubwordPipeline::TokenizeNormalized(const CharString& text, size_t max_piec
     TokenizeWords(CharString(text.begin() + static_cast<std::ptrdiff_t>(char_at[floor]),
                              text.begin() + static_cast<std::ptrdiff_t>(first)),
                   max_pieces, words, pieces);
-    is_added->resize(pieces->size(), false);
+    added->resize(pieces->size());
     if (pieces->size() >= max_pieces) return;
     pieces->push_back({match.id, text[first].begin, text[last].end});
-    is_added->push_back(true);
+    added->emplace_back(utf8.substr(match.begin, match.end - match.begin));
     floor = offset = match.end;
   }
   if (pieces->size() < max_pieces) {
     TokenizeWords(CharString(text.begin() + static_cast<std::ptrdiff_t>(char_at[floor]), text.end()),
                   max_pieces, words, pieces);
   }
-  is_added->resize(pieces->size(), false);
+  added->resize(pieces->size());
 }
 
 absl::Status SubwordPipeline::Pieces(absl::string_view text, size_t max_pieces, const AddedTokens& added,
@@ -119,14 +119,14 @@ absl::Status SubwordPipeline::Pieces(absl::string_view text, size_t max_pieces, 
   if (text.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
     return absl::InvalidArgumentError("text is too long (more than 2^31-1 bytes)");
   }
-  std::vector<bool> is_added;  // per piece: an added token (trimmed by its text, not its vocabulary entry)
+  std::vector<AddedValue> added_values;  // per piece (trimmed by the added token's text, not its vocab entry)
   CharString stretch;
   std::vector<CharString> words;
   // Tokenizes the stretch read so far; false once the pieces reach max_pieces.
   auto end_stretch = [&]() -> bool {
     if (!stretch.empty()) {
       if (normalizer_ != nullptr) normalizer_->Normalize(&stretch);
-      TokenizeNormalized(stretch, max_pieces, &words, pieces, &is_added);
+      TokenizeNormalized(stretch, max_pieces, &words, pieces, &added_values);
       stretch.clear();
     }
     return pieces->size() < max_pieces;
@@ -152,7 +152,7 @@ absl::Status SubwordPipeline::Pieces(absl::string_view text, size_t max_pieces, 
       // rstrip took only white space that decodes; the caller's scan checks the rest.
       floor = offset = match.end;
       pieces->push_back({match.id, static_cast<int32_t>(match.begin), static_cast<int32_t>(match.end)});
-      is_added.push_back(true);
+      added_values.emplace_back(text.substr(match.begin, match.end - match.begin));
       continue;
     }
     QKV_ASSIGN_OR_RETURN(const Utf8Char c, DecodeCharAt(text, offset));
@@ -164,17 +164,16 @@ absl::Status SubwordPipeline::Pieces(absl::string_view text, size_t max_pieces, 
   } else {
     QKV_RETURN_IF_ERROR(CheckUtf8(text, offset));
   }
-  if (trim_.enabled) TrimOffsets(text, vocab, is_added, pieces);
+  if (trim_.enabled) TrimOffsets(text, vocab, added_values, pieces);
   return absl::OkStatus();
 }
 
 void SubwordPipeline::TrimOffsets(absl::string_view text, absl::Span<const std::string> vocab,
-                                  const std::vector<bool>& is_added, std::vector<TokenPiece>* pieces) const {
+                                  const std::vector<AddedValue>& added, std::vector<TokenPiece>* pieces) const {
   for (size_t i = 0; i < pieces->size(); ++i) {
     TokenPiece& piece = (*pieces)[i];
-    const absl::string_view token = is_added[i] ? text.substr(static_cast<size_t>(piece.begin),
-                                                              static_cast<size_t>(piece.end - piece.begin))
-                                                : absl::string_view(vocab[static_cast<size_t>(piece.id)]);
+    const absl::string_view token = added[i].has_value() ? absl::string_view(*added[i])
+                                                         : absl::string_view(vocab[static_cast<size_t>(piece.id)]);
     absl::StatusOr<std::vector<Utf8Char>> chars = DecodeUtf8(token);
     if (!chars.ok() || chars->empty()) continue;
     size_t leading = 0;

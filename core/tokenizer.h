@@ -6,7 +6,8 @@
 //
 // BERT WordPiece (Hugging Face BertTokenizer semantics) over a vocab.txt or tokenizer.json:
 //
-// Added tokens ([CLS], [MASK], ...) typed in the text are matched first and become their ids. The text
+// Added tokens ([CLS], [MASK], ...) typed in the text are matched first and become their ids (AddedTokens:
+// with their lstrip / rstrip / single_word; normalized=true ones after the normalizer). The text
 // between them gets basic tokenization: cleans control characters, splits on whitespace, lower-cases and
 // strips accents when the model is uncased, splits punctuation and makes every CJK ideograph its own token;
 // then greedy longest-match WordPiece with "##" continuations, [UNK] for unknown words and words over
@@ -122,10 +123,11 @@ class Tokenizer {
   // and the casing options from tokenizer.json's normalizer, else tokenizer_config.json, else the defaults
   // (uncased). With a BPE or Unigram model: the pipeline tokenizer.json states (docs/tokenizers.md lists
   // the supported component types). A component type qkv does not support is InvalidArgument naming it, e.g.
-  // "normalizer.type Precompiled is not supported". The added tokens are tokenizer.json's "added_tokens"
-  // with normalized=false and no lstrip / rstrip / single_word (others are not matched); an added token
-  // whose id is outside the vocabulary is InvalidArgument. Without tokenizer.json they are the special
-  // tokens the vocabulary holds.
+  // "normalizer.type Nmt is not supported". The added tokens are tokenizer.json's "added_tokens", matched as
+  // HF's AddedVocabulary matches them (normalized=false in the raw text, normalized=true after the
+  // normalizer; lstrip, rstrip, single_word), with HF's ids: the vocabulary's id of the content, else the
+  // next id past the vocabulary (which grows by it). Without tokenizer.json they are the special tokens the
+  // vocabulary holds.
   static absl::StatusOr<Tokenizer> FromModelDirectory(const std::string& dir);
 
   // Tokenizes `text` as [CLS] text [SEP] within `limit` (see LengthLimit and OverflowPolicy); the work
