@@ -20,7 +20,9 @@
 // tokens or looked up (it is only checked to be valid UTF-8, a scan that allocates nothing). WordPiece walks
 // a byte trie of the vocabulary, so a word costs one lookup per byte walked, at most the longest vocabulary
 // piece per piece. Memory is bounded by the limit, max_chars_per_word and the chunk, not by the text (a
-// chunk only outgrows 128 characters in a run with none of those characters).
+// chunk only outgrows 128 characters in a run with none of those characters). Added tokens with
+// normalized=true are matched in the normalized text, so a tokenizer.json that has them normalizes each
+// stretch between its other added tokens whole (memory bounded by the stretch).
 //
 // Thread safety: immutable after construction; Encode* are const and safe from any number of threads.
 #ifndef QKV_CORE_TOKENIZER_H_
