@@ -45,7 +45,8 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> ReadMetaspace(const Json& pre, con
   if (!chars.ok() || chars->size() != 1) {
     return absl::InvalidArgumentError(absl::StrCat(field, ".replacement must be one character"));
   }
-  PrependScheme scheme = BoolOr(pre, "add_prefix_space", true) ? PrependScheme::kAlways : PrependScheme::kNever;
+  PrependScheme scheme =
+      BoolOr(pre, "add_prefix_space", true) ? PrependScheme::kAlways : PrependScheme::kNever;
   if (const auto it = pre.find("prepend_scheme"); it != pre.end() && !it->is_null()) {
     const std::string name = it->get<std::string>();
     if (name == "always") {
@@ -88,8 +89,9 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> ReadPreTokenizer(const Json& json,
     }
     std::vector<std::unique_ptr<PreTokenizer>> parts;
     for (size_t i = 0; i < list.size(); ++i) {
-      QKV_ASSIGN_OR_RETURN(std::unique_ptr<PreTokenizer> part,
-                           ReadPreTokenizer(list[i], absl::StrCat(field, ".pretokenizers[", i, "]"), depth + 1));
+      QKV_ASSIGN_OR_RETURN(
+          std::unique_ptr<PreTokenizer> part,
+          ReadPreTokenizer(list[i], absl::StrCat(field, ".pretokenizers[", i, "]"), depth + 1));
       parts.push_back(std::move(part));
     }
     return std::unique_ptr<PreTokenizer>(std::make_unique<SequencePreTokenizer>(std::move(parts)));
@@ -113,8 +115,9 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> ReadPreTokenizer(const Json& json,
           absl::StrCat(field, ".pattern must be {\"String\": ...} or {\"Regex\": ...}"));
     }
     QKV_ASSIGN_OR_RETURN(const SplitBehavior behavior, ReadBehavior(json, field, SplitBehavior::kRemoved));
-    absl::StatusOr<std::unique_ptr<SplitPreTokenizer>> split = SplitPreTokenizer::Create(
-        pattern.at(regex ? "Regex" : "String").get<std::string>(), regex, behavior, BoolOr(json, "invert", false));
+    absl::StatusOr<std::unique_ptr<SplitPreTokenizer>> split =
+        SplitPreTokenizer::Create(pattern.at(regex ? "Regex" : "String").get<std::string>(), regex, behavior,
+                                  BoolOr(json, "invert", false));
     if (!split.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(field, ".pattern: ", split.status().message()));
     }

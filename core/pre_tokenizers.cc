@@ -115,7 +115,8 @@ constexpr const char* kAcceptedRegexes[] = {
 
 }  // namespace
 
-void SequencePreTokenizer::Split(const CharString& text, bool at_start, std::vector<CharString>* words) const {
+void SequencePreTokenizer::Split(const CharString& text, bool at_start,
+                                 std::vector<CharString>* words) const {
   words->assign(1, text);
   std::vector<CharString> next;
   std::vector<CharString> parts;
@@ -138,7 +139,8 @@ void CharClassPreTokenizer::Split(const CharString& text, bool /*at_start*/,
   if (text.empty()) return;
   switch (kind_) {
     case Kind::kWhitespaceSplit:
-      SplitBy(text, Segments(CharMatches(text, IsBertWhitespace), text.size()), SplitBehavior::kRemoved, words);
+      SplitBy(text, Segments(CharMatches(text, IsBertWhitespace), text.size()), SplitBehavior::kRemoved,
+              words);
       return;
     case Kind::kPunctuation:
       SplitBy(text, Segments(CharMatches(text, IsBertPunctuation), text.size()), behavior_, words);
@@ -151,8 +153,8 @@ void CharClassPreTokenizer::Split(const CharString& text, bool /*at_start*/,
       SplitBy(text, Segments(CharMatches(text, IsBertWhitespace), text.size()), SplitBehavior::kRemoved,
               &pieces);
       for (const CharString& piece : pieces) {
-        SplitBy(piece, Segments(CharMatches(piece, IsBertPunctuation), piece.size()), SplitBehavior::kIsolated,
-                words);
+        SplitBy(piece, Segments(CharMatches(piece, IsBertPunctuation), piece.size()),
+                SplitBehavior::kIsolated, words);
       }
       return;
     }
@@ -204,12 +206,13 @@ absl::StatusOr<std::unique_ptr<SplitPreTokenizer>> SplitPreTokenizer::Create(con
     return absl::InvalidArgumentError(absl::StrCat(
         "the regex ", pattern, " is not supported (only those of HF's GPT-2, CLIP and Whitespace)"));
   }
-  split->regex_ = ToUtf16(
-      absl::StrReplaceAll(pattern, {{"\\s", "\\p{White_Space}"}, {"\\S", "\\P{White_Space}"}}));
+  split->regex_ =
+      ToUtf16(absl::StrReplaceAll(pattern, {{"\\s", "\\p{White_Space}"}, {"\\S", "\\P{White_Space}"}}));
   return split;
 }
 
-void SplitPreTokenizer::Split(const CharString& text, bool /*at_start*/, std::vector<CharString>* words) const {
+void SplitPreTokenizer::Split(const CharString& text, bool /*at_start*/,
+                              std::vector<CharString>* words) const {
   words->clear();
   if (text.empty()) return;
   std::vector<std::pair<size_t, size_t>> matches;

@@ -39,8 +39,9 @@ class SequencePreTokenizer : public PreTokenizer {
 
 // The pre-tokenizers that split on a class of characters, each matched character a delimiter:
 // WhitespaceSplit (white space, removed), Punctuation (HF's punctuation, `behavior`), Digits (Rust's
-// char::is_numeric, isolated or contiguous), BertPreTokenizer (white space removed, then punctuation isolated) and Whitespace
-// (the words of HF's \w+|[^\w\s]+: runs of word characters, runs of other characters but white space).
+// char::is_numeric, isolated or contiguous), BertPreTokenizer (white space removed, then punctuation
+// isolated) and Whitespace (the words of HF's \w+|[^\w\s]+: runs of word characters, runs of other characters
+// but white space).
 class CharClassPreTokenizer : public PreTokenizer {
  public:
   enum class Kind { kWhitespaceSplit, kWhitespace, kBert, kPunctuation, kDigits };

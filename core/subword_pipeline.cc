@@ -169,11 +169,13 @@ absl::Status SubwordPipeline::Pieces(absl::string_view text, size_t max_pieces, 
 }
 
 void SubwordPipeline::TrimOffsets(absl::string_view text, absl::Span<const std::string> vocab,
-                                  const std::vector<AddedValue>& added, std::vector<TokenPiece>* pieces) const {
+                                  const std::vector<AddedValue>& added,
+                                  std::vector<TokenPiece>* pieces) const {
   for (size_t i = 0; i < pieces->size(); ++i) {
     TokenPiece& piece = (*pieces)[i];
-    const absl::string_view token = added[i].has_value() ? absl::string_view(*added[i])
-                                                         : absl::string_view(vocab[static_cast<size_t>(piece.id)]);
+    const absl::string_view token =
+        added[i].has_value() ? absl::string_view(*added[i])
+                             : absl::string_view(vocab[static_cast<size_t>(piece.id)]);
     absl::StatusOr<std::vector<Utf8Char>> chars = DecodeUtf8(token);
     if (!chars.ok() || chars->empty()) continue;
     size_t leading = 0;

@@ -401,7 +401,8 @@ absl::Status Tokenizer::Pieces(absl::string_view text, size_t max_pieces, std::v
       QKV_ASSIGN_OR_RETURN(const Utf8Char c, DecodeCharAt(text, offset));
       offset = static_cast<size_t>(c.end);
       // Normalized added tokens are matched in the whole normalized stretch: no chunks then.
-      if (chunk.size() >= kChunkChars && normalized_added_tokens_.empty() && StartsChunk(c.code_point, options_)) {
+      if (chunk.size() >= kChunkChars && normalized_added_tokens_.empty() &&
+          StartsChunk(c.code_point, options_)) {
         end_chunk();
       }
       chunk.push_back(c);

@@ -160,6 +160,12 @@ std::optional<std::vector<std::string>> ApplyTokenizerJson(const Json& tokenizer
   if (type != "WordPiece") {
     throw Json::other_error::create(501, "model.type is " + type + ", not WordPiece", &model);
   }
+  // qkv's WordPiece takes its unknown token from the vocabulary by name.
+  if (const auto unk = model.find("unk_token");
+      unk != model.end() && !unk->is_null() && *unk != Json("[UNK]")) {
+    throw Json::other_error::create(
+        501, "model.unk_token " + JsonSummary(*unk) + " is not supported (only \"[UNK]\")", &model);
+  }
   if (model.value("continuing_subword_prefix", std::string("##")) != "##") {
     throw Json::other_error::create(501, "only the \"##\" continuing_subword_prefix is supported", &model);
   }

@@ -187,8 +187,8 @@ absl::StatusOr<std::unique_ptr<Normalizer>> ReadNormalizer(const Json& json, con
     return std::unique_ptr<Normalizer>(*std::move(normalizer));
   }
   if (type == "Strip") {
-    return std::unique_ptr<Normalizer>(
-        std::make_unique<StripNormalizer>(BoolOr(json, "strip_left", true), BoolOr(json, "strip_right", true)));
+    return std::unique_ptr<Normalizer>(std::make_unique<StripNormalizer>(
+        BoolOr(json, "strip_left", true), BoolOr(json, "strip_right", true)));
   }
   if (type == "Lowercase") return std::unique_ptr<Normalizer>(std::make_unique<LowercaseNormalizer>());
   if (type == "StripAccents") return std::unique_ptr<Normalizer>(std::make_unique<StripAccentsNormalizer>());

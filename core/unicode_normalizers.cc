@@ -28,7 +28,8 @@ uint8_t CombiningClass(char32_t c) {
   return InUnicode9(c) ? u_getCombiningClass(static_cast<UChar32>(c)) : 0;
 }
 
-// The full decomposition of `c` (canonical or compatibility) appended to `items`, the first part with change 0.
+// The full decomposition of `c` (canonical or compatibility) appended to `items`, the first part with change
+// 0.
 void Decompose(char32_t c, const UNormalizer2* decomposer, std::vector<Item>* items) {
   UChar buffer[32];
   UErrorCode error = U_ZERO_ERROR;

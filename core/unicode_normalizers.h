@@ -1,8 +1,8 @@
-// The Unicode normalizers of tokenizer.json: NFC, NFD, NFKC, NFKD and StripAccents, as Hugging Face tokenizers
-// runs them (unicode-normalization-alignments, Unicode 9.0 data): code points assigned after Unicode 9.0 are
-// left as they are. Offsets follow HF's alignment rules: the first code point of a decomposition keeps the
-// range of the character it replaces, the others (insertions) take the range of the character before; a
-// composition takes the range of its first part.
+// The Unicode normalizers of tokenizer.json: NFC, NFD, NFKC, NFKD and StripAccents, as Hugging Face
+// tokenizers runs them (unicode-normalization-alignments, Unicode 9.0 data): code points assigned after
+// Unicode 9.0 are left as they are. Offsets follow HF's alignment rules: the first code point of a
+// decomposition keeps the range of the character it replaces, the others (insertions) take the range of the
+// character before; a composition takes the range of its first part.
 //
 // Thread safety: immutable; Normalize is const and safe from any number of threads.
 #ifndef QKV_CORE_UNICODE_NORMALIZERS_H_

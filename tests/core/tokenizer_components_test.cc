@@ -34,7 +34,8 @@ using Json = nlohmann::json;
 using Offsets = std::vector<std::pair<int32_t, int32_t>>;
 
 const std::string kBertJson = std::string(QKV_SOURCE_DIR) + "/models/bert-tiny-random/tokenizer.json";
-const std::string kBpeJson = std::string(QKV_SOURCE_DIR) + "/tests/data/tokenizers/roberta-bpe-tiny/tokenizer.json";
+const std::string kBpeJson =
+    std::string(QKV_SOURCE_DIR) + "/tests/data/tokenizers/roberta-bpe-tiny/tokenizer.json";
 
 // Each character of `text` covers one byte: ranges are character indices.
 CharString Chars(const std::u32string& text) {
@@ -59,7 +60,7 @@ Offsets Ranges(const CharString& chars) {
 
 // The words as text and as ranges of the original characters.
 std::vector<std::pair<std::u32string, std::pair<int32_t, int32_t>>> Words(const PreTokenizer& pre,
-                                                                         const std::u32string& text) {
+                                                                          const std::u32string& text) {
   std::vector<CharString> words;
   pre.Split(Chars(text), true, &words);
   std::vector<std::pair<std::u32string, std::pair<int32_t, int32_t>>> out;
@@ -146,8 +147,13 @@ TEST(AddedTokensTest, WordPieceMatchesNormalizedTokensAfterTheNormalizer) {
   tokenizer["padding"] = nullptr;
   // Matched as "hello" after BertNormalizer (lowercase, strip accents); its id is HF's: "HeLLo" is not in the
   // vocabulary, so the next id past it (30522), whatever the file says.
-  tokenizer["added_tokens"].push_back({{"id", 1}, {"content", "HeLLo"}, {"single_word", false}, {"lstrip", true},
-                                       {"rstrip", false}, {"normalized", true}, {"special", false}});
+  tokenizer["added_tokens"].push_back({{"id", 1},
+                                       {"content", "HeLLo"},
+                                       {"single_word", false},
+                                       {"lstrip", true},
+                                       {"rstrip", false},
+                                       {"normalized", true},
+                                       {"special", false}});
   const ScratchTokenizer dir(tokenizer);
   absl::StatusOr<Tokenizer> loaded = dir.Load();
   ASSERT_TRUE(loaded.ok()) << loaded.status();
@@ -163,11 +169,20 @@ TEST(AddedTokensTest, PipelineMatchesNormalizedTokensAfterTheNormalizer) {
   tokenizer["normalizer"] = {{"type", "Sequence"},
                              {"normalizers", Json::array({{{"type", "NFKC"}}, {{"type", "Lowercase"}}})}};
   // HF's ids, not the file's: "Wor" is new (the next id past the vocabulary, 823), "ing" is the model's.
-  tokenizer["added_tokens"].push_back({{"id", 999}, {"content", "Wor"}, {"single_word", false},
-                                       {"lstrip", false}, {"rstrip", false}, {"normalized", true},
+  tokenizer["added_tokens"].push_back({{"id", 999},
+                                       {"content", "Wor"},
+                                       {"single_word", false},
+                                       {"lstrip", false},
+                                       {"rstrip", false},
+                                       {"normalized", true},
                                        {"special", false}});
-  tokenizer["added_tokens"].push_back({{"id", 5}, {"content", "ing"}, {"single_word", true}, {"lstrip", false},
-                                       {"rstrip", false}, {"normalized", true}, {"special", false}});
+  tokenizer["added_tokens"].push_back({{"id", 5},
+                                       {"content", "ing"},
+                                       {"single_word", true},
+                                       {"lstrip", false},
+                                       {"rstrip", false},
+                                       {"normalized", true},
+                                       {"special", false}});
   const ScratchTokenizer dir(tokenizer);
   absl::StatusOr<Tokenizer> loaded = dir.Load();
   ASSERT_TRUE(loaded.ok()) << loaded.status();
@@ -256,8 +271,9 @@ TEST(PreTokenizerTest, PunctuationBehaviors) {
   const auto punctuation = [](SplitBehavior behavior) {
     return Words(CharClassPreTokenizer(Kind::kPunctuation, behavior), U"a,,b!");
   };
-  EXPECT_THAT(punctuation(SplitBehavior::kIsolated),
-              ElementsAre(W{U"a", {0, 1}}, W{U",", {1, 2}}, W{U",", {2, 3}}, W{U"b", {3, 4}}, W{U"!", {4, 5}}));
+  EXPECT_THAT(
+      punctuation(SplitBehavior::kIsolated),
+      ElementsAre(W{U"a", {0, 1}}, W{U",", {1, 2}}, W{U",", {2, 3}}, W{U"b", {3, 4}}, W{U"!", {4, 5}}));
   EXPECT_THAT(punctuation(SplitBehavior::kMergedWithPrevious),
               ElementsAre(W{U"a,", {0, 2}}, W{U",", {2, 3}}, W{U"b!", {3, 5}}));
   EXPECT_THAT(punctuation(SplitBehavior::kMergedWithNext),
@@ -280,17 +296,27 @@ TEST(PreTokenizerTest, SplitAndSequence) {
   split = SplitPreTokenizer::Create(R"(\w+|[^\w\s]+)", true, SplitBehavior::kRemoved, true);
   ASSERT_TRUE(split.ok()) << split.status();
   EXPECT_THAT(Words(**split, U"ab\v!?"), ElementsAre(W{U"ab", {0, 2}}, W{U"!?", {3, 5}}));
-  const absl::Status refused = SplitPreTokenizer::Create("[a-z]+", true, SplitBehavior::kRemoved, false).status();
+  const absl::Status refused =
+      SplitPreTokenizer::Create("[a-z]+", true, SplitBehavior::kRemoved, false).status();
   EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(refused.message()), HasSubstr("[a-z]+ is not supported"));
 
   std::vector<std::unique_ptr<PreTokenizer>> parts;
   parts.push_back(std::make_unique<CharClassPreTokenizer>(CharClassPreTokenizer::Kind::kWhitespaceSplit,
                                                           SplitBehavior::kRemoved));
-  parts.push_back(
-      std::make_unique<CharClassPreTokenizer>(CharClassPreTokenizer::Kind::kDigits, SplitBehavior::kIsolated));
-  EXPECT_THAT(Words(SequencePreTokenizer(std::move(parts)), U"ab12 c3"),
-              ElementsAre(W{U"ab", {0, 2}}, W{U"1", {2, 3}}, W{U"2", {3, 4}}, W{U"c", {5, 6}}, W{U"3", {6, 7}}));
+  parts.push_back(std::make_unique<CharClassPreTokenizer>(CharClassPreTokenizer::Kind::kDigits,
+                                                          SplitBehavior::kIsolated));
+  EXPECT_THAT(
+      Words(SequencePreTokenizer(std::move(parts)), U"ab12 c3"),
+      ElementsAre(W{U"ab", {0, 2}}, W{U"1", {2, 3}}, W{U"2", {3, 4}}, W{U"c", {5, 6}}, W{U"3", {6, 7}}));
+}
+
+TEST(TokenizerJsonTest, WordPieceRefusesAnotherUnknownToken) {
+  Json tokenizer = Load(kBertJson);
+  tokenizer["model"]["unk_token"] = "[MASK]";
+  const ScratchTokenizer dir(tokenizer);
+  EXPECT_THAT(std::string(dir.Load().status().message()),
+              HasSubstr("model.unk_token \"[MASK]\" is not supported"));
 }
 
 TEST(TokenizerJsonTest, RefusesWhatItDoesNotRunByName) {
@@ -312,12 +338,15 @@ TEST(TokenizerJsonTest, RefusesWhatItDoesNotRunByName) {
                 (*t)["pre_tokenizer"] = {{"type", "Punctuation"}, {"behavior", "Sideways"}};
               }),
               HasSubstr("pre_tokenizer.behavior Sideways is not supported"));
-  EXPECT_THAT(error([](Json* t) { (*t)["pre_tokenizer"] = {{"type", "UnicodeScripts"}}; }),
-              HasSubstr("pre_tokenizer.type UnicodeScripts is not supported"));
   EXPECT_THAT(error([](Json* t) {
-                (*t)["normalizer"] = {{"type", "Sequence"}, {"normalizers", Json::array({{{"type", "Nmt"}}})}};
+                (*t)["pre_tokenizer"] = {{"type", "UnicodeScripts"}};
               }),
-              HasSubstr("normalizer.normalizers[0].type Nmt is not supported"));
+              HasSubstr("pre_tokenizer.type UnicodeScripts is not supported"));
+  EXPECT_THAT(
+      error([](Json* t) {
+        (*t)["normalizer"] = {{"type", "Sequence"}, {"normalizers", Json::array({{{"type", "Nmt"}}})}};
+      }),
+      HasSubstr("normalizer.normalizers[0].type Nmt is not supported"));
   EXPECT_THAT(error([](Json* t) { (*t)["model"]["dropout"] = 0.1; }), HasSubstr("model.dropout"));
 }
 
