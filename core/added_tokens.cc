@@ -4,8 +4,21 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
+#include "common/utf8.h"
+#include "core/unicode_text.h"
 
 namespace qkv {
+namespace {
+
+// The character that ends at byte `end` of `text` (valid UTF-8 before `end`); `*begin` set to its start.
+char32_t CharBefore(absl::string_view text, size_t end, size_t* begin) {
+  size_t start = end - 1;
+  while (start > 0 && (static_cast<uint8_t>(text[start]) & 0xC0) == 0x80) --start;
+  *begin = start;
+  return DecodeUtf8At(text, start).code_point;
+}
+
+}  // namespace
 
 AddedTokens::AddedTokens(const std::vector<AddedToken>& tokens) {
   absl::flat_hash_map<std::string, AddedToken> by_content;
@@ -24,7 +37,7 @@ AddedTokens::AddedTokens(const std::vector<AddedToken>& tokens) {
   count_ = by_content.size();
 }
 
-bool AddedTokens::MatchAt(absl::string_view text, size_t offset, Match* match) const {
+bool AddedTokens::MatchAt(absl::string_view text, size_t offset, size_t floor, Match* match) const {
   if (count_ == 0 || offset >= text.size()) return false;
   const std::vector<AddedToken>& candidates = by_first_byte_[static_cast<uint8_t>(text[offset])];
   const absl::string_view rest = text.substr(offset);
@@ -32,7 +45,34 @@ bool AddedTokens::MatchAt(absl::string_view text, size_t offset, Match* match) c
     return absl::StartsWith(rest, token.content);
   });
   if (found == candidates.end()) return false;
-  *match = {offset, offset + found->content.size(), found->id, found->lstrip, found->rstrip};
+  const size_t token_end = offset + found->content.size();
+  *match = {offset, token_end, token_end, found->id, false};
+  if (found->single_word) {
+    size_t unused;
+    const bool word_before = offset > 0 && IsRegexWordChar(CharBefore(text, offset, &unused));
+    const bool word_after =
+        token_end < text.size() && IsRegexWordChar(DecodeUtf8At(text, token_end).code_point);
+    if (word_before || word_after) {
+      match->discarded = true;
+      return true;
+    }
+  }
+  if (found->lstrip) {
+    size_t start = offset;
+    while (start > floor) {
+      size_t previous;
+      if (!IsBertWhitespace(CharBefore(text, start, &previous))) break;
+      start = previous;
+    }
+    match->begin = start;
+  }
+  if (found->rstrip) {
+    while (match->end < text.size()) {
+      const Utf8Decoded c = DecodeUtf8At(text, match->end);
+      if (c.error != Utf8Error::kNone || !IsBertWhitespace(c.code_point)) break;
+      match->end += static_cast<size_t>(c.length);
+    }
+  }
   return true;
 }
 

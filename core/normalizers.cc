@@ -29,6 +29,50 @@ using RegexPtr = std::unique_ptr<URegularExpression, RegexCloser>;
 
 }  // namespace
 
+std::u16string ToUtf16(const std::string& utf8) {
+  std::u16string out;
+  for (const char32_t c : ToUtf32(utf8)) {
+    if (c > 0xFFFF) {
+      out.push_back(static_cast<char16_t>(U16_LEAD(c)));
+      out.push_back(static_cast<char16_t>(U16_TRAIL(c)));
+    } else {
+      out.push_back(static_cast<char16_t>(c));
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<size_t, size_t>> FindRegexMatches(const std::u16string& regex, const CharString& text) {
+  std::u16string utf16;
+  std::vector<size_t> char_at;  // char_at[u]: the character of UTF-16 unit u
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char32_t c = text[i].code_point;
+    if (c > 0xFFFF) {
+      utf16.push_back(static_cast<char16_t>(U16_LEAD(c)));
+      utf16.push_back(static_cast<char16_t>(U16_TRAIL(c)));
+      char_at.push_back(i);
+    } else {
+      utf16.push_back(static_cast<char16_t>(c));
+    }
+    char_at.push_back(i);
+  }
+  char_at.push_back(text.size());
+  UErrorCode error = U_ZERO_ERROR;
+  RegexPtr compiled(uregex_open(reinterpret_cast<const UChar*>(regex.data()),
+                             static_cast<int32_t>(regex.size()), 0, nullptr, &error));
+  std::vector<std::pair<size_t, size_t>> matches;
+  if (U_FAILURE(error)) return matches;
+  uregex_setText(compiled.get(), reinterpret_cast<const UChar*>(utf16.data()),
+                 static_cast<int32_t>(utf16.size()), &error);
+  while (U_SUCCESS(error) && uregex_findNext(compiled.get(), &error)) {
+    const int32_t begin = uregex_start(compiled.get(), 0, &error);
+    const int32_t end = uregex_end(compiled.get(), 0, &error);
+    if (U_FAILURE(error) || begin < 0 || end <= begin) continue;  // an empty match
+    matches.emplace_back(char_at[static_cast<size_t>(begin)], char_at[static_cast<size_t>(end)]);
+  }
+  return matches;
+}
+
 void SequenceNormalizer::Normalize(CharString* text) const {
   for (const auto& normalizer : normalizers_) normalizer->Normalize(text);
 }
@@ -78,33 +122,7 @@ std::vector<std::pair<size_t, size_t>> ReplaceNormalizer::Find(const CharString&
     }
     return matches;
   }
-  std::u16string utf16;
-  std::vector<size_t> char_at;  // char_at[u]: the character of UTF-16 unit u
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char32_t c = text[i].code_point;
-    if (c > 0xFFFF) {
-      utf16.push_back(static_cast<char16_t>(U16_LEAD(c)));
-      utf16.push_back(static_cast<char16_t>(U16_TRAIL(c)));
-      char_at.push_back(i);
-    } else {
-      utf16.push_back(static_cast<char16_t>(c));
-    }
-    char_at.push_back(i);
-  }
-  char_at.push_back(text.size());
-  UErrorCode error = U_ZERO_ERROR;
-  RegexPtr regex(uregex_open(reinterpret_cast<const UChar*>(regex_.data()),
-                             static_cast<int32_t>(regex_.size()), 0, nullptr, &error));
-  if (U_FAILURE(error)) return matches;
-  uregex_setText(regex.get(), reinterpret_cast<const UChar*>(utf16.data()),
-                 static_cast<int32_t>(utf16.size()), &error);
-  while (U_SUCCESS(error) && uregex_findNext(regex.get(), &error)) {
-    const int32_t begin = uregex_start(regex.get(), 0, &error);
-    const int32_t end = uregex_end(regex.get(), 0, &error);
-    if (U_FAILURE(error) || begin < 0 || end <= begin) continue;  // empty matches replace nothing here
-    matches.emplace_back(char_at[static_cast<size_t>(begin)], char_at[static_cast<size_t>(end)]);
-  }
-  return matches;
+  return FindRegexMatches(regex_, text);
 }
 
 void ReplaceNormalizer::Normalize(CharString* text) const {
@@ -124,6 +142,29 @@ void ReplaceNormalizer::Normalize(CharString* text) const {
   }
   out.insert(out.end(), text->begin() + static_cast<std::ptrdiff_t>(next), text->end());
   *text = std::move(out);
+}
+
+void StripNormalizer::Normalize(CharString* text) const {
+  size_t end = text->size();
+  if (right_) {
+    while (end > 0 && IsBertWhitespace((*text)[end - 1].code_point)) --end;
+  }
+  size_t begin = 0;
+  if (left_) {
+    while (begin < end && IsBertWhitespace((*text)[begin].code_point)) ++begin;
+  }
+  text->erase(text->begin() + static_cast<std::ptrdiff_t>(end), text->end());
+  text->erase(text->begin(), text->begin() + static_cast<std::ptrdiff_t>(begin));
+}
+
+void LowercaseNormalizer::Normalize(CharString* text) const { Lowercase(text); }
+
+void PrependNormalizer::Normalize(CharString* text) const {
+  if (text->empty() || prefix_.empty()) return;
+  const Utf8Char first = text->front();
+  CharString prefix;
+  for (const char32_t c : prefix_) prefix.push_back({c, first.begin, first.end});
+  text->insert(text->begin(), prefix.begin(), prefix.end());
 }
 
 }  // namespace qkv

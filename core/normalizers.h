@@ -1,6 +1,8 @@
-// Normalizers of tokenizer.json besides BERT's and Precompiled: Sequence (several in order) and Replace (a
-// literal string or a regular expression, every non-overlapping match replaced), with Hugging Face
-// tokenizers' offset alignment: the replacement's characters take the range of the last character matched.
+// Normalizers of tokenizer.json besides BERT's, Precompiled and the Unicode forms (unicode_normalizers.h):
+// Sequence (several in order), Replace (a literal string or a regular expression, every non-overlapping
+// match replaced), Strip, Lowercase and Prepend, with Hugging Face tokenizers' offset alignment: a kept
+// character keeps its range; Replace's characters take the range of the last character matched, Prepend's
+// the range of the first character, a lowercase expansion the range of the character it came from.
 //
 // Thread safety: immutable after construction; Normalize is const and safe from any number of threads.
 #ifndef QKV_CORE_NORMALIZERS_H_
@@ -14,6 +16,13 @@
 #include "core/tokenizer_components.h"
 
 namespace qkv {
+
+// The matches [begin, end) in characters of `text` of the ICU regular expression `regex` (UTF-16), in
+// order, not overlapping; empty matches are left out. None when the pattern does not compile.
+std::vector<std::pair<size_t, size_t>> FindRegexMatches(const std::u16string& regex, const CharString& text);
+
+// `utf8` as UTF-16, for ICU's regular expressions; invalid UTF-8 gives an empty string.
+std::u16string ToUtf16(const std::string& utf8);
 
 class SequenceNormalizer : public Normalizer {
  public:
@@ -43,6 +52,33 @@ class ReplaceNormalizer : public Normalizer {
   std::u16string regex_;    // the pattern, UTF-16
   bool is_regex_ = false;
   std::u32string content_;
+};
+
+// Removes the white space (Rust's char::is_whitespace) at the start (`left`) and / or end (`right`).
+class StripNormalizer : public Normalizer {
+ public:
+  StripNormalizer(bool left, bool right) : left_(left), right_(right) {}
+  void Normalize(CharString* text) const override;
+
+ private:
+  bool left_;
+  bool right_;
+};
+
+// Rust's char::to_lowercase, character by character (core/unicode_text.h's Lowercase).
+class LowercaseNormalizer : public Normalizer {
+ public:
+  void Normalize(CharString* text) const override;
+};
+
+// Puts `prefix` before a text that is not empty.
+class PrependNormalizer : public Normalizer {
+ public:
+  explicit PrependNormalizer(std::u32string prefix) : prefix_(std::move(prefix)) {}
+  void Normalize(CharString* text) const override;
+
+ private:
+  std::u32string prefix_;
 };
 
 }  // namespace qkv

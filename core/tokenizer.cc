@@ -54,9 +54,10 @@ void Normalize(absl::Span<const Utf8Char> text, const TokenizerOptions& options,
       }
     }
     if (options.tokenize_chinese_chars && IsCjkIdeograph(cp)) {
-      out->push_back({U' ', c.begin, c.begin});
+      // HF aligns both spaces with the ideograph (what a normalized added token's lstrip / rstrip covers).
+      out->push_back({U' ', c.begin, c.end});
       out->push_back(c);
-      out->push_back({U' ', c.end, c.end});
+      out->push_back({U' ', c.begin, c.end});
     } else {
       out->push_back(c);
     }
@@ -206,7 +207,8 @@ absl::Status TooLong(const LengthLimit& limit, bool pair, const SpecialsTemplate
 
 absl::StatusOr<Tokenizer> Tokenizer::FromTokens(std::vector<std::string> tokens,
                                                 const TokenizerOptions& options, const std::string& source,
-                                                const std::vector<AddedToken>* added_tokens) {
+                                                const std::vector<AddedToken>* added_tokens,
+                                                size_t model_size) {
   if (options.max_chars_per_word <= 0 || options.max_chars_per_word > kMaxCharsPerWordLimit) {
     return absl::InvalidArgumentError(absl::StrCat(source, ": max_chars_per_word must be in [1, ",
                                                    kMaxCharsPerWordLimit, "], got ",
@@ -232,7 +234,9 @@ absl::StatusOr<Tokenizer> Tokenizer::FromTokens(std::vector<std::string> tokens,
   for (size_t i = 0; i < tokens.size(); ++i) {
     const int32_t id = static_cast<int32_t>(i);
     tokenizer.token_to_id_.emplace(tokens[i], id);  // duplicates: the first id stays
-    if (!tokens[i].empty() && tokens[i].size() <= longest_piece) tokenizer.trie_.Insert(tokens[i], id);
+    if (i < model_size && !tokens[i].empty() && tokens[i].size() <= longest_piece) {
+      tokenizer.trie_.Insert(tokens[i], id);
+    }
   }
   tokenizer.continuation_root_ = tokenizer.trie_.Walk(VocabTrie::kRoot, kContinuationPrefix);
   tokenizer.id_to_token_ = std::move(tokens);
@@ -264,7 +268,25 @@ absl::StatusOr<Tokenizer> Tokenizer::FromTokens(std::vector<std::string> tokens,
                                                      tokenizer.vocab_size(), ")"));
     }
   }
-  tokenizer.added_tokens_ = AddedTokens(*added_tokens);
+  // HF's two passes: normalized=false tokens in the raw text, the others (their contents normalized too)
+  // in the normalized text between those.
+  std::vector<AddedToken> raw;
+  std::vector<AddedToken> normalized;
+  for (AddedToken token : *added_tokens) {
+    if (!token.normalized) {
+      raw.push_back(std::move(token));
+      continue;
+    }
+    absl::StatusOr<std::vector<Utf8Char>> content = DecodeUtf8(token.content);
+    if (!content.ok()) continue;  // not a vocabulary entry (they are UTF-8): cannot be typed either
+    std::vector<NormalizedChar> chars;
+    Normalize(*content, options, &chars);
+    token.content.clear();
+    for (const NormalizedChar& c : chars) AppendUtf8(c.code_point, &token.content);
+    normalized.push_back(std::move(token));
+  }
+  tokenizer.added_tokens_ = AddedTokens(raw);
+  tokenizer.normalized_added_tokens_ = AddedTokens(normalized);
   tokenizer.specials_ = SpecialsTemplate::Bert(special.cls, special.sep);
   return tokenizer;
 }
@@ -304,56 +326,87 @@ absl::Status Tokenizer::Pieces(absl::string_view text, size_t max_pieces, std::v
   };
   // Normalizes the chunk and splits it into words (BertPreTokenizer): whitespace ends a word; every
   // punctuation character is a word of its own. A word may go on in the next chunk.
+  auto add_char = [&](const NormalizedChar& n) {
+    if (IsBertWhitespace(n.code_point)) {
+      end_word();
+    } else if (IsBertPunctuation(n.code_point)) {
+      end_word();
+      word.Add(n, keep);
+      end_word();
+    } else {
+      word.Add(n, keep);
+    }
+  };
+  // HF's second pass: the normalized=true added tokens, matched in the normalized stretch.
+  std::string normalized_utf8;
+  std::vector<size_t> char_at;  // char_at[byte of normalized_utf8]: its character in `normalized`
+  auto add_normalized = [&] {
+    normalized_utf8.clear();
+    char_at.clear();
+    for (size_t i = 0; i < normalized.size(); ++i) {
+      AppendUtf8(normalized[i].code_point, &normalized_utf8);
+      char_at.resize(normalized_utf8.size(), i);
+    }
+    size_t floor = 0;
+    for (size_t at = 0; at < normalized_utf8.size();) {
+      AddedTokens::Match match;
+      const bool matched = normalized_added_tokens_.MatchAt(normalized_utf8, at, floor, &match);
+      if (matched && !match.discarded) {
+        end_word();  // lstrip / rstrip took only white space, which ends the word anyway
+        if (pieces->size() < max_pieces) {
+          pieces->push_back({match.id, normalized[char_at[match.begin]].begin,
+                             normalized[char_at[match.end - 1]].end});
+        }
+        floor = at = match.end;
+        continue;
+      }
+      const size_t plain_end = matched ? match.token_end : at + 1;
+      while (at < plain_end) {
+        const size_t i = char_at[at];
+        add_char(normalized[i]);
+        while (at < normalized_utf8.size() && char_at[at] == i) ++at;
+      }
+    }
+  };
   auto end_chunk = [&] {
     if (chunk.empty()) return;
     Normalize(chunk, options_, &normalized);
     chunk.clear();
-    for (const NormalizedChar& n : normalized) {
-      if (IsBertWhitespace(n.code_point)) {
-        end_word();
-      } else if (IsBertPunctuation(n.code_point)) {
-        end_word();
-        word.Add(n, keep);
-        end_word();
-      } else {
-        word.Add(n, keep);
-      }
-    }
+    if (!normalized_added_tokens_.empty()) return add_normalized();
+    for (const NormalizedChar& n : normalized) add_char(n);
   };
   size_t offset = 0;
-  // Where the white space run just before `offset` begins (== offset when there is none): an lstrip added
-  // token's match takes it. The run never reaches back past the previous added token.
-  size_t space_begin = 0;
+  size_t floor = 0;  // the end of the previous added token: lstrip goes back no further
   while (offset < text.size()) {
     // Enough pieces: the rest is only validated.
     if (pieces->size() >= max_pieces) return CheckUtf8(text, offset);
     // An added token typed in the raw text ends the text before it (matches start on character boundaries:
-    // the tokens are UTF-8, and the text before `offset` decoded). White space taken by lstrip / rstrip
-    // makes no pieces either way; it only widens the token's offsets, as HF reports them.
+    // the tokens are UTF-8, and the text before `offset` decoded).
     AddedTokens::Match match;
-    if (added_tokens_.MatchAt(text, offset, &match)) {
+    const bool matched = added_tokens_.MatchAt(text, offset, floor, &match);
+    if (matched && !match.discarded) {
+      // lstrip / rstrip take only white space, which makes no piece: it just leaves the chunk.
+      while (!chunk.empty() && static_cast<size_t>(chunk.back().begin) >= match.begin) chunk.pop_back();
       end_chunk();
       end_word();
-      offset = match.end;
-      if (match.rstrip) {
-        while (offset < text.size()) {
-          QKV_ASSIGN_OR_RETURN(const Utf8Char c, DecodeCharAt(text, offset));
-          if (!IsBertWhitespace(c.code_point)) break;
-          offset = static_cast<size_t>(c.end);
-        }
-      }
       if (pieces->size() < max_pieces) {
-        const size_t begin = match.lstrip ? space_begin : match.begin;
-        pieces->push_back({match.id, static_cast<int32_t>(begin), static_cast<int32_t>(offset)});
+        pieces->push_back({match.id, static_cast<int32_t>(match.begin), static_cast<int32_t>(match.end)});
       }
-      space_begin = offset;
+      floor = offset = match.end;
       continue;
     }
-    QKV_ASSIGN_OR_RETURN(const Utf8Char c, DecodeCharAt(text, offset));
-    if (!IsBertWhitespace(c.code_point)) space_begin = static_cast<size_t>(c.end);
-    offset = static_cast<size_t>(c.end);
-    if (chunk.size() >= kChunkChars && StartsChunk(c.code_point, options_)) end_chunk();
-    chunk.push_back(c);
+    // A discarded single_word match is plain text with no token starting inside it.
+    const size_t plain_end = matched ? match.token_end : offset;
+    do {
+      QKV_ASSIGN_OR_RETURN(const Utf8Char c, DecodeCharAt(text, offset));
+      offset = static_cast<size_t>(c.end);
+      // Normalized added tokens are matched in the whole normalized stretch: no chunks then.
+      if (chunk.size() >= kChunkChars && normalized_added_tokens_.empty() &&
+          StartsChunk(c.code_point, options_)) {
+        end_chunk();
+      }
+      chunk.push_back(c);
+    } while (offset < plain_end);
   }
   end_chunk();
   end_word();

@@ -6,7 +6,8 @@
 //
 // BERT WordPiece (Hugging Face BertTokenizer semantics) over a vocab.txt or tokenizer.json:
 //
-// Added tokens ([CLS], [MASK], ...) typed in the text are matched first and become their ids. The text
+// Added tokens ([CLS], [MASK], ...) typed in the text are matched first and become their ids (AddedTokens:
+// with their lstrip / rstrip / single_word; normalized=true ones after the normalizer). The text
 // between them gets basic tokenization: cleans control characters, splits on whitespace, lower-cases and
 // strips accents when the model is uncased, splits punctuation and makes every CJK ideograph its own token;
 // then greedy longest-match WordPiece with "##" continuations, [UNK] for unknown words and words over
@@ -19,13 +20,16 @@
 // tokens or looked up (it is only checked to be valid UTF-8, a scan that allocates nothing). WordPiece walks
 // a byte trie of the vocabulary, so a word costs one lookup per byte walked, at most the longest vocabulary
 // piece per piece. Memory is bounded by the limit, max_chars_per_word and the chunk, not by the text (a
-// chunk only outgrows 128 characters in a run with none of those characters).
+// chunk only outgrows 128 characters in a run with none of those characters). Added tokens with
+// normalized=true are matched in the normalized text, so a tokenizer.json that has them normalizes each
+// stretch between its other added tokens whole (memory bounded by the stretch).
 //
 // Thread safety: immutable after construction; Encode* are const and safe from any number of threads.
 #ifndef QKV_CORE_TOKENIZER_H_
 #define QKV_CORE_TOKENIZER_H_
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -121,11 +125,11 @@ class Tokenizer {
   // and the casing options from tokenizer.json's normalizer, else tokenizer_config.json, else the defaults
   // (uncased). With a BPE or Unigram model: the pipeline tokenizer.json states (docs/tokenizers.md lists
   // the supported component types). A component type qkv does not support is InvalidArgument naming it, e.g.
-  // "normalizer.type Precompiled is not supported". The added tokens are tokenizer.json's "added_tokens"
-  // with normalized=false and no single_word (others are not matched; lstrip / rstrip are honoured, as
-  // MPNet's <mask> has lstrip); an added token
-  // whose id is outside the vocabulary is InvalidArgument. Without tokenizer.json they are the special
-  // tokens the vocabulary holds.
+  // "normalizer.type Nmt is not supported". The added tokens are tokenizer.json's "added_tokens", matched as
+  // HF's AddedVocabulary matches them (normalized=false in the raw text, normalized=true after the
+  // normalizer; lstrip, rstrip, single_word), with HF's ids: the vocabulary's id of the content, else the
+  // next id past the vocabulary (which grows by it). Without tokenizer.json they are the special tokens the
+  // vocabulary holds.
   static absl::StatusOr<Tokenizer> FromModelDirectory(const std::string& dir);
 
   // Tokenizes `text` as [CLS] text [SEP] within `limit` (see LengthLimit and OverflowPolicy); the work
@@ -169,10 +173,12 @@ class Tokenizer {
   Tokenizer() = default;
   // Builds the maps from `tokens` (id = index; the first of duplicate tokens keeps its id) and checks the
   // options, the special tokens and the added tokens (nullptr: the special tokens in the vocabulary).
-  // `source` names the file in errors.
+  // `source` names the file in errors. Only the first `model_size` tokens are WordPiece's; the others are
+  // added tokens past its vocabulary.
   static absl::StatusOr<Tokenizer> FromTokens(std::vector<std::string> tokens,
                                               const TokenizerOptions& options, const std::string& source,
-                                              const std::vector<AddedToken>* added_tokens = nullptr);
+                                              const std::vector<AddedToken>* added_tokens = nullptr,
+                                              size_t model_size = std::numeric_limits<size_t>::max());
   // A pipeline tokenizer from a parsed tokenizer.json (ReadPipelineJson); `source` names the file.
   static absl::StatusOr<Tokenizer> FromPipeline(PipelineParts parts, const std::string& source);
 
@@ -196,7 +202,8 @@ class Tokenizer {
   // Every token that a word of at most max_chars_per_word characters can match, for WordPiece.
   VocabTrie trie_;
   int32_t continuation_root_ = VocabTrie::kNone;  // trie_'s node of "##"
-  AddedTokens added_tokens_;
+  AddedTokens added_tokens_;             // normalized=false: matched in the raw text
+  AddedTokens normalized_added_tokens_;  // WordPiece's normalized=true: matched after BertNormalizer
   std::string model_type_ = "WordPiece";
   SpecialsTemplate specials_;
   // Null for WordPiece, which Pieces runs fused with the BERT normalizer and pre-tokenizer.

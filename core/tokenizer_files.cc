@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -72,24 +73,59 @@ void ApplyTokenizerConfig(const Json& config, TokenizerOptions* options) {
   options->tokenize_chinese_chars = BoolOr(config, "tokenize_chinese_chars", true);
 }
 
-// tokenizer.json's "added_tokens" that HF matches in the raw text, with their lstrip / rstrip. WordPiece
-// (`pipeline` false): normalized=false only (qkv does not match the others). Pipeline tokenizers, which
-// have no normalizer: also normalized=true (on text no normalizer changes, matching it raw is the same).
-// Never single_word.
-std::vector<AddedToken> ReadAddedTokens(const Json& tokenizer, bool pipeline) {
+// tokenizer.json's "added_tokens", with their lstrip / rstrip / single_word / normalized flags.
+std::vector<AddedToken> ReadAddedTokens(const Json& tokenizer) {
   std::vector<AddedToken> added;
   const auto list = tokenizer.find("added_tokens");
   if (list == tokenizer.end() || list->is_null()) return added;
   if (!list->is_array()) throw Json::type_error::create(302, "added_tokens is not an array", &*list);
   for (const Json& token : *list) {
     if (!token.is_object()) throw Json::type_error::create(302, "an added token is not an object", &token);
-    const bool lstrip = BoolOr(token, "lstrip", false);
-    const bool rstrip = BoolOr(token, "rstrip", false);
-    if (BoolOr(token, "single_word", false)) continue;
-    if (!pipeline && BoolOr(token, "normalized", true)) continue;
-    added.push_back({token.at("content").get<std::string>(), token.at("id").get<int32_t>(), lstrip, rstrip});
+    AddedToken entry{token.at("content").get<std::string>(), token.at("id").get<int32_t>()};
+    entry.lstrip = BoolOr(token, "lstrip", false);
+    entry.rstrip = BoolOr(token, "rstrip", false);
+    entry.single_word = BoolOr(token, "single_word", false);
+    entry.normalized = BoolOr(token, "normalized", !BoolOr(token, "special", false));
+    added.push_back(std::move(entry));
   }
   return added;
+}
+
+// The ids Hugging Face gives the added tokens when it loads a tokenizer.json (the file's "id" fields are
+// only checked, with a warning): a content seen before keeps its id, one in the model's vocabulary takes
+// that id, any other the next id past the vocabulary, which `vocab` grows by. Empty contents are dropped.
+void AssignAddedTokenIds(std::vector<std::string>* vocab, std::vector<AddedToken>* added) {
+  absl::flat_hash_map<std::string, int32_t> ids;
+  ids.reserve(vocab->size());
+  for (size_t i = 0; i < vocab->size(); ++i) ids.emplace((*vocab)[i], static_cast<int32_t>(i));
+  std::vector<AddedToken> kept;
+  for (AddedToken& token : *added) {
+    if (token.content.empty()) continue;
+    const auto [it, inserted] = ids.emplace(token.content, static_cast<int32_t>(vocab->size()));
+    if (inserted) vocab->push_back(token.content);
+    token.id = it->second;
+    kept.push_back(std::move(token));
+  }
+  *added = std::move(kept);
+}
+
+// A pre_tokenizer that splits as BertPreTokenizer does: BertPreTokenizer itself, or a Sequence of one such,
+// or of WhitespaceSplit then Punctuation (isolated).
+bool IsBertPreTokenizer(const Json& pre) {
+  if (!pre.is_object()) return false;
+  const std::string type = pre.value("type", std::string());
+  if (type == "BertPreTokenizer") return true;
+  const auto list = pre.find("pretokenizers");
+  if (type != "Sequence" || list == pre.end() || !list->is_array()) return false;
+  if (list->size() == 1) return IsBertPreTokenizer((*list)[0]);
+  const auto type_of = [](const Json& json) {
+    return json.is_object() ? json.value("type", std::string()) : std::string();
+  };
+  if (list->size() != 2 || type_of((*list)[0]) != "WhitespaceSplit" || type_of((*list)[1]) != "Punctuation") {
+    return false;
+  }
+  const auto behavior = (*list)[1].find("behavior");
+  return behavior == (*list)[1].end() || *behavior == "Isolated";
 }
 
 // tokenizer.json: the BertNormalizer settings and the WordPiece model's max_input_chars_per_word.
@@ -104,7 +140,7 @@ std::optional<std::vector<std::string>> ApplyTokenizerJson(const Json& tokenizer
     const auto component = tokenizer.find(field);
     if (component == tokenizer.end() || component->is_null()) continue;
     const std::string type = component->is_object() ? component->value("type", std::string()) : "";
-    if (type != supported) {
+    if (type != supported && !(type == "Sequence" && IsBertPreTokenizer(*component))) {
       throw Json::other_error::create(
           501, std::string(field) + ".type " + (type.empty() ? JsonSummary(*component) : type) +
                    " is not supported with a WordPiece model (only " + supported + ")",
@@ -123,6 +159,12 @@ std::optional<std::vector<std::string>> ApplyTokenizerJson(const Json& tokenizer
   const std::string type = model.value("type", std::string("WordPiece"));
   if (type != "WordPiece") {
     throw Json::other_error::create(501, "model.type is " + type + ", not WordPiece", &model);
+  }
+  // qkv's WordPiece takes its unknown token from the vocabulary by name.
+  if (const auto unk = model.find("unk_token");
+      unk != model.end() && !unk->is_null() && *unk != Json("[UNK]")) {
+    throw Json::other_error::create(
+        501, "model.unk_token " + JsonSummary(*unk) + " is not supported (only \"[UNK]\")", &model);
   }
   if (model.value("continuing_subword_prefix", std::string("##")) != "##") {
     throw Json::other_error::create(501, "only the \"##\" continuing_subword_prefix is supported", &model);
@@ -212,7 +254,7 @@ absl::StatusOr<Tokenizer> Tokenizer::FromModelDirectory(const std::string& dir) 
     absl::StatusOr<PipelineParts> parts = ReadPipelineJson(tokenizer);
     if (parts.ok()) {
       try {
-        parts->added_tokens = ReadAddedTokens(tokenizer, /*pipeline=*/true);
+        parts->added_tokens = ReadAddedTokens(tokenizer);
       } catch (const Json::exception& e) {
         parts = absl::InvalidArgumentError(e.what());
       }
@@ -225,7 +267,7 @@ absl::StatusOr<Tokenizer> Tokenizer::FromModelDirectory(const std::string& dir) 
   }
   try {
     json_vocab = ApplyTokenizerJson(tokenizer, /*want_vocab=*/!has_vocab_txt, &options);
-    added_tokens = ReadAddedTokens(tokenizer, /*pipeline=*/false);
+    added_tokens = ReadAddedTokens(tokenizer);
   } catch (const Json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(tokenizer_json->string(), ": ", e.what()));
   }
@@ -234,13 +276,18 @@ absl::StatusOr<Tokenizer> Tokenizer::FromModelDirectory(const std::string& dir) 
   if (!specials.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(tokenizer_json->string(), ": ", specials.status().message()));
   }
-  absl::StatusOr<Tokenizer> loaded;
+  std::vector<std::string> vocab;
   if (has_vocab_txt) {
     QKV_ASSIGN_OR_RETURN(const std::string contents, ReadFile(vocab_path));
-    loaded = FromTokens(SplitVocabLines(contents), options, vocab_path.string(), &added_tokens);
+    vocab = SplitVocabLines(contents);
   } else {
-    loaded = FromTokens(*std::move(json_vocab), options, tokenizer_json->string(), &added_tokens);
+    vocab = *std::move(json_vocab);
   }
+  const size_t model_size = vocab.size();
+  AssignAddedTokenIds(&vocab, &added_tokens);
+  absl::StatusOr<Tokenizer> loaded =
+      FromTokens(std::move(vocab), options, has_vocab_txt ? vocab_path.string() : tokenizer_json->string(),
+                 &added_tokens, model_size);
   if (loaded.ok() && specials->has_value()) {
     QKV_RETURN_IF_ERROR(loaded->SetSpecialsTemplate(**std::move(specials), tokenizer_json->string()));
   }
@@ -250,15 +297,7 @@ absl::StatusOr<Tokenizer> Tokenizer::FromModelDirectory(const std::string& dir) 
 absl::StatusOr<Tokenizer> Tokenizer::FromPipeline(PipelineParts parts, const std::string& source) {
   std::vector<std::string>& vocab = parts.vocab;
   // Added tokens may extend the model's vocabulary (their ids follow it, as HF numbers them).
-  std::vector<const AddedToken*> beyond;
-  for (const AddedToken& added : parts.added_tokens) {
-    if (added.id >= static_cast<int32_t>(vocab.size())) beyond.push_back(&added);
-  }
-  std::sort(beyond.begin(), beyond.end(),
-            [](const AddedToken* a, const AddedToken* b) { return a->id < b->id; });
-  for (const AddedToken* added : beyond) {
-    if (added->id == static_cast<int32_t>(vocab.size())) vocab.push_back(added->content);
-  }
+  AssignAddedTokenIds(&vocab, &parts.added_tokens);
   if (vocab.empty()) return absl::InvalidArgumentError(absl::StrCat(source, ": the vocabulary is empty"));
   for (size_t i = 0; i < vocab.size(); ++i) {
     if (!DecodeUtf8(vocab[i]).ok()) {
@@ -289,7 +328,12 @@ absl::StatusOr<Tokenizer> Tokenizer::FromPipeline(PipelineParts parts, const std
   };
   special.pad = first_of("<pad>", "[PAD]");
   special.mask = first_of("<mask>", "[MASK]");
-  tokenizer.added_tokens_ = AddedTokens(parts.added_tokens);
+  // HF's two passes: normalized=false tokens in the raw text, the others in the normalized stretches.
+  std::vector<AddedToken> raw;
+  std::vector<AddedToken> normalized;
+  for (const AddedToken& added : parts.added_tokens) (added.normalized ? normalized : raw).push_back(added);
+  tokenizer.added_tokens_ = AddedTokens(raw);
+  parts.pipeline->SetNormalizedTokens(normalized);
   tokenizer.pipeline_ = std::move(parts.pipeline);
   return tokenizer;
 }

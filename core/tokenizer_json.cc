@@ -9,10 +9,10 @@
 #include "common/status_macros.h"
 #include "core/bounded_json.h"
 #include "core/bpe_model.h"
-#include "core/byte_level.h"
-#include "core/metaspace.h"
 #include "core/normalizers.h"
+#include "core/pre_tokenizer_json.h"
 #include "core/precompiled_normalizer.h"
+#include "core/unicode_normalizers.h"
 #include "core/unigram_model.h"
 
 namespace qkv {
@@ -186,41 +186,26 @@ absl::StatusOr<std::unique_ptr<Normalizer>> ReadNormalizer(const Json& json, con
       return absl::InvalidArgumentError(absl::StrCat(field, ": ", normalizer.status().message()));
     return std::unique_ptr<Normalizer>(*std::move(normalizer));
   }
+  if (type == "Strip") {
+    return std::unique_ptr<Normalizer>(std::make_unique<StripNormalizer>(
+        BoolOr(json, "strip_left", true), BoolOr(json, "strip_right", true)));
+  }
+  if (type == "Lowercase") return std::unique_ptr<Normalizer>(std::make_unique<LowercaseNormalizer>());
+  if (type == "StripAccents") return std::unique_ptr<Normalizer>(std::make_unique<StripAccentsNormalizer>());
+  if (type == "Prepend") {
+    absl::StatusOr<std::vector<Utf8Char>> prefix = DecodeUtf8(json.at("prepend").get<std::string>());
+    if (!prefix.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ".prepend is not UTF-8"));
+    std::u32string code_points;
+    for (const Utf8Char& c : *prefix) code_points.push_back(c.code_point);
+    return std::unique_ptr<Normalizer>(std::make_unique<PrependNormalizer>(std::move(code_points)));
+  }
+  for (const auto& [name, form] : {std::pair<const char*, UnicodeForm>{"NFC", UnicodeForm::kNfc},
+                                   {"NFD", UnicodeForm::kNfd},
+                                   {"NFKC", UnicodeForm::kNfkc},
+                                   {"NFKD", UnicodeForm::kNfkd}}) {
+    if (type == name) return std::unique_ptr<Normalizer>(std::make_unique<UnicodeNormalizer>(form));
+  }
   return Unsupported(field, type);
-}
-
-absl::StatusOr<std::unique_ptr<PreTokenizer>> ReadPreTokenizer(const Json& pre) {
-  const std::string type = pre["type"].get<std::string>();
-  if (type == "ByteLevel") {
-    return std::unique_ptr<PreTokenizer>(std::make_unique<ByteLevelPreTokenizer>(
-        BoolOr(pre, "add_prefix_space", true), BoolOr(pre, "use_regex", true)));
-  }
-  if (type == "Metaspace") {
-    const std::string replacement =
-        pre.contains("replacement") ? pre["replacement"].get<std::string>() : "\u2581";
-    absl::StatusOr<std::vector<Utf8Char>> chars = DecodeUtf8(replacement);
-    if (!chars.ok() || chars->size() != 1) {
-      return absl::InvalidArgumentError("pre_tokenizer.replacement must be one character");
-    }
-    PrependScheme scheme =
-        BoolOr(pre, "add_prefix_space", true) ? PrependScheme::kAlways : PrependScheme::kNever;
-    if (const auto it = pre.find("prepend_scheme"); it != pre.end() && !it->is_null()) {
-      const std::string name = it->get<std::string>();
-      if (name == "always") {
-        scheme = PrependScheme::kAlways;
-      } else if (name == "first") {
-        scheme = PrependScheme::kFirst;
-      } else if (name == "never") {
-        scheme = PrependScheme::kNever;
-      } else {
-        return absl::InvalidArgumentError(
-            absl::StrCat("pre_tokenizer.prepend_scheme ", name, " is not supported"));
-      }
-    }
-    return std::unique_ptr<PreTokenizer>(std::make_unique<MetaspacePreTokenizer>(
-        chars->front().code_point, scheme, BoolOr(pre, "split", true)));
-  }
-  return Unsupported("pre_tokenizer", type);
 }
 
 // A [token, id] pair of RobertaProcessing / BertProcessing: the id, and the token in `name`.
@@ -387,7 +372,7 @@ absl::StatusOr<PipelineParts> ReadPipelineJson(const Json& tokenizer) {
     QKV_ASSIGN_OR_RETURN(const Json* pre, Component(tokenizer, "pre_tokenizer"));
     std::unique_ptr<PreTokenizer> pre_tokenizer;
     if (pre != nullptr) {
-      QKV_ASSIGN_OR_RETURN(pre_tokenizer, ReadPreTokenizer(*pre));
+      QKV_ASSIGN_OR_RETURN(pre_tokenizer, ReadPreTokenizer(*pre, "pre_tokenizer", 0));
     }
     std::unique_ptr<SubwordModel> model;
     if (parts.model_type == "BPE") {

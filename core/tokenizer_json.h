@@ -23,12 +23,13 @@ struct PipelineParts {
   std::vector<std::string> vocab;  // id -> token: the model's vocabulary, then added tokens past it
   std::unique_ptr<SubwordPipeline> pipeline;
   SpecialsTemplate specials;             // from post_processor
-  std::vector<AddedToken> added_tokens;  // those matched in the raw text
+  std::vector<AddedToken> added_tokens;  // all of tokenizer.json's, with their flags
   int32_t unk = -1;                      // the model's unk_token, -1 without
 };
 
 // InvalidArgument naming the field (e.g. "pre_tokenizer.type Metaspace is not supported") on anything
-// unsupported or malformed. REQUIRES: `tokenizer` is a JSON object whose model.type is not WordPiece.
+// unsupported or malformed (added_tokens is left empty: the caller reads it). REQUIRES: `tokenizer` is a
+// JSON object whose model.type is not WordPiece.
 absl::StatusOr<PipelineParts> ReadPipelineJson(const nlohmann::json& tokenizer);
 
 // The special-token template of a WordPiece tokenizer.json's post_processor (BertProcessing,

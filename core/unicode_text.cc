@@ -154,6 +154,27 @@ bool IsBertWhitespace(char32_t c) {
   return u_isUWhiteSpace(static_cast<UChar32>(c)) != InRanges(kWhiteSpaceFlips, c);
 }
 
+bool IsRegexWordChar(char32_t c) {
+  const UChar32 u = static_cast<UChar32>(c);
+  const bool icu_word = u_hasBinaryProperty(u, UCHAR_ALPHABETIC) ||
+                        (U_GET_GC_MASK(u) & (U_GC_M_MASK | U_GC_ND_MASK | U_GC_PC_MASK)) != 0 ||
+                        u_hasBinaryProperty(u, UCHAR_JOIN_CONTROL);
+  return icu_word != InRanges(kWordCharFlips, c);
+}
+
+bool IsRustNumeric(char32_t c) {
+  const bool icu_numeric = (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_N_MASK) != 0;
+  return icu_numeric != InRanges(kNumericFlips, c);
+}
+
+bool IsHfCombiningMark(char32_t c) {
+  UVersionInfo age;
+  u_charAge(static_cast<UChar32>(c), age);
+  const bool icu_mark =
+      age[0] != 0 && age[0] <= 9 && (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_M_MASK) != 0;
+  return icu_mark != InRanges(kCombiningMarkFlips, c);
+}
+
 bool IsBertControl(char32_t c) {
   if (c < 0x80) return (c < 0x20 || c == 0x7F) && c != '\t' && c != '\n' && c != '\r';
   constexpr uint32_t kOtherMask = U_GC_CC_MASK | U_GC_CF_MASK | U_GC_CO_MASK | U_GC_CS_MASK;

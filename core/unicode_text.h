@@ -38,6 +38,17 @@ absl::StatusOr<Utf8Char> DecodeCharAt(absl::string_view text, size_t offset);
 // what BertPreTokenizer splits words on.
 bool IsBertWhitespace(char32_t c);
 
+// The regex crate's Unicode \w (Alphabetic, M*, Nd, Pc, Join_Control): what an added token's single_word
+// looks for beside a match.
+bool IsRegexWordChar(char32_t c);
+
+// Rust's char::is_numeric (Nd, Nl, No): what the Digits pre-tokenizer splits off.
+bool IsRustNumeric(char32_t c);
+
+// A combining mark (M*) to unicode-normalization-alignments' Unicode 9.0 tables: what the StripAccents
+// normalizer drops.
+bool IsHfCombiningMark(char32_t c);
+
 // unicode_categories' is_other (Cc, Cf, Co, Cs; no unassigned code points) except \t, \n and \r:
 // what clean_text drops.
 bool IsBertControl(char32_t c);

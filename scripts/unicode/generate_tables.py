@@ -36,6 +36,12 @@ OUTPUT = os.path.join(ROOT, "core", "unicode_hf_tables.inc")
 
 # ICU's UCharCategory values (unicode/uchar.h).
 NON_SPACING_MARK = 6
+MARK_CATEGORIES = {6, 7, 8}  # Mn Me Mc
+DECIMAL_NUMBER = 9
+NUMBER_CATEGORIES = {9, 10, 11}  # Nd Nl No
+CONNECTOR_PUNCTUATION = 22
+UCHAR_ALPHABETIC = 0
+UCHAR_JOIN_CONTROL = 20
 OTHER_CATEGORIES = {15, 16, 17, 18}  # Cc Cf Co Cs (not Cn: HF's tables have no unassigned class)
 PUNCTUATION_CATEGORIES = {19, 20, 21, 22, 23, 28, 29}  # Pd Ps Pe Pc Po Pi Pf
 UCHAR_WHITE_SPACE = 31
@@ -56,6 +62,7 @@ class Icu:
         self._char_type.restype = ctypes.c_int8
         self._binary = fn("u_hasBinaryProperty")
         self._binary.restype = ctypes.c_int8
+        self._char_age = fn("u_charAge")
         self._ccc = fn("u_getCombiningClass")
         self._ccc.restype = ctypes.c_uint8
         self._to_lower = fn("u_strToLower")
@@ -76,6 +83,17 @@ class Icu:
 
     def category(self, c):
         return self._char_type(c)
+
+    def age_major(self, c):
+        """The major Unicode version that assigned c; 0 when unassigned."""
+        age = (ctypes.c_uint8 * 4)()
+        self._char_age(c, age)
+        return age[0]
+
+    def regex_word(self, c):
+        """\\w as core/added_tokens.cc's IsRegexWordChar takes it from ICU."""
+        return (bool(self._binary(c, UCHAR_ALPHABETIC)) or bool(self._binary(c, UCHAR_JOIN_CONTROL)) or
+                self.category(c) in MARK_CATEGORIES | {DECIMAL_NUMBER, CONNECTOR_PUNCTUATION})
 
     def white_space(self, c):
         return bool(self._binary(c, UCHAR_WHITE_SPACE))
@@ -129,7 +147,8 @@ def _parse_hex(field):
 
 
 def probe(npm_dir, saved):
-    """HF's answer for every scalar value: {code point: (clean, split, strip, lower, nfd, cjk, order)}."""
+    """HF's answer for every scalar value: {code point: (clean, split, strip, lower, nfd, cjk, order, mark,
+    word, numeric)}."""
     if saved:
         out = open(saved).read()
     else:
@@ -138,9 +157,10 @@ def probe(npm_dir, saved):
                              check=True, stdout=subprocess.PIPE, text=True).stdout
     table = {}
     for line in out.splitlines():
-        cp, clean, split, strip, lower, nfd, cjk, order = line.split("\t")
+        cp, clean, split, strip, lower, nfd, cjk, order, mark, word, numeric = line.split("\t")
         table[int(cp, 16)] = (clean, split, _parse_hex(strip), _parse_hex(lower), _parse_hex(nfd),
-                              cjk == "cjk", "" if order == "-" else order)
+                              cjk == "cjk", "" if order == "-" else order, mark == "M", word == "w",
+                              numeric == "n")
     return table
 
 
@@ -159,17 +179,24 @@ def main():
     package = json.load(open(os.path.join(npm_dir, "node_modules", "@anush008", "tokenizers", "package.json")))
     icu = Icu()
     hf = probe(npm_dir, sys.argv[2] if len(sys.argv) > 2 else None)
-    default = lambda c: ("keep", "none", [c], [c], [c], False, "")
+    default = lambda c: ("keep", "none", [c], [c], [c], False, "", False, False, False)
 
     other, white_space, punctuation, mark, ccc_zero, cjk = set(), set(), set(), set(), set(), set()
     decomposition, lowercase = {}, {}
     hf_mark = {}
+    combining_mark, word_char, numeric_char = set(), set(), set()
     problems = []
     for c in range(0x110000):
         if 0xD800 <= c <= 0xDFFF:
             continue
-        clean, split, strip, lower, nfd, is_cjk, order = hf.get(c, None) or default(c)
+        clean, split, strip, lower, nfd, is_cjk, order, is_mark, is_word, is_numeric = hf.get(c, None) or default(c)
         category = icu.category(c)
+        if is_mark != (category in MARK_CATEGORIES and icu.age_major(c) in range(1, 10)):
+            combining_mark.add(c)
+        if is_word != icu.regex_word(c):
+            word_char.add(c)
+        if is_numeric != (category in NUMBER_CATEGORIES):
+            numeric_char.add(c)
         # clean_text drops NUL, U+FFFD and is_other (not \t \n \r); maps is_whitespace to ' '.
         hf_other = clean == "drop" and c != 0xFFFD  # U+FFFD is So; clean_text drops it by name
         icu_other = category in OTHER_CATEGORIES and c not in (9, 10, 13)
@@ -202,16 +229,18 @@ def main():
             elif ccc != 0:
                 ccc_zero.add(c)
     # strip_accents must be NFD then dropping Mn, with the classes above.
-    for c, (clean, split, strip, lower, nfd, is_cjk, order) in hf.items():
+    for c, (clean, split, strip, lower, nfd, is_cjk, order, _, _, _) in hf.items():
         expected = [d for d in nfd if not hf_mark.get(d, False)]
         if len(nfd) > 1 and strip != expected:
             problems.append("U+%04X: strip_accents gave %s, NFD minus Mn gives %s" % (c, strip, expected))
     if problems:
         sys.exit("generate_tables.py: HF's behaviour does not fit the model:\n  " + "\n  ".join(problems[:50]))
-    write(package["version"], icu, other, white_space, punctuation, mark, ccc_zero, cjk, decomposition, lowercase)
+    write(package["version"], icu, other, white_space, punctuation, mark, ccc_zero, cjk, decomposition, lowercase,
+          combining_mark, word_char, numeric_char)
 
 
-def write(version, icu, other, white_space, punctuation, mark, ccc_zero, cjk, decomposition, lowercase):
+def write(version, icu, other, white_space, punctuation, mark, ccc_zero, cjk, decomposition, lowercase,
+          combining_mark, word_char, numeric_char):
     lines = [
         "// Generated by scripts/unicode/generate_tables.py: do not edit. Where Hugging Face tokenizers'",
         "// character classes (probed from @anush008/tokenizers %s) differ from ICU %s (Unicode %s)."
@@ -266,6 +295,14 @@ def write(version, icu, other, white_space, punctuation, mark, ccc_zero, cjk, de
     emit_mapping("kDecompositionOverrides", "NFD of one code point where HF's differs from ICU's.", decomposition)
     emit_mapping("kLowercaseOverrides", "char::to_lowercase where HF's differs from ICU's u_strToLower.",
                  lowercase)
+    emit_ranges("kCombiningMarkFlips",
+                "StripAccents' combining marks (M* assigned by Unicode 9.0 to ICU): HF's answer is the opposite.",
+                combining_mark)
+    emit_ranges("kWordCharFlips",
+                "The regex crate's \\w (ICU: Alphabetic, M*, Nd, Pc, Join_Control): HF's answer is the opposite.",
+                word_char)
+    emit_ranges("kNumericFlips", "Rust's char::is_numeric (ICU: Nd, Nl, No): HF's answer is the opposite.",
+                numeric_char)
     with open(OUTPUT, "w") as f:
         f.write("\n".join(lines))
     print("wrote %s: %d other, %d white space, %d punctuation, %d Mn, %d ccc, %d decomposition, %d lowercase"

@@ -252,11 +252,11 @@ TEST(BpeTokenizerTest, UnsupportedComponentsAreNamed) {
     const char* message;
   };
   const std::vector<Case> cases = {
-      {"normalizer", {{"type", "NFKC"}}, "normalizer.type NFKC is not supported"},
+      {"normalizer", {{"type", "Nmt"}}, "normalizer.type Nmt is not supported"},
       {"normalizer",
-       {{"type", "Sequence"}, {"normalizers", Json::array({Json{{"type", "Lowercase"}}})}},
-       "normalizer.normalizers[0].type Lowercase is not supported"},
-      {"pre_tokenizer", {{"type", "Whitespace"}}, "pre_tokenizer.type Whitespace is not supported"},
+       {{"type", "Sequence"}, {"normalizers", Json::array({Json{{"type", "BertNormalizer"}}})}},
+       "normalizer.normalizers[0].type BertNormalizer is not supported"},
+      {"pre_tokenizer", {{"type", "UnicodeScripts"}}, "pre_tokenizer.type UnicodeScripts is not supported"},
       {"post_processor", {{"type", "ByteLevel"}}, "post_processor.type ByteLevel is not supported"},
       {"post_processor", nullptr, "post_processor is null"},
       {"pre_tokenizer", "ByteLevel", "pre_tokenizer must be null or an object"},

@@ -302,11 +302,23 @@ TEST(TokenizerAddedTokensTest, TokenizerJsonAddedTokensAreMatched) {
   // Only tokenizer.json's list counts: "[CLS]" typed in the text is not an added token here.
   EXPECT_THAT(*pieces, ElementsAre("hello", "<mine>", "[UNK]", "[UNK]", "[UNK]"));
 
-  tokenizer_json["added_tokens"][0]["id"] = 6;
+  // normalized=true: matched in the normalized text ("[MASK]" and "[mask]" both normalize to "[mask]").
+  pieces = tokenizer->WordPieces("[mask]hello [MASK]");
+  ASSERT_TRUE(pieces.ok()) << pieces.status();
+  EXPECT_THAT(*pieces, ElementsAre("[MASK]", "hello", "[MASK]"));
+
+  // As in HF, the file's ids are not used: a token in the vocabulary has its id there, a new one the next id
+  // past the vocabulary.
+  tokenizer_json["added_tokens"][0]["id"] = 42;
+  tokenizer_json["added_tokens"].push_back({{"id", 3}, {"content", "<new>"}, {"normalized", false}});
   dir.Write("tokenizer.json", tokenizer_json.dump());
-  const absl::Status outside = Tokenizer::FromModelDirectory(dir.path()).status();
-  EXPECT_EQ(outside.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(outside.message(), HasSubstr("added token \"<mine>\" has id 6"));
+  tokenizer = Tokenizer::FromModelDirectory(dir.path());
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  EXPECT_EQ(tokenizer->TokenToId("<mine>"), 3);
+  EXPECT_EQ(tokenizer->TokenToId("<new>"), 6);
+  absl::StatusOr<Encoding> encoding = tokenizer->Encode("<new><mine>");
+  ASSERT_TRUE(encoding.ok()) << encoding.status();
+  EXPECT_THAT(encoding->ids, ElementsAre(1, 6, 3, 2));
 }
 
 TEST_F(TokenizerSmallVocabTest, LongWordsBecomeUnknownCountingCodePoints) {
