@@ -20,6 +20,7 @@ struct SentenceTransformersConfig {
   // enables no mode.
   std::optional<Pooling> pooling;
   // True when modules.json lists a sentence_transformers.models.Normalize module; false without the file.
+  // A modules.json with any module other than Transformer, Pooling and Normalize (Dense, ...) is refused.
   bool normalize = false;
   // max_seq_length of sentence_bert_config.json (or of the legacy sentence_<family>_config.json names
   // sentence-transformers and TEI also read, first found wins); 0 without one. sentence-transformers
@@ -36,7 +37,9 @@ struct SentenceTransformersConfig {
 // that exists but cannot be read (or is over 1 MiB) is (ReadFileToString's code). A pooling config
 // that is not a JSON object, or that enables any other mode (max, weighted mean, ...) or several, is an
 // error naming the file (InvalidArgument, resp. Unimplemented): serving the model with another pooling
-// would return wrong vectors. So is a modules.json that is not a JSON array (InvalidArgument), and a
+// would return wrong vectors. So is a modules.json that is not a JSON array of {"type": string} objects
+// (InvalidArgument) or that lists a module other than sentence_transformers.models.Transformer, Pooling and
+// Normalize, e.g. LaBSE's Dense (Unimplemented, naming the module), and a
 // sentence_bert_config.json that is not a JSON object, whose max_seq_length is not a positive integer
 // (a null or missing max_seq_length means no cap) or whose do_lower_case is not a boolean (InvalidArgument
 // naming the file and field).
