@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/file_util.h"
 #include "core/bounded_json.h"
 #include "core/float16.h"
 #include "nlohmann/json.hpp"
@@ -140,6 +141,10 @@ absl::StatusOr<std::unique_ptr<SafetensorsReader>> SafetensorsReader::Open(const
   std::unique_ptr<SafetensorsReader> reader(
       new SafetensorsReader(path, static_cast<const unsigned char*>(mapping), file_size));
 
+  if (IsGitLfsPointer(absl::string_view(reinterpret_cast<const char*>(reader->mapping_),
+                                       std::min<uint64_t>(file_size, 64)))) {
+    return GitLfsPointerError(path);
+  }
   uint64_t header_size = 0;
   for (int i = 0; i < 8; ++i) header_size |= static_cast<uint64_t>(reader->mapping_[i]) << (8 * i);
   if (header_size > kMaxHeaderBytes) {

@@ -237,6 +237,24 @@ TEST(HubModelTest, DirectoriesWithoutUsableWeightsSayWhy) {
   EXPECT_THAT(std::string(model.status().message()), HasSubstr("unsupported model_type \"deberta-v2\""));
 }
 
+// A Hub repository cloned without git-lfs holds pointer files in place of its large files: the error says
+// so, naming the file, for the weights (safetensors, ONNX) and tokenizer.json alike.
+TEST(HubModelTest, GitLfsPointersSayToPullThem) {
+  const std::string pointer =
+      "version https://git-lfs.github.com/spec/v1\n"
+      "oid sha256:4a1b8f7e2c9d3e5f60718293a4b5c6d7e8f90112233445566778899aabbccddee\nsize 90868376\n";
+  for (const char* file : {"model.safetensors", "onnx/model.onnx", "tokenizer.json"}) {
+    SCOPED_TRACE(file);
+    const std::string dir = CopyHubDir("lfs");
+    if (std::string(file) == "onnx/model.onnx") fs::remove(dir + "/model.safetensors");
+    WriteText(dir + "/" + file, pointer);
+    const absl::Status status = LoadModel(dir).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+    EXPECT_THAT(std::string(status.message()), HasSubstr(std::string(file) + ": a Git LFS pointer"));
+    EXPECT_THAT(std::string(status.message()), HasSubstr("git lfs pull"));
+  }
+}
+
 // The first golden case's final hidden states from the model at `path`.
 std::vector<float> FirstCaseHidden(const std::string& path) {
   absl::StatusOr<LoadedModel> model = LoadModel(path);
