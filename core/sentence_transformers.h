@@ -27,7 +27,8 @@ struct SentenceTransformersConfig {
   // truncates to it, and TEI takes it as the input limit; LoadModel caps ModelConfig::max_tokens() with it.
   int64_t max_seq_length = 0;
   // do_lower_case of the same file: sentence-transformers lower-cases texts before its tokenizer when true.
-  // LoadModel accepts it only where the tokenizer lower-cases anyway (uncased WordPiece).
+  // LoadModel accepts it only where the tokenizer lower-cases anyway (uncased WordPiece): the same ids but
+  // for upper-case special tokens typed in the text and word-final capital sigmas (docs/model-families.md).
   bool do_lower_case = false;
   // The file max_seq_length and do_lower_case came from; empty without one.
   std::string sentence_config_file;
