@@ -29,8 +29,9 @@ bool IsGitLfsPointer(absl::string_view head) {
 
 absl::Status GitLfsPointerError(const std::string& path) {
   return absl::FailedPreconditionError(
-      absl::StrCat(path, ": a Git LFS pointer, not the file itself (the repository was cloned without "
-                         "git-lfs); run `git lfs install && git lfs pull` in its directory"));
+      absl::StrCat(path,
+                   ": a Git LFS pointer, not the file itself (the repository was cloned without "
+                   "git-lfs); run `git lfs install && git lfs pull` in its directory"));
 }
 
 }  // namespace qkv

@@ -142,7 +142,7 @@ absl::StatusOr<std::unique_ptr<SafetensorsReader>> SafetensorsReader::Open(const
       new SafetensorsReader(path, static_cast<const unsigned char*>(mapping), file_size));
 
   if (IsGitLfsPointer(absl::string_view(reinterpret_cast<const char*>(reader->mapping_),
-                                       std::min<uint64_t>(file_size, 64)))) {
+                                        std::min<uint64_t>(file_size, 64)))) {
     return GitLfsPointerError(path);
   }
   uint64_t header_size = 0;

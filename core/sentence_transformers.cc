@@ -73,9 +73,8 @@ absl::StatusOr<bool> ReadNormalize(const std::string& dir) {
     const json& module = (*modules)[i];
     const auto type = module.is_object() ? module.find("type") : module.end();
     if (!module.is_object() || type == module.end() || !type->is_string()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": module [", i, "] is not an object with a string \"type\", got ",
-                       JsonSummary(module)));
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": module [", i, "] is not an object with a string \"type\", got ", JsonSummary(module)));
     }
     const std::string name = type->get<std::string>();
     if (name == kNormalize) {

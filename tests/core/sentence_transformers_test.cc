@@ -97,7 +97,8 @@ TEST(SentenceTransformersTest, WhatItCannotHonourIsAnErrorNamingTheFile) {
        absl::StatusCode::kUnimplemented,
        "modules.json: module [2] of type \"sentence_transformers.models.Dense\" is not supported"},
       {"modules_untyped", "", R"([{"type": "sentence_transformers.models.Transformer"}, {"path": "x"}])",
-       absl::StatusCode::kInvalidArgument, "modules.json: module [1] is not an object with a string \"type\""},
+       absl::StatusCode::kInvalidArgument,
+       "modules.json: module [1] is not an object with a string \"type\""},
       {"modules_number", "", "[3]", absl::StatusCode::kInvalidArgument,
        "modules.json: module [0] is not an object"},
   };
