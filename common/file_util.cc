@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace qkv {
@@ -20,6 +21,17 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path, int64_t ma
   }
   if (in.bad()) return absl::DataLossError(absl::StrCat("cannot read ", path));
   return contents;
+}
+
+bool IsGitLfsPointer(absl::string_view head) {
+  return absl::StartsWith(head, "version https://git-lfs.github.com/spec/");
+}
+
+absl::Status GitLfsPointerError(const std::string& path) {
+  return absl::FailedPreconditionError(
+      absl::StrCat(path,
+                   ": a Git LFS pointer, not the file itself (the repository was cloned without "
+                   "git-lfs); run `git lfs install && git lfs pull` in its directory"));
 }
 
 }  // namespace qkv

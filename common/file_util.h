@@ -1,4 +1,5 @@
-// Whole-file reading for configuration, vocabularies and PEM files. Thread-safe (no shared state).
+// Whole-file reading for configuration, vocabularies and PEM files, and recognising the Git LFS pointer a
+// clone made without git-lfs leaves in place of a model file. Thread-safe (no shared state).
 #ifndef QKV_COMMON_FILE_UTIL_H_
 #define QKV_COMMON_FILE_UTIL_H_
 
@@ -6,7 +7,9 @@
 #include <limits>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace qkv {
 
@@ -17,6 +20,15 @@ namespace qkv {
 // error their own way switch on the code.
 absl::StatusOr<std::string> ReadFileToString(const std::string& path,
                                              int64_t max_bytes = std::numeric_limits<int64_t>::max());
+
+// True when `head`, a file's first bytes (at least the first 40), is a Git LFS pointer file
+// ("version https://git-lfs.github.com/spec/v1\noid sha256:...\nsize ...\n"): what a Hugging Face Hub
+// repository cloned without git-lfs holds instead of model.safetensors, *.onnx or a large tokenizer.json.
+bool IsGitLfsPointer(absl::string_view head);
+
+// FailedPrecondition "<path>: a Git LFS pointer, not the file itself (...); run `git lfs pull` ...", for a
+// reader that found IsGitLfsPointer() true.
+absl::Status GitLfsPointerError(const std::string& path);
 
 }  // namespace qkv
 

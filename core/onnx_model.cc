@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/file_util.h"
 #include "common/status_macros.h"
 #include "core/bert_weights_assembler.h"
 #include "core/float16.h"
@@ -36,6 +37,12 @@ struct Binding {
 absl::StatusOr<onnx::ModelProto> ParseModel(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return absl::NotFoundError(absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
+  char head[64];
+  const ssize_t head_size = ::pread(fd, head, sizeof(head), 0);
+  if (head_size > 0 && IsGitLfsPointer(absl::string_view(head, static_cast<size_t>(head_size)))) {
+    ::close(fd);
+    return GitLfsPointerError(path);
+  }
   onnx::ModelProto model;
   const bool parsed = model.ParseFromFileDescriptor(fd);
   ::close(fd);

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/file_util.h"
 #include "core/bounded_json.h"
 #include "core/float16.h"
 #include "nlohmann/json.hpp"
@@ -60,7 +61,10 @@ absl::Status ParseEntry(const std::string& path, const std::string& name, const 
 
   if (!shape->is_array()) return InvalidTensor(path, name, "\"shape\" is not an array");
   // Overflow-safe: the element count is checked against the data size after each dimension (a zero
-  // dimension makes any later product zero, so only non-zero products are bounded).
+  // dimension makes any later product zero, so only non-zero products are bounded). An unknown dtype may
+  // pack several elements in a byte (F4: two), so its bound is 8 elements per byte.
+  uint64_t max_elements = data_size;
+  if (entry->item_size == 0) max_elements = data_size > UINT64_MAX / 8 ? UINT64_MAX : data_size * 8;
   uint64_t elements = 1;
   bool has_zero = false;
   for (const json& dim : *shape) {
@@ -76,7 +80,7 @@ absl::Status ParseEntry(const std::string& path, const std::string& name, const 
     if (d == 0) {
       has_zero = true;
     } else if (!has_zero) {
-      if (elements > data_size / d) {
+      if (elements > max_elements / d) {
         return InvalidTensor(path, name,
                              absl::StrCat("shape ", JsonSummary(*shape), " is larger than the file"));
       }
@@ -140,6 +144,10 @@ absl::StatusOr<std::unique_ptr<SafetensorsReader>> SafetensorsReader::Open(const
   std::unique_ptr<SafetensorsReader> reader(
       new SafetensorsReader(path, static_cast<const unsigned char*>(mapping), file_size));
 
+  if (IsGitLfsPointer(absl::string_view(reinterpret_cast<const char*>(reader->mapping_),
+                                        std::min<uint64_t>(file_size, 64)))) {
+    return GitLfsPointerError(path);
+  }
   uint64_t header_size = 0;
   for (int i = 0; i < 8; ++i) header_size |= static_cast<uint64_t>(reader->mapping_[i]) << (8 * i);
   if (header_size > kMaxHeaderBytes) {

@@ -76,12 +76,16 @@ absl::StatusOr<BertWeights> ReadShardedSafetensorsBertWeights(const std::string&
   // Shard file -> the tensors the map puts there.
   std::map<std::string, std::vector<std::string>> shards;
   for (const auto& [tensor, file] : (*index)["weight_map"].items()) {
-    if (!file.is_string()) return invalid(absl::StrCat("weight_map[\"", tensor, "\"] is not a file name"));
+    // The name as an error shows it: JSON-quoted, cut to 40 bytes (the index may hold a 16 MiB key).
+    const std::string quoted = JsonSummary(json(tensor));
+    if (!file.is_string()) return invalid(absl::StrCat("weight_map[", quoted, "] is not a file name"));
     const std::string name = file.get<std::string>();
-    if (name.empty() || name == "." || name == ".." || absl::StrContains(name, "/") ||
-        !absl::EndsWith(name, ".safetensors")) {
-      return invalid(absl::StrCat("weight_map[\"", tensor, "\"] = \"", name,
-                                  "\" is not a .safetensors file name in the index's directory"));
+    // A NUL would end the name open() sees ("x\u0000.safetensors" opens "x"); no file system takes a name
+    // over 255 bytes (NAME_MAX).
+    if (name.empty() || name.size() > 255 || name == "." || name == ".." || absl::StrContains(name, "/") ||
+        name.find('\0') != std::string::npos || !absl::EndsWith(name, ".safetensors")) {
+      return invalid(absl::StrCat("weight_map[", quoted, "] = ", JsonSummary(file),
+                                  " is not a .safetensors file name in the index's directory"));
     }
     shards[name].push_back(tensor);
     if (shards.size() > static_cast<size_t>(kMaxSafetensorsShards)) {
@@ -96,7 +100,8 @@ absl::StatusOr<BertWeights> ReadShardedSafetensorsBertWeights(const std::string&
     QKV_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsReader> reader, SafetensorsReader::Open(dir + file));
     for (const std::string& tensor : tensors) {
       if (reader->Find(tensor) == nullptr) {
-        return invalid(absl::StrCat("weight_map puts tensor \"", tensor, "\" in ", file, ", which lacks it"));
+        return invalid(absl::StrCat("weight_map puts tensor ", JsonSummary(json(tensor)), " in ", file,
+                                    ", which lacks it"));
       }
     }
     readers.push_back(std::move(reader));

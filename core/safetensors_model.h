@@ -21,8 +21,10 @@ absl::StatusOr<BertWeights> ReadSafetensorsBertWeights(const std::string& path, 
 // The same over a sharded checkpoint: `index_path` is a model.safetensors.index.json whose "weight_map"
 // maps tensor names to shard files, plain file names in the index's directory. Each shard is opened once;
 // every tensor the map names must be in its shard, and no tensor may be in two shards. An index that is not
-// {"weight_map": {name: file, ...}}, is over 16 MiB, names a file with a '/' (or "." / ".."), a file not
-// ending in .safetensors or more than kMaxSafetensorsShards files is InvalidArgument naming the index.
+// {"weight_map": {name: file, ...}}, is over 16 MiB, names a file with a '/' or a NUL (or "." / ".."), a
+// file over 255 bytes or not ending in .safetensors, or more than kMaxSafetensorsShards files is
+// InvalidArgument naming the index (tensor and file names in messages are cut to 40 bytes). Shards are
+// opened by name, so a shard that is a symbolic link is followed (the Hub cache's snapshots are links).
 inline constexpr int kMaxSafetensorsShards = 1024;
 absl::StatusOr<BertWeights> ReadShardedSafetensorsBertWeights(const std::string& index_path,
                                                               const ModelConfig& config);

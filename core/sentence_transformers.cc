@@ -58,18 +58,35 @@ absl::StatusOr<std::optional<Pooling>> ReadPooling(const std::string& dir) {
                    "); only pooling_mode_mean_tokens or pooling_mode_cls_token alone is supported"));
 }
 
-// `dir` ends with '/'.
+// `dir` ends with '/'. Whether modules.json lists a Normalize module. Every module must be one qkv applies
+// (Transformer, Pooling, Normalize): serving a model without its Dense (LaBSE, distiluse-*) or other module
+// would return other vectors than sentence-transformers, of another size even.
 absl::StatusOr<bool> ReadNormalize(const std::string& dir) {
-  QKV_ASSIGN_OR_RETURN(std::optional<json> modules,
-                       ReadOptionalJson(dir + "modules.json", json::value_t::array));
+  static constexpr const char* kTransformer = "sentence_transformers.models.Transformer";
+  static constexpr const char* kPooling = "sentence_transformers.models.Pooling";
+  static constexpr const char* kNormalize = "sentence_transformers.models.Normalize";
+  const std::string path = dir + "modules.json";
+  QKV_ASSIGN_OR_RETURN(std::optional<json> modules, ReadOptionalJson(path, json::value_t::array));
   if (!modules.has_value()) return false;
-  for (const json& module : *modules) {
-    if (module.is_object() && module.contains("type") && module["type"].is_string() &&
-        module["type"].get<std::string>() == "sentence_transformers.models.Normalize") {
-      return true;
+  bool normalize = false;
+  for (size_t i = 0; i < modules->size(); ++i) {
+    const json& module = (*modules)[i];
+    const auto type = module.is_object() ? module.find("type") : module.end();
+    if (!module.is_object() || type == module.end() || !type->is_string()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": module [", i, "] is not an object with a string \"type\", got ", JsonSummary(module)));
+    }
+    const std::string name = type->get<std::string>();
+    if (name == kNormalize) {
+      normalize = true;
+    } else if (name != kTransformer && name != kPooling) {
+      return absl::UnimplementedError(absl::StrCat(
+          path, ": module [", i, "] of type \"", name.substr(0, 100),
+          "\" is not supported (only Transformer, Pooling and Normalize); without it the embeddings "
+          "would differ from sentence-transformers'"));
     }
   }
-  return false;
+  return normalize;
 }
 
 // `dir` ends with '/'. Reads max_seq_length and do_lower_case from the first of the names

@@ -20,13 +20,15 @@ struct SentenceTransformersConfig {
   // enables no mode.
   std::optional<Pooling> pooling;
   // True when modules.json lists a sentence_transformers.models.Normalize module; false without the file.
+  // A modules.json with any module other than Transformer, Pooling and Normalize (Dense, ...) is refused.
   bool normalize = false;
   // max_seq_length of sentence_bert_config.json (or of the legacy sentence_<family>_config.json names
   // sentence-transformers and TEI also read, first found wins); 0 without one. sentence-transformers
   // truncates to it, and TEI takes it as the input limit; LoadModel caps ModelConfig::max_tokens() with it.
   int64_t max_seq_length = 0;
   // do_lower_case of the same file: sentence-transformers lower-cases texts before its tokenizer when true.
-  // LoadModel accepts it only where the tokenizer lower-cases anyway (uncased WordPiece).
+  // LoadModel accepts it only where the tokenizer lower-cases anyway (uncased WordPiece): the same ids but
+  // for upper-case special tokens typed in the text and word-final capital sigmas (docs/model-families.md).
   bool do_lower_case = false;
   // The file max_seq_length and do_lower_case came from; empty without one.
   std::string sentence_config_file;
@@ -36,7 +38,9 @@ struct SentenceTransformersConfig {
 // that exists but cannot be read (or is over 1 MiB) is (ReadFileToString's code). A pooling config
 // that is not a JSON object, or that enables any other mode (max, weighted mean, ...) or several, is an
 // error naming the file (InvalidArgument, resp. Unimplemented): serving the model with another pooling
-// would return wrong vectors. So is a modules.json that is not a JSON array (InvalidArgument), and a
+// would return wrong vectors. So is a modules.json that is not a JSON array of {"type": string} objects
+// (InvalidArgument) or that lists a module other than sentence_transformers.models.Transformer, Pooling and
+// Normalize, e.g. LaBSE's Dense (Unimplemented, naming the module), and a
 // sentence_bert_config.json that is not a JSON object, whose max_seq_length is not a positive integer
 // (a null or missing max_seq_length means no cap) or whose do_lower_case is not a boolean (InvalidArgument
 // naming the file and field).

@@ -31,7 +31,9 @@ using Json = nlohmann::json;
 constexpr int64_t kMaxFileBytes = int64_t{256} << 20;
 
 absl::StatusOr<std::string> ReadFile(const fs::path& path) {
-  return ReadFileToString(path.string(), kMaxFileBytes);
+  QKV_ASSIGN_OR_RETURN(std::string contents, ReadFileToString(path.string(), kMaxFileBytes));
+  if (IsGitLfsPointer(contents)) return GitLfsPointerError(path.string());
+  return contents;
 }
 
 // One token per line; only trailing '\r' and '\n' are removed (tokens may hold any other character).

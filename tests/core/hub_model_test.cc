@@ -237,6 +237,24 @@ TEST(HubModelTest, DirectoriesWithoutUsableWeightsSayWhy) {
   EXPECT_THAT(std::string(model.status().message()), HasSubstr("unsupported model_type \"deberta-v2\""));
 }
 
+// A Hub repository cloned without git-lfs holds pointer files in place of its large files: the error says
+// so, naming the file, for the weights (safetensors, ONNX) and tokenizer.json alike.
+TEST(HubModelTest, GitLfsPointersSayToPullThem) {
+  const std::string pointer =
+      "version https://git-lfs.github.com/spec/v1\n"
+      "oid sha256:4a1b8f7e2c9d3e5f60718293a4b5c6d7e8f90112233445566778899aabbccddee\nsize 90868376\n";
+  for (const char* file : {"model.safetensors", "onnx/model.onnx", "tokenizer.json"}) {
+    SCOPED_TRACE(file);
+    const std::string dir = CopyHubDir("lfs");
+    if (std::string(file) == "onnx/model.onnx") fs::remove(dir + "/model.safetensors");
+    WriteText(dir + "/" + file, pointer);
+    const absl::Status status = LoadModel(dir).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+    EXPECT_THAT(std::string(status.message()), HasSubstr(std::string(file) + ": a Git LFS pointer"));
+    EXPECT_THAT(std::string(status.message()), HasSubstr("git lfs pull"));
+  }
+}
+
 // The first golden case's final hidden states from the model at `path`.
 std::vector<float> FirstCaseHidden(const std::string& path) {
   absl::StatusOr<LoadedModel> model = LoadModel(path);
@@ -294,6 +312,9 @@ TEST(HubModelTest, ShardedSafetensorsLoadLikeOneFile) {
   for (const auto& [file, message] : std::vector<std::pair<std::string, std::string>>{
            {"../model-00001-of-00002.safetensors", "is not a .safetensors file name"},
            {"model-00001-of-00002.bin", "is not a .safetensors file name"},
+           // open() would stop at the NUL and read the shard itself.
+           {weight_map[moved].get<std::string>() + std::string("\0.safetensors", 13),
+            "is not a .safetensors file name"},
            {weight_map[moved] == "model-00001-of-00002.safetensors" ? "model-00002-of-00002.safetensors"
                                                                     : "model-00001-of-00002.safetensors",
             "which lacks it"}}) {
@@ -306,6 +327,20 @@ TEST(HubModelTest, ShardedSafetensorsLoadLikeOneFile) {
     EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(std::string(refused.status().message()), HasSubstr("model.safetensors.index.json"));
     EXPECT_THAT(std::string(refused.status().message()), HasSubstr(message));
+  }
+  // A 1 MiB tensor name or file name is not copied into the message.
+  for (const bool long_key : {true, false}) {
+    SCOPED_TRACE(long_key ? "long tensor name" : "long file name");
+    json bad = weight_map;
+    if (long_key) {
+      bad[std::string(1 << 20, 't')] = "model-00001-of-00002.safetensors";
+    } else {
+      bad[moved] = std::string(1 << 20, 'f') + ".safetensors";
+    }
+    WriteText(index, json{{"weight_map", bad}}.dump());
+    const absl::Status refused = LoadModel(dir).status();
+    EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument) << refused.message().substr(0, 300);
+    EXPECT_LT(refused.message().size(), 1000u);
   }
   WriteText(index, R"({"weight_map": []})");
   EXPECT_EQ(LoadModel(dir).status().code(), absl::StatusCode::kInvalidArgument);

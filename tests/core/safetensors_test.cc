@@ -152,6 +152,14 @@ TEST(SafetensorsReaderTest, UnknownDtypeOpensButIsNotRead) {
   absl::StatusOr<Tensor> packed = (*reader)->Read("packed");
   EXPECT_EQ(packed.status().code(), absl::StatusCode::kUnimplemented);
   EXPECT_THAT(std::string(packed.status().message()), HasSubstr("\"packed\" has unknown dtype F4"));
+
+  // Packed sub-byte elements may outnumber the data bytes: 64 F4 elements in 32 of the 40 bytes.
+  WriteFile(path, RawSafetensors(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                                 R"("packed":{"dtype":"F4","shape":[8,8],"data_offsets":[8,40]}})",
+                                 std::string(40, '\0')));
+  reader = SafetensorsReader::Open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_EQ((*reader)->Find("packed")->shape, (std::vector<int64_t>{8, 8}));
 }
 
 TEST(SafetensorsReaderTest, MissingFileIsNotFound) {

@@ -88,6 +88,19 @@ TEST(SentenceTransformersTest, WhatItCannotHonourIsAnErrorNamingTheFile) {
        "modules.json: not a JSON array"},
       {"modules_deep", "", std::string(100000, '['), absl::StatusCode::kInvalidArgument,
        "modules.json: not a JSON array (nested deeper than 64 levels"},
+      // LaBSE's modules: the Dense layer after pooling changes every vector (distiluse-*: also its size).
+      {"modules_dense", "",
+       R"([{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+           {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+           {"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"},
+           {"idx": 3, "name": "3", "path": "3_Normalize", "type": "sentence_transformers.models.Normalize"}])",
+       absl::StatusCode::kUnimplemented,
+       "modules.json: module [2] of type \"sentence_transformers.models.Dense\" is not supported"},
+      {"modules_untyped", "", R"([{"type": "sentence_transformers.models.Transformer"}, {"path": "x"}])",
+       absl::StatusCode::kInvalidArgument,
+       "modules.json: module [1] is not an object with a string \"type\""},
+      {"modules_number", "", "[3]", absl::StatusCode::kInvalidArgument,
+       "modules.json: module [0] is not an object"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
