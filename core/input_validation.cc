@@ -31,7 +31,7 @@ absl::Status ValidateRange(absl::Span<const int32_t> values, int64_t low, int64_
 
 // The limit's name in "<n> tokens > <name> <limit>".
 std::string MaxTokensName(const ModelConfig& config) {
-  if (config.capped_by_max_seq_length()) return "max_seq_length (sentence_bert_config.json)";
+  if (config.capped_by_max_seq_length()) return absl::StrCat("max_seq_length (", config.max_seq_length_file, ")");
   if (config.position_offset() == 0) return "max_position_embeddings";
   return absl::StrCat("the limit of max_position_embeddings ", config.max_position_embeddings,
                       " - padding_idx ", config.padding_idx(), " - 1 =");

@@ -43,6 +43,9 @@ struct ModelConfig {
   // sentence-transformers' max_seq_length (sentence_bert_config.json, set by LoadModel): the model's token
   // limit when below position_limit(), as sentence-transformers and TEI truncate; 0 = no such cap.
   int64_t max_seq_length = 0;
+  // The file max_seq_length came from, without its directory (sentence_bert_config.json or a legacy
+  // sentence_<family>_config.json), for messages; empty when max_seq_length is 0.
+  std::string max_seq_length_file;
 
   int64_t head_size() const { return hidden_size / num_attention_heads; }
 

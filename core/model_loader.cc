@@ -125,6 +125,10 @@ absl::StatusOr<LoadedModel> LoadModel(const std::string& path) {
   QKV_ASSIGN_OR_RETURN(ModelConfig config, ReadModelConfig(config_path));
   QKV_ASSIGN_OR_RETURN(SentenceTransformersConfig sentence_transformers, ReadSentenceTransformersConfig(dir));
   config.max_seq_length = sentence_transformers.max_seq_length;
+  if (config.max_seq_length > 0) {
+    const std::string& file = sentence_transformers.sentence_config_file;
+    config.max_seq_length_file = file.substr(file.rfind('/') + 1);
+  }
 
   QKV_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::FromModelDirectory(dir));
   if (sentence_transformers.do_lower_case &&

@@ -48,6 +48,8 @@ class SafetensorsReader {
   SafetensorsReader& operator=(const SafetensorsReader&) = delete;
 
   const std::string& path() const { return path_; }
+  // Bytes of the JSON header (at most kMaxHeaderBytes).
+  uint64_t header_bytes() const { return data_offset_ - 8; }
   // Tensor entries by name ("__metadata__" excluded).
   const std::map<std::string, SafetensorsEntry>& entries() const { return entries_; }
   // nullptr when the file has no tensor `name`.

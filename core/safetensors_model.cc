@@ -96,8 +96,16 @@ absl::StatusOr<BertWeights> ReadShardedSafetensorsBertWeights(const std::string&
   const size_t slash = index_path.rfind('/');
   const std::string dir = slash == std::string::npos ? "" : index_path.substr(0, slash + 1);
   std::vector<std::unique_ptr<SafetensorsReader>> readers;
+  // Every shard's parsed header stays alive until the weights are assembled: their total is bounded as one
+  // file's header is, so 1024 shards cannot hold 1024 times that in memory.
+  uint64_t header_bytes = 0;
   for (const auto& [file, tensors] : shards) {
     QKV_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsReader> reader, SafetensorsReader::Open(dir + file));
+    header_bytes += reader->header_bytes();
+    if (header_bytes > SafetensorsReader::kMaxHeaderBytes) {
+      return invalid(absl::StrCat("the shards' headers together exceed ", SafetensorsReader::kMaxHeaderBytes,
+                                  " bytes (at ", file, ")"));
+    }
     for (const std::string& tensor : tensors) {
       if (reader->Find(tensor) == nullptr) {
         return invalid(absl::StrCat("weight_map puts tensor ", JsonSummary(json(tensor)), " in ", file,

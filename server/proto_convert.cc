@@ -51,7 +51,7 @@ absl::StatusOr<Pooling> FromProto(v1::Pooling pooling, const ServedModel& model)
 // Says where the limit comes from when it is the sentence-transformers cap (else "").
 std::string LimitSource(const ServedModel& model, int limit) {
   if (!model.config.capped_by_max_seq_length() || limit != model.config.max_tokens()) return "";
-  return " (the model's limit: max_seq_length in sentence_bert_config.json)";
+  return absl::StrCat(" (the model's limit: max_seq_length in ", model.config.max_seq_length_file, ")");
 }
 
 absl::Status PrepareIds(const v1::TokenIds& input, const std::string& field, const ServedModel& model,

@@ -178,6 +178,7 @@ TEST(HubModelTest, MaxSeqLengthCapsTheTokenLimit) {
   absl::StatusOr<LoadedModel> model = LoadModel(dir);
   ASSERT_TRUE(model.ok()) << model.status();
   EXPECT_EQ(model->config.max_tokens(), 7);
+  EXPECT_EQ(model->config.max_seq_length_file, "sentence_roberta_config.json");  // what messages name
   // Refused: not a positive integer, not an object.
   for (const char* bad : {R"({"max_seq_length": 0})", R"({"max_seq_length": -3})",
                           R"({"max_seq_length": 2.5})", R"({"max_seq_length": "512"})", "[512]"}) {
@@ -344,6 +345,23 @@ TEST(HubModelTest, ShardedSafetensorsLoadLikeOneFile) {
   }
   WriteText(index, R"({"weight_map": []})");
   EXPECT_EQ(LoadModel(dir).status().code(), absl::StatusCode::kInvalidArgument);
+
+  // Each shard's header within its own limit, together over it (space padding, as the format allows).
+  WriteText(index, json{{"weight_map", weight_map}}.dump());
+  const uint64_t padded = SafetensorsReader::kMaxHeaderBytes / 2 + 8;
+  for (int k = 0; k < 2; ++k) {
+    const std::string text = testing_util::SafetensorsBytes(shards[k]);
+    uint64_t length = 0;
+    for (int b = 0; b < 8; ++b) length |= uint64_t{static_cast<unsigned char>(text[b])} << (8 * b);
+    std::string header = text.substr(8, length);
+    const std::string data = text.substr(8 + length);
+    header.append(padded - header.size(), ' ');
+    WriteText(absl::StrCat(dir, "/model-0000", k + 1, "-of-00002.safetensors"),
+              testing_util::RawSafetensors(header, data));
+  }
+  const absl::Status too_big = LoadModel(dir).status();
+  EXPECT_EQ(too_big.code(), absl::StatusCode::kInvalidArgument) << too_big;
+  EXPECT_THAT(std::string(too_big.message()), HasSubstr("headers together exceed"));
 }
 
 }  // namespace
