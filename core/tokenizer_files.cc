@@ -142,7 +142,9 @@ std::optional<std::vector<std::string>> ApplyTokenizerJson(const Json& tokenizer
     const auto component = tokenizer.find(field);
     if (component == tokenizer.end() || component->is_null()) continue;
     const std::string type = component->is_object() ? component->value("type", std::string()) : "";
-    if (type != supported && !(type == "Sequence" && IsBertPreTokenizer(*component))) {
+    const bool bert_sequence =
+        std::string(field) == "pre_tokenizer" && type == "Sequence" && IsBertPreTokenizer(*component);
+    if (type != supported && !bert_sequence) {
       throw Json::other_error::create(
           501, std::string(field) + ".type " + (type.empty() ? JsonSummary(*component) : type) +
                    " is not supported with a WordPiece model (only " + supported + ")",

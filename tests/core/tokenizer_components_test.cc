@@ -357,6 +357,20 @@ TEST(TextPatternTest, RegexSplitFromManyThreads) {
   EXPECT_THAT(same, ElementsAre(200, 200, 200, 200));
 }
 
+// Only a pre_tokenizer Sequence may stand for BertPreTokenizer: a normalizer Sequence (here one that also
+// holds a "pretokenizers" list) is refused, not read as the default BertNormalizer.
+TEST(TokenizerJsonTest, WordPieceRefusesANormalizerSequence) {
+  Json tokenizer = Load(kBertJson);
+  tokenizer["normalizer"] = Json::parse(
+      R"({"type": "Sequence", "normalizers": [{"type": "NFD"}, {"type": "Lowercase"}],
+          "pretokenizers": [{"type": "BertPreTokenizer"}]})");
+  const ScratchTokenizer dir(tokenizer);
+  const absl::Status status = dir.Load().status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("normalizer.type Sequence is not supported with a WordPiece model"));
+}
+
 TEST(TokenizerJsonTest, WordPieceRefusesAnotherUnknownToken) {
   Json tokenizer = Load(kBertJson);
   tokenizer["model"]["unk_token"] = "[MASK]";
