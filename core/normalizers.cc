@@ -106,8 +106,8 @@ std::vector<std::pair<size_t, size_t>> TextPattern::Find(const CharString& text)
     char_at.push_back(i);
   }
   char_at.push_back(text.size());
-  uregex_setText(regex.get(), reinterpret_cast<const UChar*>(utf16.data()), static_cast<int32_t>(utf16.size()),
-                 &error);
+  uregex_setText(regex.get(), reinterpret_cast<const UChar*>(utf16.data()),
+                 static_cast<int32_t>(utf16.size()), &error);
   while (U_SUCCESS(error) && uregex_findNext(regex.get(), &error)) {
     const int32_t begin = uregex_start(regex.get(), 0, &error);
     const int32_t end = uregex_end(regex.get(), 0, &error);
@@ -126,8 +126,8 @@ absl::StatusOr<std::unique_ptr<ReplaceNormalizer>> ReplaceNormalizer::Create(con
                                                                              const std::string& content) {
   absl::StatusOr<TextPattern> compiled = TextPattern::Create(pattern, regex);
   if (!compiled.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("Replace: the ", regex ? "regex " : "pattern ", pattern, " ",
-                                                   compiled.status().message()));
+    return absl::InvalidArgumentError(absl::StrCat("Replace: the ", regex ? "regex " : "pattern ", pattern,
+                                                   " ", compiled.status().message()));
   }
   return std::unique_ptr<ReplaceNormalizer>(new ReplaceNormalizer(*std::move(compiled), ToUtf32(content)));
 }

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "unicode/uregex.h"
 #include "core/tokenizer_components.h"
+#include "unicode/uregex.h"
 
 namespace qkv {
 

@@ -203,7 +203,8 @@ absl::StatusOr<std::unique_ptr<SplitPreTokenizer>> SplitPreTokenizer::Create(con
     compiled = TextPattern::CreateRegex(
         ToUtf16(absl::StrReplaceAll(pattern, {{"\\s", "\\p{White_Space}"}, {"\\S", "\\P{White_Space}"}})));
   }
-  if (!compiled.ok()) return absl::InvalidArgumentError(absl::StrCat("the pattern ", compiled.status().message()));
+  if (!compiled.ok())
+    return absl::InvalidArgumentError(absl::StrCat("the pattern ", compiled.status().message()));
   split->pattern_ = *std::move(compiled);
   return split;
 }

@@ -343,9 +343,9 @@ TEST(TextPatternTest, RegexSplitFromManyThreads) {
   ASSERT_TRUE(split.ok()) << split.status();
   const std::u32string text = U"it's 42 words,  and\u00a0more";
   const auto expected = Words(**split, text);
-  EXPECT_THAT(expected, ElementsAre(W{U"it", {0, 2}}, W{U"'s", {2, 4}}, W{U" 42", {4, 7}}, W{U" words", {7, 13}},
-                                    W{U",", {13, 14}}, W{U" ", {14, 15}}, W{U" and", {15, 19}},
-                                    W{U"\u00a0", {19, 20}}, W{U"more", {20, 24}}));
+  EXPECT_THAT(expected, ElementsAre(W{U"it", {0, 2}}, W{U"'s", {2, 4}}, W{U" 42", {4, 7}},
+                                    W{U" words", {7, 13}}, W{U",", {13, 14}}, W{U" ", {14, 15}},
+                                    W{U" and", {15, 19}}, W{U"\u00a0", {19, 20}}, W{U"more", {20, 24}}));
   std::vector<std::thread> threads;
   std::vector<int> same(4, 0);
   for (size_t t = 0; t < same.size(); ++t) {
