@@ -371,6 +371,23 @@ TEST(TokenizerJsonTest, WordPieceRefusesANormalizerSequence) {
               HasSubstr("normalizer.type Sequence is not supported with a WordPiece model"));
 }
 
+// A component's value of the wrong JSON type is refused naming the innermost component, not only the type.
+TEST(TokenizerJsonTest, WrongTypesNameTheComponent) {
+  Json tokenizer = Load(kBpeJson);
+  tokenizer["pre_tokenizer"] = Json::parse(
+      R"({"type": "Sequence", "pretokenizers": [{"type": "Digits"}, {"type": "Split", "pattern": {"String": 5}}]})");
+  const ScratchTokenizer split(tokenizer);
+  EXPECT_THAT(
+      std::string(split.Load().status().message()),
+      HasSubstr("pre_tokenizer.pretokenizers[1]: [json.exception.type_error.302] type must be string"));
+  tokenizer = Load(kBpeJson);
+  tokenizer["normalizer"] = Json::parse(R"({"type": "Sequence", "normalizers": [{"type": "Prepend"}]})");
+  const ScratchTokenizer prepend(tokenizer);
+  EXPECT_THAT(
+      std::string(prepend.Load().status().message()),
+      HasSubstr("normalizer.normalizers[0]: [json.exception.out_of_range.403] key 'prepend' not found"));
+}
+
 TEST(TokenizerJsonTest, WordPieceRefusesAnotherUnknownToken) {
   Json tokenizer = Load(kBertJson);
   tokenizer["model"]["unk_token"] = "[MASK]";
