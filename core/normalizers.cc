@@ -21,12 +21,6 @@ std::u32string ToUtf32(const std::string& utf8) {
   return out;
 }
 
-// Closes an ICU regex on scope exit.
-struct RegexCloser {
-  void operator()(URegularExpression* regex) const { uregex_close(regex); }
-};
-using RegexPtr = std::unique_ptr<URegularExpression, RegexCloser>;
-
 }  // namespace
 
 std::u16string ToUtf16(const std::string& utf8) {
@@ -42,7 +36,62 @@ std::u16string ToUtf16(const std::string& utf8) {
   return out;
 }
 
-std::vector<std::pair<size_t, size_t>> FindRegexMatches(const std::u16string& regex, const CharString& text) {
+void TextPattern::RegexCloser::operator()(URegularExpression* regex) const { uregex_close(regex); }
+
+absl::StatusOr<TextPattern> TextPattern::Create(const std::string& pattern, bool regex) {
+  if (pattern.empty()) return absl::InvalidArgumentError("is empty");
+  if (!DecodeUtf8(pattern).ok()) return absl::InvalidArgumentError("is not UTF-8");
+  if (regex) return CreateRegex(ToUtf16(pattern));
+  TextPattern literal;
+  literal.literal_ = ToUtf32(pattern);
+  // failure_[k]: the length of the longest proper prefix of literal_[0, k] that is also its suffix.
+  const std::u32string& p = literal.literal_;
+  literal.failure_.assign(p.size(), 0);
+  for (size_t k = 1, border = 0; k < p.size(); ++k) {
+    while (border > 0 && p[k] != p[border]) border = literal.failure_[border - 1];
+    if (p[k] == p[border]) ++border;
+    literal.failure_[k] = border;
+  }
+  return literal;
+}
+
+absl::StatusOr<TextPattern> TextPattern::CreateRegex(const std::u16string& regex) {
+  if (regex.empty()) return absl::InvalidArgumentError("is empty");
+  UErrorCode error = U_ZERO_ERROR;
+  URegularExpression* compiled = uregex_open(reinterpret_cast<const UChar*>(regex.data()),
+                                             static_cast<int32_t>(regex.size()), 0, nullptr, &error);
+  if (U_FAILURE(error)) {
+    if (compiled != nullptr) uregex_close(compiled);
+    return absl::InvalidArgumentError(absl::StrCat("does not compile (", u_errorName(error), ")"));
+  }
+  TextPattern pattern;
+  pattern.regex_ = std::shared_ptr<URegularExpression>(compiled, RegexCloser());
+  return pattern;
+}
+
+std::vector<std::pair<size_t, size_t>> TextPattern::FindLiteral(const CharString& text) const {
+  std::vector<std::pair<size_t, size_t>> matches;
+  const size_t n = literal_.size();
+  size_t matched = 0;  // literal_[0, matched) ends at text[i - 1]
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char32_t c = text[i].code_point;
+    while (matched > 0 && c != literal_[matched]) matched = failure_[matched - 1];
+    if (c == literal_[matched]) ++matched;
+    if (matched == n) {
+      matches.emplace_back(i + 1 - n, i + 1);
+      matched = 0;  // non-overlapping: the next match starts after this one
+    }
+  }
+  return matches;
+}
+
+std::vector<std::pair<size_t, size_t>> TextPattern::Find(const CharString& text) const {
+  if (regex_ == nullptr) return FindLiteral(text);
+  std::vector<std::pair<size_t, size_t>> matches;
+  UErrorCode error = U_ZERO_ERROR;
+  // A clone per call: a URegularExpression holds its match state, the clone shares the compiled pattern.
+  const std::unique_ptr<URegularExpression, RegexCloser> regex(uregex_clone(regex_.get(), &error));
+  if (U_FAILURE(error) || regex == nullptr) return matches;
   std::u16string utf16;
   std::vector<size_t> char_at;  // char_at[u]: the character of UTF-16 unit u
   for (size_t i = 0; i < text.size(); ++i) {
@@ -57,16 +106,11 @@ std::vector<std::pair<size_t, size_t>> FindRegexMatches(const std::u16string& re
     char_at.push_back(i);
   }
   char_at.push_back(text.size());
-  UErrorCode error = U_ZERO_ERROR;
-  RegexPtr compiled(uregex_open(reinterpret_cast<const UChar*>(regex.data()),
-                             static_cast<int32_t>(regex.size()), 0, nullptr, &error));
-  std::vector<std::pair<size_t, size_t>> matches;
-  if (U_FAILURE(error)) return matches;
-  uregex_setText(compiled.get(), reinterpret_cast<const UChar*>(utf16.data()),
+  uregex_setText(regex.get(), reinterpret_cast<const UChar*>(utf16.data()),
                  static_cast<int32_t>(utf16.size()), &error);
-  while (U_SUCCESS(error) && uregex_findNext(compiled.get(), &error)) {
-    const int32_t begin = uregex_start(compiled.get(), 0, &error);
-    const int32_t end = uregex_end(compiled.get(), 0, &error);
+  while (U_SUCCESS(error) && uregex_findNext(regex.get(), &error)) {
+    const int32_t begin = uregex_start(regex.get(), 0, &error);
+    const int32_t end = uregex_end(regex.get(), 0, &error);
     if (U_FAILURE(error) || begin < 0 || end <= begin) continue;  // an empty match
     matches.emplace_back(char_at[static_cast<size_t>(begin)], char_at[static_cast<size_t>(end)]);
   }
@@ -80,53 +124,16 @@ void SequenceNormalizer::Normalize(CharString* text) const {
 absl::StatusOr<std::unique_ptr<ReplaceNormalizer>> ReplaceNormalizer::Create(const std::string& pattern,
                                                                              bool regex,
                                                                              const std::string& content) {
-  auto normalizer = std::unique_ptr<ReplaceNormalizer>(new ReplaceNormalizer());
-  normalizer->content_ = ToUtf32(content);
-  normalizer->is_regex_ = regex;
-  if (pattern.empty()) return absl::InvalidArgumentError("Replace: the pattern is empty");
-  if (!regex) {
-    normalizer->literal_ = ToUtf32(pattern);
-    return normalizer;
+  absl::StatusOr<TextPattern> compiled = TextPattern::Create(pattern, regex);
+  if (!compiled.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("Replace: the ", regex ? "regex " : "pattern ", pattern,
+                                                   " ", compiled.status().message()));
   }
-  for (const char32_t c : ToUtf32(pattern)) {
-    if (c > 0xFFFF) {
-      normalizer->regex_.push_back(static_cast<char16_t>(U16_LEAD(c)));
-      normalizer->regex_.push_back(static_cast<char16_t>(U16_TRAIL(c)));
-    } else {
-      normalizer->regex_.push_back(static_cast<char16_t>(c));
-    }
-  }
-  UErrorCode error = U_ZERO_ERROR;
-  RegexPtr compiled(uregex_open(reinterpret_cast<const UChar*>(normalizer->regex_.data()),
-                                static_cast<int32_t>(normalizer->regex_.size()), 0, nullptr, &error));
-  if (U_FAILURE(error)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Replace: the regex ", pattern, " does not compile (", u_errorName(error), ")"));
-  }
-  return normalizer;
-}
-
-std::vector<std::pair<size_t, size_t>> ReplaceNormalizer::Find(const CharString& text) const {
-  std::vector<std::pair<size_t, size_t>> matches;
-  if (!is_regex_) {
-    const size_t n = literal_.size();
-    for (size_t i = 0; i + n <= text.size();) {
-      bool equal = true;
-      for (size_t k = 0; k < n && equal; ++k) equal = text[i + k].code_point == literal_[k];
-      if (equal) {
-        matches.emplace_back(i, i + n);
-        i += n;
-      } else {
-        ++i;
-      }
-    }
-    return matches;
-  }
-  return FindRegexMatches(regex_, text);
+  return std::unique_ptr<ReplaceNormalizer>(new ReplaceNormalizer(*std::move(compiled), ToUtf32(content)));
 }
 
 void ReplaceNormalizer::Normalize(CharString* text) const {
-  const std::vector<std::pair<size_t, size_t>> matches = Find(*text);
+  const std::vector<std::pair<size_t, size_t>> matches = pattern_.Find(*text);
   if (matches.empty()) return;
   CharString out;
   out.reserve(text->size());

@@ -14,12 +14,36 @@
 
 #include "absl/status/statusor.h"
 #include "core/tokenizer_components.h"
+#include "unicode/uregex.h"
 
 namespace qkv {
 
-// The matches [begin, end) in characters of `text` of the ICU regular expression `regex` (UTF-16), in
-// order, not overlapping; empty matches are left out. None when the pattern does not compile.
-std::vector<std::pair<size_t, size_t>> FindRegexMatches(const std::u16string& regex, const CharString& text);
+// A pattern of Replace or Split: a literal string or an ICU regular expression, compiled once. Find's
+// cost is linear in the text for a literal (Knuth-Morris-Pratt), whatever the pattern's length.
+// Thread safety: immutable after Create; Find is const and safe from any number of threads (each call
+// clones the compiled expression, which shares the compiled pattern).
+class TextPattern {
+ public:
+  // InvalidArgument when `pattern` is empty or not UTF-8, or (`regex`) when it does not compile; the
+  // message is a predicate ("is empty") for the caller to prefix with the field.
+  static absl::StatusOr<TextPattern> Create(const std::string& pattern, bool regex);
+  // A regular expression given as UTF-16.
+  static absl::StatusOr<TextPattern> CreateRegex(const std::u16string& regex);
+
+  // The matches [begin, end) in characters of `text`: leftmost first, in order, not overlapping; empty
+  // matches are left out.
+  std::vector<std::pair<size_t, size_t>> Find(const CharString& text) const;
+
+ private:
+  struct RegexCloser {
+    void operator()(URegularExpression* regex) const;
+  };
+  std::vector<std::pair<size_t, size_t>> FindLiteral(const CharString& text) const;
+
+  std::u32string literal_;                     // when not a regex
+  std::vector<size_t> failure_;                // failure_[k]: KMP's border of literal_[0, k]
+  std::shared_ptr<URegularExpression> regex_;  // when a regex; only ever cloned, never matched with
+};
 
 // `utf8` as UTF-16, for ICU's regular expressions; invalid UTF-8 gives an empty string.
 std::u16string ToUtf16(const std::string& utf8);
@@ -44,13 +68,10 @@ class ReplaceNormalizer : public Normalizer {
   void Normalize(CharString* text) const override;
 
  private:
-  ReplaceNormalizer() = default;
-  // The matches [begin, end) in characters of `text`, in order, not overlapping.
-  std::vector<std::pair<size_t, size_t>> Find(const CharString& text) const;
+  ReplaceNormalizer(TextPattern pattern, std::u32string content)
+      : pattern_(std::move(pattern)), content_(std::move(content)) {}
 
-  std::u32string literal_;  // when not a regex
-  std::u16string regex_;    // the pattern, UTF-16
-  bool is_regex_ = false;
+  TextPattern pattern_;
   std::u32string content_;
 };
 

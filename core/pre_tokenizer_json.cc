@@ -67,10 +67,9 @@ std::unique_ptr<PreTokenizer> CharClass(CharClassPreTokenizer::Kind kind, SplitB
   return std::make_unique<CharClassPreTokenizer>(kind, behavior);
 }
 
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<PreTokenizer>> ReadPreTokenizer(const Json& json, const std::string& field,
-                                                               int depth) {
+// ReadPreTokenizer's work; throws Json::exception on a value of the wrong type.
+absl::StatusOr<std::unique_ptr<PreTokenizer>> ReadPreTokenizerOrThrow(const Json& json,
+                                                                      const std::string& field, int depth) {
   if (!json.is_object() || !json.contains("type") || !json["type"].is_string()) {
     return absl::InvalidArgumentError(absl::StrCat(field, " must be an object with a string \"type\""));
   }
@@ -124,6 +123,17 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> ReadPreTokenizer(const Json& json,
     return std::unique_ptr<PreTokenizer>(*std::move(split));
   }
   return absl::InvalidArgumentError(absl::StrCat(field, ".type ", type, " is not supported"));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PreTokenizer>> ReadPreTokenizer(const Json& json, const std::string& field,
+                                                               int depth) {
+  try {
+    return ReadPreTokenizerOrThrow(json, field, depth);
+  } catch (const Json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", e.what()));
+  }
 }
 
 }  // namespace qkv

@@ -15,8 +15,8 @@
 namespace qkv {
 
 // `json` is the pre-tokenizer object; `field` names it in errors ("pre_tokenizer",
-// "pre_tokenizer.pretokenizers[1]"); `depth` is its Sequence nesting (at most 4). May throw
-// nlohmann::json::exception on a field of the wrong JSON type (the caller turns it into a Status).
+// "pre_tokenizer.pretokenizers[1]"); `depth` is its Sequence nesting (at most 4). InvalidArgument naming
+// the innermost component for anything refused, a value of the wrong JSON type included.
 absl::StatusOr<std::unique_ptr<PreTokenizer>> ReadPreTokenizer(const nlohmann::json& json,
                                                                const std::string& field, int depth);
 

@@ -189,25 +189,23 @@ absl::StatusOr<std::unique_ptr<SplitPreTokenizer>> SplitPreTokenizer::Create(con
                                                                              bool regex,
                                                                              SplitBehavior behavior,
                                                                              bool invert) {
-  if (pattern.empty()) return absl::InvalidArgumentError("the pattern is empty");
   auto split = std::unique_ptr<SplitPreTokenizer>(new SplitPreTokenizer());
-  split->is_regex_ = regex;
   split->behavior_ = behavior;
   split->invert_ = invert;
-  if (!regex) {
-    absl::StatusOr<std::vector<Utf8Char>> chars = DecodeUtf8(pattern);
-    if (!chars.ok()) return absl::InvalidArgumentError("the pattern is not UTF-8");
-    for (const Utf8Char& c : *chars) split->literal_.push_back(c.code_point);
-    return split;
+  absl::StatusOr<TextPattern> compiled = TextPattern::Create(pattern, false);
+  if (regex) {
+    bool accepted = false;
+    for (const char* known : kAcceptedRegexes) accepted = accepted || pattern == known;
+    if (!accepted) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the regex ", pattern, " is not supported (only those of HF's GPT-2, CLIP and Whitespace)"));
+    }
+    compiled = TextPattern::CreateRegex(
+        ToUtf16(absl::StrReplaceAll(pattern, {{"\\s", "\\p{White_Space}"}, {"\\S", "\\P{White_Space}"}})));
   }
-  bool accepted = false;
-  for (const char* known : kAcceptedRegexes) accepted = accepted || pattern == known;
-  if (!accepted) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the regex ", pattern, " is not supported (only those of HF's GPT-2, CLIP and Whitespace)"));
-  }
-  split->regex_ =
-      ToUtf16(absl::StrReplaceAll(pattern, {{"\\s", "\\p{White_Space}"}, {"\\S", "\\P{White_Space}"}}));
+  if (!compiled.ok())
+    return absl::InvalidArgumentError(absl::StrCat("the pattern ", compiled.status().message()));
+  split->pattern_ = *std::move(compiled);
   return split;
 }
 
@@ -215,22 +213,7 @@ void SplitPreTokenizer::Split(const CharString& text, bool /*at_start*/,
                               std::vector<CharString>* words) const {
   words->clear();
   if (text.empty()) return;
-  std::vector<std::pair<size_t, size_t>> matches;
-  if (is_regex_) {
-    matches = FindRegexMatches(regex_, text);
-  } else {
-    const size_t n = literal_.size();
-    for (size_t i = 0; i + n <= text.size();) {
-      bool equal = true;
-      for (size_t k = 0; k < n && equal; ++k) equal = text[i + k].code_point == literal_[k];
-      if (equal) {
-        matches.emplace_back(i, i + n);
-        i += n;
-      } else {
-        ++i;
-      }
-    }
-  }
+  const std::vector<std::pair<size_t, size_t>> matches = pattern_.Find(text);
   std::vector<Segment> segments = Segments(matches, text.size());
   if (invert_) {
     for (Segment& s : segments) s.match = !s.match;

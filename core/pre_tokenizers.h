@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/normalizers.h"
 #include "core/tokenizer_components.h"
 
 namespace qkv {
@@ -66,9 +67,7 @@ class SplitPreTokenizer : public PreTokenizer {
  private:
   SplitPreTokenizer() = default;
 
-  std::u32string literal_;  // when not a regex
-  std::u16string regex_;    // the pattern, UTF-16
-  bool is_regex_ = false;
+  TextPattern pattern_;
   SplitBehavior behavior_ = SplitBehavior::kRemoved;
   bool invert_ = false;
 };

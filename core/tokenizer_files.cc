@@ -142,11 +142,14 @@ std::optional<std::vector<std::string>> ApplyTokenizerJson(const Json& tokenizer
     const auto component = tokenizer.find(field);
     if (component == tokenizer.end() || component->is_null()) continue;
     const std::string type = component->is_object() ? component->value("type", std::string()) : "";
-    if (type != supported && !(type == "Sequence" && IsBertPreTokenizer(*component))) {
-      throw Json::other_error::create(
-          501, std::string(field) + ".type " + (type.empty() ? JsonSummary(*component) : type) +
-                   " is not supported with a WordPiece model (only " + supported + ")",
-          &*component);
+    const bool bert_sequence =
+        std::string(field) == "pre_tokenizer" && type == "Sequence" && IsBertPreTokenizer(*component);
+    if (type != supported && !bert_sequence) {
+      throw Json::other_error::create(501,
+                                      std::string(field) + ".type " +
+                                          (type.empty() ? JsonSummary(*component) : type) +
+                                          " is not supported with a WordPiece model (only " + supported + ")",
+                                      &*component);
     }
   }
   const auto normalizer = tokenizer.find("normalizer");
@@ -276,7 +279,8 @@ absl::StatusOr<Tokenizer> Tokenizer::FromModelDirectory(const std::string& dir) 
   // The post-processor's special tokens (MPNet: <s> A </s></s> B </s>); BERT's when it has none.
   absl::StatusOr<std::optional<SpecialsTemplate>> specials = ReadWordPieceSpecials(tokenizer);
   if (!specials.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(tokenizer_json->string(), ": ", specials.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(tokenizer_json->string(), ": ", specials.status().message()));
   }
   std::vector<std::string> vocab;
   if (has_vocab_txt) {

@@ -140,9 +140,12 @@ absl::StatusOr<std::unique_ptr<UnigramModel>> ReadUnigram(const Json& model,
                               BoolOr(model, "byte_fallback", false));
 }
 
-// One normalizer object (`field` names it in errors).
 absl::StatusOr<std::unique_ptr<Normalizer>> ReadNormalizer(const Json& json, const std::string& field,
-                                                           int depth) {
+                                                           int depth);
+
+// ReadNormalizer's work; throws Json::exception on a value of the wrong type.
+absl::StatusOr<std::unique_ptr<Normalizer>> ReadNormalizerOrThrow(const Json& json, const std::string& field,
+                                                                  int depth) {
   if (!json.is_object() || !json.contains("type") || !json["type"].is_string()) {
     return absl::InvalidArgumentError(absl::StrCat(field, " must be an object with a string \"type\""));
   }
@@ -187,8 +190,8 @@ absl::StatusOr<std::unique_ptr<Normalizer>> ReadNormalizer(const Json& json, con
     return std::unique_ptr<Normalizer>(*std::move(normalizer));
   }
   if (type == "Strip") {
-    return std::unique_ptr<Normalizer>(std::make_unique<StripNormalizer>(
-        BoolOr(json, "strip_left", true), BoolOr(json, "strip_right", true)));
+    return std::unique_ptr<Normalizer>(std::make_unique<StripNormalizer>(BoolOr(json, "strip_left", true),
+                                                                         BoolOr(json, "strip_right", true)));
   }
   if (type == "Lowercase") return std::unique_ptr<Normalizer>(std::make_unique<LowercaseNormalizer>());
   if (type == "StripAccents") return std::unique_ptr<Normalizer>(std::make_unique<StripAccentsNormalizer>());
@@ -206,6 +209,16 @@ absl::StatusOr<std::unique_ptr<Normalizer>> ReadNormalizer(const Json& json, con
     if (type == name) return std::unique_ptr<Normalizer>(std::make_unique<UnicodeNormalizer>(form));
   }
   return Unsupported(field, type);
+}
+
+// One normalizer object (`field` names it in errors, also those of a value of the wrong type).
+absl::StatusOr<std::unique_ptr<Normalizer>> ReadNormalizer(const Json& json, const std::string& field,
+                                                           int depth) {
+  try {
+    return ReadNormalizerOrThrow(json, field, depth);
+  } catch (const Json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", e.what()));
+  }
 }
 
 // A [token, id] pair of RobertaProcessing / BertProcessing: the id, and the token in `name`.
@@ -242,8 +255,8 @@ std::string Describe(const std::vector<std::string>& names) {
 }
 
 // Also appends the special tokens' names, in order, to `names`.
-absl::StatusOr<std::vector<TemplateItem>> ReadTemplate(const Json& processor, const char* key,
-                                                       int sequences, std::vector<std::string>* names) {
+absl::StatusOr<std::vector<TemplateItem>> ReadTemplate(const Json& processor, const char* key, int sequences,
+                                                       std::vector<std::string>* names) {
   const Json& items = processor.at(key);
   if (!items.is_array())
     return absl::InvalidArgumentError(absl::StrCat("post_processor.", key, " is not an array"));

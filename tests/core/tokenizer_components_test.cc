@@ -10,6 +10,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -309,6 +310,82 @@ TEST(PreTokenizerTest, SplitAndSequence) {
   EXPECT_THAT(
       Words(SequencePreTokenizer(std::move(parts)), U"ab12 c3"),
       ElementsAre(W{U"ab", {0, 2}}, W{U"1", {2, 3}}, W{U"2", {3, 4}}, W{U"c", {5, 6}}, W{U"3", {6, 7}}));
+}
+
+// Literal patterns (Split's and Replace's): leftmost, non-overlapping matches, also where a failed partial
+// match overlaps the next one ("aab" in "aaab"), in time linear in the text whatever the pattern's length
+// (a 20001-character pattern against 200000 characters was 4*10^9 comparisons before).
+TEST(TextPatternTest, LiteralMatchesLeftmostNonOverlapping) {
+  using Matches = std::vector<std::pair<size_t, size_t>>;
+  const auto find = [](const std::string& pattern, const std::u32string& text) {
+    absl::StatusOr<TextPattern> compiled = TextPattern::Create(pattern, false);
+    EXPECT_TRUE(compiled.ok()) << compiled.status();
+    return compiled.ok() ? compiled->Find(Chars(text)) : Matches();
+  };
+  EXPECT_EQ(find("aab", U"aaab aab"), (Matches{{1, 4}, {5, 8}}));
+  EXPECT_EQ(find("aa", U"aaaaa"), (Matches{{0, 2}, {2, 4}}));
+  EXPECT_EQ(find("abab", U"abababab"), (Matches{{0, 4}, {4, 8}}));
+  EXPECT_EQ(find("abac", U"ababac"), (Matches{{2, 6}}));
+  EXPECT_EQ(find("\u00e9\U0001F600", U"x\u00e9\u00e9\U0001F600"), (Matches{{2, 4}}));
+  EXPECT_EQ(find("ab", U""), Matches());
+  EXPECT_EQ(find(std::string(20000, 'a') + "b", std::u32string(200000, U'a')), Matches());
+  EXPECT_EQ(find(std::string(20000, 'a') + "b", std::u32string(200000, U'a') + U"b"),
+            (Matches{{180000, 200001}}));
+  EXPECT_THAT(std::string(TextPattern::Create("", false).status().message()), HasSubstr("is empty"));
+  EXPECT_THAT(std::string(TextPattern::Create("(", true).status().message()), HasSubstr("does not compile"));
+}
+
+// A regex Split is compiled once and matched from many threads at once (each call clones it).
+TEST(TextPatternTest, RegexSplitFromManyThreads) {
+  absl::StatusOr<std::unique_ptr<SplitPreTokenizer>> split = SplitPreTokenizer::Create(
+      R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)", true,
+      SplitBehavior::kIsolated, false);
+  ASSERT_TRUE(split.ok()) << split.status();
+  const std::u32string text = U"it's 42 words,  and\u00a0more";
+  const auto expected = Words(**split, text);
+  EXPECT_THAT(expected, ElementsAre(W{U"it", {0, 2}}, W{U"'s", {2, 4}}, W{U" 42", {4, 7}},
+                                    W{U" words", {7, 13}}, W{U",", {13, 14}}, W{U" ", {14, 15}},
+                                    W{U" and", {15, 19}}, W{U"\u00a0", {19, 20}}, W{U"more", {20, 24}}));
+  std::vector<std::thread> threads;
+  std::vector<int> same(4, 0);
+  for (size_t t = 0; t < same.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) same[t] += Words(**split, text) == expected ? 1 : 0;
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_THAT(same, ElementsAre(200, 200, 200, 200));
+}
+
+// Only a pre_tokenizer Sequence may stand for BertPreTokenizer: a normalizer Sequence (here one that also
+// holds a "pretokenizers" list) is refused, not read as the default BertNormalizer.
+TEST(TokenizerJsonTest, WordPieceRefusesANormalizerSequence) {
+  Json tokenizer = Load(kBertJson);
+  tokenizer["normalizer"] = Json::parse(
+      R"({"type": "Sequence", "normalizers": [{"type": "NFD"}, {"type": "Lowercase"}],
+          "pretokenizers": [{"type": "BertPreTokenizer"}]})");
+  const ScratchTokenizer dir(tokenizer);
+  const absl::Status status = dir.Load().status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("normalizer.type Sequence is not supported with a WordPiece model"));
+}
+
+// A component's value of the wrong JSON type is refused naming the innermost component, not only the type.
+TEST(TokenizerJsonTest, WrongTypesNameTheComponent) {
+  Json tokenizer = Load(kBpeJson);
+  tokenizer["pre_tokenizer"] = Json::parse(
+      R"({"type": "Sequence", "pretokenizers": [{"type": "Digits"}, {"type": "Split", "pattern": {"String": 5}}]})");
+  const ScratchTokenizer split(tokenizer);
+  EXPECT_THAT(
+      std::string(split.Load().status().message()),
+      HasSubstr("pre_tokenizer.pretokenizers[1]: [json.exception.type_error.302] type must be string"));
+  tokenizer = Load(kBpeJson);
+  tokenizer["normalizer"] = Json::parse(R"({"type": "Sequence", "normalizers": [{"type": "Prepend"}]})");
+  const ScratchTokenizer prepend(tokenizer);
+  EXPECT_THAT(
+      std::string(prepend.Load().status().message()),
+      HasSubstr("normalizer.normalizers[0]: [json.exception.out_of_range.403] key 'prepend' not found"));
 }
 
 TEST(TokenizerJsonTest, WordPieceRefusesAnotherUnknownToken) {
