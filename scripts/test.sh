@@ -12,8 +12,8 @@
 #               corpus, two at a time; fails on a crash, leak, timeout or OOM; prints each target's
 #               executions and coverage (scripts/fuzz.sh).
 # Usage: scripts/test.sh [STAGE...]   (from anywhere; default: all four, in this order)
-# Cold (empty ccache, a clean clone) on 2 idle cores the whole run took about 27 minutes (release ~11,
-# asan ~10, tsan ~5, fuzz ~1.5); docs/FUZZING.md has the stage times. Sanitizer builds build only the targets their stage runs, and the test binaries and
+# Cold (empty ccache, a clean clone) on 2 idle cores the whole run took about 31 minutes (release ~12,
+# asan ~11, tsan ~6, fuzz ~1.5); docs/FUZZING.md has the stage times. Sanitizer builds build only the targets their stage runs, and the test binaries and
 # the server and client libraries use precompiled headers (QKV_PCH).
 set -euo pipefail
 cd "$(dirname "$0")/.."
