@@ -24,6 +24,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/core/hub_fixtures.h"
 #include "tests/core/safetensors_writer.h"
 
 namespace qkv {
@@ -35,16 +36,8 @@ using ::testing::HasSubstr;
 
 const char* const kFamilies[] = {"xlm-roberta", "mpnet", "distilbert", "roberta", "bert-xlmr"};
 
-std::string HubDir(const std::string& family) {
-  return absl::StrCat(QKV_SOURCE_DIR, "/tests/data/hub/", family);
-}
-
-json ReadJson(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return json::parse(text.str());
-}
+using testing_util::HubDir;
+using testing_util::ReadJson;
 
 void CheckHubModel(const std::string& family, const std::string& path, const std::string& format) {
   SCOPED_TRACE(path);

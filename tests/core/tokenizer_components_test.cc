@@ -24,6 +24,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/core/char_string_util.h"
 
 namespace qkv {
 namespace {
@@ -38,20 +39,8 @@ const std::string kBertJson = std::string(QKV_SOURCE_DIR) + "/models/bert-tiny-r
 const std::string kBpeJson =
     std::string(QKV_SOURCE_DIR) + "/tests/data/tokenizers/roberta-bpe-tiny/tokenizer.json";
 
-// Each character of `text` covers one byte: ranges are character indices.
-CharString Chars(const std::u32string& text) {
-  CharString chars;
-  for (size_t i = 0; i < text.size(); ++i) {
-    chars.push_back({text[i], static_cast<int32_t>(i), static_cast<int32_t>(i + 1)});
-  }
-  return chars;
-}
-
-std::u32string Text(const CharString& chars) {
-  std::u32string text;
-  for (const Utf8Char& c : chars) text.push_back(c.code_point);
-  return text;
-}
+using testing_util::Chars;
+using testing_util::Text;
 
 Offsets Ranges(const CharString& chars) {
   Offsets ranges;

@@ -14,6 +14,7 @@
 #include "core/unigram_model.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/core/char_string_util.h"
 
 namespace qkv {
 namespace {
@@ -23,19 +24,8 @@ using Offsets = std::vector<std::pair<int32_t, int32_t>>;
 
 const std::string kUnigramDir = std::string(QKV_SOURCE_DIR) + "/tests/data/tokenizers/xlmr-unigram-tiny";
 
-CharString Chars(const std::u32string& text) {
-  CharString chars;
-  for (size_t i = 0; i < text.size(); ++i) {
-    chars.push_back({text[i], static_cast<int32_t>(i), static_cast<int32_t>(i + 1)});
-  }
-  return chars;
-}
-
-std::u32string Text(const CharString& chars) {
-  std::u32string text;
-  for (const Utf8Char& c : chars) text.push_back(c.code_point);
-  return text;
-}
+using testing_util::Chars;
+using testing_util::Text;
 
 TEST(UnigramModelTest, ViterbiPicksTheBestSegmentation) {
   absl::StatusOr<std::unique_ptr<UnigramModel>> model = UnigramModel::Create(

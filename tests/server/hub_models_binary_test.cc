@@ -20,6 +20,7 @@
 #include "nlohmann/json.hpp"
 #include "qkv/v1/encoder.grpc.pb.h"
 #include "tests/client/process_util.h"
+#include "tests/core/hub_fixtures.h"
 
 namespace qkv {
 namespace {
@@ -28,16 +29,8 @@ using nlohmann::json;
 using ::testing::HasSubstr;
 using testing_util::ServerProcess;
 
-std::string HubDir(const std::string& family) {
-  return absl::StrCat(QKV_SOURCE_DIR, "/tests/data/hub/", family);
-}
-
-json ReadJson(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return json::parse(text.str());
-}
+using testing_util::HubDir;
+using testing_util::ReadJson;
 
 double MaxDiff(const v1::Tensor& got, const std::vector<double>& want) {
   if (got.values_size() != static_cast<int>(want.size())) return INFINITY;
